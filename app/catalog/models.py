@@ -1,0 +1,90 @@
+"""Marks, models and parts. Table names are the domain's: ``mark``, ``model``, ``part``."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Upper
+
+VISIBLE = Q(is_visible=True)
+
+
+class Mark(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    producer_country_name = models.CharField(max_length=100)
+    is_visible = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "mark"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Model(models.Model):
+    name = models.CharField(max_length=100)
+    mark = models.ForeignKey(Mark, on_delete=models.PROTECT, related_name="models")
+    is_visible = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "model"
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["mark", "name"], name="model_mark_name_uniq")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Part(models.Model):
+    name = models.CharField(max_length=200)
+    mark = models.ForeignKey(Mark, on_delete=models.PROTECT, related_name="parts")
+    model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="parts")
+    price = models.PositiveIntegerField()
+    json_data = models.JSONField(default=dict, blank=True)
+    is_visible = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "part"
+        ordering = ["id"]
+        # Every index is partial on is_visible: the search never looks at hidden
+        # parts, so they cost no index space. Expressions match, letter for letter,
+        # what the ORM emits (UPPER for i-lookups, ->> / -> for JSON keys) and what
+        # fastapi_search/queries.py writes, or the planner could not use them.
+        # EXPLAIN ANALYZE at 1 000 000 parts: README.md, "Indexes".
+        indexes = [
+            # Query shape 1: part name + mark + colour + visible. Equality on
+            # (mark, colour) then id order: the page query walks it in id order and
+            # stops after 10 hits; name and price are carried so count/summ is an
+            # index-only scan that filters the name without touching the table.
+            models.Index(
+                F("mark"),
+                Upper(KeyTextTransform("color", "json_data")),
+                F("id"),
+                include=["name", "price"],
+                condition=VISIBLE,
+                name="part_mark_color_id_idx",
+            ),
+            # Query shape 2: the mark's country (resolved to mark ids) + is_new_part
+            # + visible; same layout, price carried for an index-only count/summ.
+            models.Index(
+                F("mark"),
+                KeyTransform("is_new_part", "json_data"),
+                F("id"),
+                include=["price"],
+                condition=VISIBLE,
+                name="part_mark_new_id_idx",
+            ),
+            # Case-insensitive substring of the name (icontains is UPPER(..) LIKE
+            # '%..%'), for name searches without a mark or colour to narrow them.
+            GinIndex(
+                OpClass(Upper("name"), name="gin_trgm_ops"),
+                condition=VISIBLE,
+                name="part_name_trgm_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

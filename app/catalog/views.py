@@ -1,0 +1,49 @@
+"""Thin views: parse the request, call one selector, answer JSON."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from catalog.http import allow_methods, json_response
+from catalog.selectors import mark_list, model_list, part_search
+from search_contract import body_too_large, parse_search_request
+
+
+@csrf_exempt  # a public read-only JSON API with no cookie authentication
+@allow_methods("POST")
+def search_part(request: HttpRequest) -> HttpResponse:
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise body_too_large() from None
+    filters = parse_search_request(body)
+    return json_response(part_search(filters=filters))
+
+
+@allow_methods("GET", "HEAD")
+def marks(request: HttpRequest) -> HttpResponse:
+    return json_response({"response": mark_list()})
+
+
+@allow_methods("GET", "HEAD")
+def models(request: HttpRequest) -> HttpResponse:
+    return json_response({"response": model_list()})
+
+
+@allow_methods("GET", "HEAD")
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers and the task is not draining, else 503."""
+    if os.path.exists(settings.DRAIN_MARKER):
+        return json_response({"status": "draining"}, status=503)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return json_response({"status": "database unavailable"}, status=503)
+    return json_response({"status": "ok"})

@@ -1,0 +1,117 @@
+"""Settings shared by every environment; ``local`` and ``production`` extend them.
+
+Configuration is read once from the environment (``NAME`` or ``NAME_FILE``) and
+fails fast naming the missing variable.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from config import APP_DIR, project_root_on_path
+
+project_root_on_path()
+
+from search_contract import MAX_BODY_BYTES  # noqa: E402
+from search_contract.settings import MissingSetting, env_value  # noqa: E402
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """Turn ``postgres://user:password@host:port/dbname`` into a Django DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
+        raise MissingSetting("DATABASE_URL must look like postgres://user:password@host:port/dbname")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        # Persistent connections: one per worker thread, checked before reuse so a
+        # restarted database does not turn into failed requests.
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"connect_timeout": 5},
+    }
+
+
+# GENERAL
+# https://docs.djangoproject.com/en/5.2/ref/settings/
+BASE_DIR = APP_DIR
+DEBUG = False
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# DATABASES
+# https://docs.djangoproject.com/en/5.2/ref/settings/#databases
+DATABASES = {"default": database_from_url(env_value("DATABASE_URL"))}
+
+# APPS
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "catalog",
+]
+
+# MIDDLEWARE
+# https://docs.djangoproject.com/en/5.2/topics/http/middleware/
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's static files from the image itself (no shared disk).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "catalog.http.ContractErrorMiddleware",
+]
+
+# TEMPLATES (the admin's)
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# STATIC (admin assets, served by the app itself: no shared disk between tasks)
+# https://docs.djangoproject.com/en/5.2/howto/static-files/
+STATIC_URL = "/static/"
+STATIC_ROOT = APP_DIR / "staticfiles"
+
+# REQUESTS
+# A search body larger than the contract allows is refused before it is read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
+# LOGGING: everything to stderr, where the container runtime collects it.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# SHUTDOWN: while this file exists the task is draining and /healthz answers 503.
+DRAIN_MARKER = env_value("DRAIN_MARKER", "/tmp/draining")

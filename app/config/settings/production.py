@@ -1,0 +1,17 @@
+"""Settings for real deployments (and the test servers): every secret must be given."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import MissingSetting, env_value
+
+# SECURITY
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+SECRET_KEY = env_value("DJANGO_SECRET_KEY")
+if SECRET_KEY in ("changethis", "local-development-only-not-secret") or len(SECRET_KEY) < 32:
+    raise MissingSetting("DJANGO_SECRET_KEY must be a real secret of at least 32 characters")
+ALLOWED_HOSTS = [h.strip() for h in env_value("DJANGO_ALLOWED_HOSTS").split(",") if h.strip()]
+# Nginx terminates the client connection and says which scheme the client used.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,135 @@
+"""The ASGI application: ``fastapi_search.main:app``, run from the repository root."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import asyncpg
+import orjson
+from fastapi import Depends, FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fastapi_search.queries import HEALTH_CHECK
+from fastapi_search.responses import JSONBytesResponse
+from fastapi_search.search import part_search
+from fastapi_search.settings import Settings, settings_from_env
+from search_contract import MAX_BODY_BYTES, ContractError, body_too_large, parse_search_request
+from search_contract.errors import error_body, method_not_allowed, not_found
+from search_contract.openapi import SEARCH_REQUEST_SCHEMA
+
+settings: Settings = settings_from_env()
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    # jsonb in and out as Python objects, decoded by orjson.
+    await connection.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=lambda value: orjson.dumps(value).decode(),
+        decoder=orjson.loads,
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # One pool per worker process, created with the event loop that will use it.
+    app.state.pool = await asyncpg.create_pool(
+        settings.database_url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        init=_init_connection,
+        server_settings={
+            # See queries.py: plan each search with its real values.
+            "plan_cache_mode": "force_custom_plan",
+            "statement_timeout": str(settings.statement_timeout_ms),
+            "application_name": "fastapi_search",
+        },
+    )
+    try:
+        yield
+    finally:
+        await app.state.pool.close()
+
+
+app = FastAPI(
+    title="Parts search (FastAPI)",
+    lifespan=lifespan,
+    root_path=settings.root_path,
+    default_response_class=JSONBytesResponse,
+)
+
+
+async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    async with request.app.state.pool.acquire() as connection:
+        yield connection
+
+
+ConnectionDep = Annotated[asyncpg.Connection, Depends(_connection)]
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, refused as soon as it grows past the contract's limit."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise body_too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise body_too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@app.post(
+    "/search/part/",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": SEARCH_REQUEST_SCHEMA}}}
+    },
+)
+async def search_part(request: Request, connection: ConnectionDep) -> JSONBytesResponse:
+    filters = parse_search_request(await _read_body(request))
+    return JSONBytesResponse(await part_search(connection, filters=filters))
+
+
+@app.get("/healthz")
+async def healthz(request: Request) -> JSONBytesResponse:
+    """200 when the database answers and the task is not draining, else 503."""
+    if os.path.exists(settings.drain_marker):
+        return JSONBytesResponse({"status": "draining"}, status_code=503)
+    try:
+        await request.app.state.pool.fetchval(HEALTH_CHECK, timeout=2)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return JSONBytesResponse({"status": "database unavailable"}, status_code=503)
+    return JSONBytesResponse({"status": "ok"})
+
+
+def _error_response(error: ContractError) -> JSONBytesResponse:
+    return JSONBytesResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+@app.exception_handler(ContractError)
+async def contract_error(request: Request, exc: ContractError) -> JSONBytesResponse:
+    return _error_response(exc)
+
+
+@app.exception_handler(StarletteHTTPException)
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytesResponse:
+    if exc.status_code == 405:
+        allow = (exc.headers or {}).get("Allow", "")
+        allowed = ", ".join(sorted(method.strip() for method in allow.split(",") if method.strip()))
+        return _error_response(method_not_allowed(method=request.method, allowed=allowed))
+    if exc.status_code == 404:
+        return _error_response(not_found())
+    body: dict[str, Any] = error_body(code="http_error", message=str(exc.detail))
+    return JSONBytesResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+@app.exception_handler(Exception)
+async def internal_error(request: Request, exc: Exception) -> JSONBytesResponse:
+    body = error_body(code="internal_error", message="The server could not answer this request.")
+    return JSONBytesResponse(body, status_code=500)

@@ -1,0 +1,60 @@
+"""Every SQL statement of the service: named constants with ``$n`` parameters only.
+
+One statement serves every combination of filters: a filter whose parameter is
+NULL is switched off by ``$n IS NULL OR ...``. The pool sets
+``plan_cache_mode = force_custom_plan`` so PostgreSQL plans each execution with
+the actual values, folds the switched-off filters away and can use the partial
+indexes of ``part`` (catalog/models.py); a generic plan could not.
+
+The expressions are the ones Django's ORM emits for the same filters
+(app/catalog/selectors.py), so both services hit the same indexes.
+
+Parameters of ``PART_MATCH``:
+$1 mark name, $2 producer country, $3 mark ids, $4 model name, $5 model ids,
+$6 part name LIKE pattern, $7 colour, $8 is_new_part (jsonb), $9 count (jsonb),
+$10 lowest price, $11 highest price.
+"""
+
+from __future__ import annotations
+
+from search_contract import PAGE_SIZE
+
+PART_MATCH = """
+    p.is_visible
+    AND ($1::text IS NULL OR p.mark_id IN (
+        SELECT m1.id FROM mark m1 WHERE upper(m1.name::text) = upper($1::text)))
+    AND ($2::text IS NULL OR p.mark_id IN (
+        SELECT m2.id FROM mark m2 WHERE upper(m2.producer_country_name::text) = upper($2::text)))
+    AND ($3::bigint[] IS NULL OR p.mark_id = ANY($3::bigint[]))
+    AND ($4::text IS NULL OR p.model_id IN (
+        SELECT d.id FROM model d WHERE upper(d.name::text) = upper($4::text)))
+    AND ($5::bigint[] IS NULL OR p.model_id = ANY($5::bigint[]))
+    AND ($6::text IS NULL OR upper(p.name::text) LIKE upper($6::text))
+    AND ($7::text IS NULL OR upper((p.json_data ->> 'color')::text) = upper($7::text))
+    AND ($8::jsonb IS NULL OR (p.json_data -> 'is_new_part') = $8::jsonb)
+    AND ($9::jsonb IS NULL OR (p.json_data -> 'count') = $9::jsonb)
+    AND ($10::integer IS NULL OR p.price >= $10::integer)
+    AND ($11::integer IS NULL OR p.price <= $11::integer)
+"""
+
+# count and summ of every match, computed by PostgreSQL.
+PART_SEARCH_TOTALS = f"""
+SELECT count(*) AS count, coalesce(sum(p.price), 0) AS summ
+FROM part p
+WHERE {PART_MATCH}
+"""
+
+# One page of matches in id order; $12 is the offset.
+PART_SEARCH_PAGE = f"""
+SELECT p.id, p.name, p.json_data, p.price,
+       m.id AS mark_id, m.name AS mark_name, m.producer_country_name,
+       d.id AS model_id, d.name AS model_name
+FROM part p
+JOIN mark m ON m.id = p.mark_id
+JOIN model d ON d.id = p.model_id
+WHERE {PART_MATCH}
+ORDER BY p.id
+LIMIT {PAGE_SIZE} OFFSET $12::integer
+"""
+
+HEALTH_CHECK = "SELECT 1"

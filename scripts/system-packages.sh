@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests and benchmarks need, when missing (idempotent; root or sudo).
+set -euo pipefail
+
+# package name -> a file it installs, to tell whether it is there already
+declare -A wanted=(
+  [postgresql]=/usr/lib/postgresql/15/bin/initdb
+  [redis-server]=/usr/bin/redis-server
+  [python3-venv]=/usr/share/doc/python3-venv
+)
+for extra in "$@"; do wanted[$extra]=/nonexistent; done
+
+missing=()
+for package in "${!wanted[@]}"; do
+  if [ ! -e "${wanted[$package]}" ] && ! dpkg -s "$package" >/dev/null 2>&1; then
+    missing+=("$package")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "system packages: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts the services it installs where it can; the tests start their own.
+for service in postgresql redis-server; do
+  $sudo service "$service" stop >/dev/null 2>&1 || true
+done
+echo "system packages: done"

@@ -1,0 +1,55 @@
+"""The one error type of the API and the JSON body both services render for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ContractError(Exception):
+    """A request the API refuses; rendered as ``{"error": {...}}`` with ``status``."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return error_body(code=self.code, message=self.message, fields=self.fields)
+
+
+def error_body(*, code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": dict(fields or {})}}
+
+
+def validation_error(fields: dict[str, str]) -> ContractError:
+    names = ", ".join(sorted(fields))
+    return ContractError(
+        status=400,
+        code="validation_error",
+        message=f"Invalid search request: {names}.",
+        fields=fields,
+    )
+
+
+def method_not_allowed(*, method: str, allowed: str) -> ContractError:
+    return ContractError(
+        status=405,
+        code="method_not_allowed",
+        message=f"Method {method} is not allowed here; use {allowed}.",
+        headers={"Allow": allowed},
+    )
+
+
+def not_found() -> ContractError:
+    return ContractError(status=404, code="not_found", message="No such resource.")
