@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -152,6 +153,14 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+def _page(value: Any) -> int:
+    return _integer(value, low=1, high=MAX_PAGE)
+
+
+def _count(value: Any) -> int:
+    return _integer(value, low=0, high=MAX_COUNT)
+
+
 def _echo(name: str) -> str:
     return name[:MAX_ECHOED_NAME]
 
@@ -160,11 +169,7 @@ def _parse_params(raw: Any, errors: dict[str, str], out: dict[str, Any]) -> None
     if not isinstance(raw, dict):
         errors["params"] = "must be an object"
         return
-    parsers = {
-        "color": _text,
-        "is_new_part": _boolean,
-        "count": lambda v: _integer(v, low=0, high=MAX_COUNT),
-    }
+    parsers: dict[str, Callable[[Any], Any]] = {"color": _text, "is_new_part": _boolean, "count": _count}
     for key, value in raw.items():
         name = f"params.{_echo(key)}"
         if key not in KNOWN_PARAMS:
@@ -178,6 +183,17 @@ def _parse_params(raw: Any, errors: dict[str, str], out: dict[str, Any]) -> None
             errors[name] = str(exc)
 
 
+# field -> (PartFilters attribute, parser); "params" and the price pair are special.
+_FIELD_PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    **{name: (name, _text) for name in TEXT_FIELDS},
+    "mark_list": ("mark_ids", _id_list),
+    "model_list": ("model_ids", _id_list),
+    "price_gte": ("price_gte", _price),
+    "price_lte": ("price_lte", _price),
+    "page": ("page", _page),
+}
+
+
 def parse_search_request(body: bytes) -> PartFilters:
     """Validate a raw request body; raise :class:`ContractError` (400) if it is bad."""
     data = _decode(body)
@@ -186,39 +202,28 @@ def parse_search_request(body: bytes) -> PartFilters:
 
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
-    prices: dict[str, float | int] = {}
     for name, value in data.items():
         if name not in KNOWN_FIELDS:
             errors[_echo(name)] = "unknown field"
+        elif value is None:
             continue
-        if value is None:
-            continue
-        try:
-            if name in TEXT_FIELDS:
-                out[name] = _text(value)
-            elif name == "mark_list":
-                out["mark_ids"] = _id_list(value)
-            elif name == "model_list":
-                out["model_ids"] = _id_list(value)
-            elif name in PRICE_FIELDS:
-                prices[name] = _price(value)
-            elif name == "page":
-                out["page"] = _integer(value, low=1, high=MAX_PAGE)
-            else:
-                _parse_params(value, errors, out)
-        except _FieldError as exc:
-            errors[name] = str(exc)
+        elif name == "params":
+            _parse_params(value, errors, out)
+        else:
+            attribute, parser = _FIELD_PARSERS[name]
+            try:
+                out[attribute] = parser(value)
+            except _FieldError as exc:
+                errors[name] = str(exc)
 
-    low, high = prices.get("price_gte"), prices.get("price_lte")
+    low, high = out.get("price_gte"), out.get("price_lte")
     if low is not None and high is not None and low > high:
         errors["price_gte"] = "must not be greater than price_lte"
     if errors:
         raise validation_error(errors)
-
+    # Prices are integers: round the bounds inwards once they are known to be sane.
     if low is not None:
         out["price_gte"] = math.ceil(low)
     if high is not None:
         out["price_lte"] = math.floor(high)
     return PartFilters(**out)
-
-

@@ -64,12 +64,10 @@ def _matches(row: Row, request: dict[str, Any]) -> bool:
         request.get("model_list") is None or row.model_id in request["model_list"],
         request.get("part_name") is None or request["part_name"].upper() in row.name.upper(),
         request.get("producer_country_name") is None or _same(row.country, request["producer_country_name"]),
-        params.get("color") is None
-        or (isinstance(data.get("color"), str) and _same(data["color"], params["color"])),
+        params.get("color") is None or (isinstance(data.get("color"), str) and _same(data["color"], params["color"])),
         params.get("is_new_part") is None
         or (isinstance(data.get("is_new_part"), bool) and data["is_new_part"] is params["is_new_part"]),
-        params.get("count") is None
-        or (type(data.get("count")) is int and data["count"] == params["count"]),
+        params.get("count") is None or (type(data.get("count")) is int and data["count"] == params["count"]),
         request.get("price_gte") is None or row.price >= math.ceil(request["price_gte"]),
         request.get("price_lte") is None or row.price <= request["price_lte"],
     ]

@@ -81,8 +81,17 @@ def start_postgres(base: Path) -> Postgres:
         as_user = ["runuser", "-u", "postgres", "--"]
     data_dir, log, port = base / "data", base / "postgres.log", free_port()
     subprocess.run(
-        [*as_user, _pg_bin("initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust",
-         "--encoding=UTF8", "--locale=C.UTF-8"],
+        [
+            *as_user,
+            _pg_bin("initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        ],
         check=True,
         capture_output=True,
     )
@@ -118,7 +127,7 @@ class Server:
 
 def _healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own http URL)
             return bool(response.status == 200)
     except OSError:
         return False
@@ -153,7 +162,14 @@ def service_env(database_url: str) -> dict[str, str]:
 
 def start_django(database_url: str, log_dir: Path) -> Server:
     port = free_port()
-    command = [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}", "config.wsgi:application"]
+    command = [
+        str(BIN / "gunicorn"),
+        "-c",
+        "config/gunicorn.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "config.wsgi:application",
+    ]
     env = service_env(database_url)
     return start_server("django", command, env=env, cwd=APP_DIR, log=log_dir / "django.log", port=port)
 
@@ -161,7 +177,11 @@ def start_django(database_url: str, log_dir: Path) -> Server:
 def start_fastapi(database_url: str, log_dir: Path) -> Server:
     port = free_port()
     command = [
-        str(BIN / "gunicorn"), "-c", "fastapi_search/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}",
+        str(BIN / "gunicorn"),
+        "-c",
+        "fastapi_search/gunicorn_conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
         "fastapi_search.main:app",
     ]
     env = service_env(database_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ REQUESTS = 240
 def random_request(rng: random.Random, rows: list[Row]) -> dict[str, Any]:
     """A request of 0 to 5 random fields with values drawn from (or near) the data."""
     row = rng.choice(rows)
-    mutate = rng.choice([str.upper, str.lower, str.title, lambda s: s])
+    mutate: Callable[[str], str] = rng.choice([str.upper, str.lower, str.title, str.strip])
     words = row.name.split()
     choices: dict[str, Any] = {
         "mark_name": mutate(row.mark_name),

@@ -25,7 +25,7 @@ def model_id(rows: list[Row], name: str) -> int:
     return next(row.model_id for row in rows if row.model_name == name)
 
 
-SINGLE_FIELD_REQUESTS = [
+SINGLE_FIELD_REQUESTS: list[dict[str, Any]] = [
     {},
     {"mark_name": "Honda"},
     {"mark_name": "hOnDa"},
@@ -64,19 +64,22 @@ SINGLE_FIELD_REQUESTS = [
 
 
 @pytest.mark.parametrize("body", SINGLE_FIELD_REQUESTS, ids=str)
-def test_single_fields_match_independent_computation(client: httpx.Client, rows: list[Row], body: dict[str, Any]) -> None:
+def test_single_fields_match_independent_computation(
+    client: httpx.Client, rows: list[Row], body: dict[str, Any]
+) -> None:
     assert search(client, body) == expected_search(rows, body)
 
 
 def test_id_lists(client: httpx.Client, rows: list[Row]) -> None:
     honda, bmw = mark_id(rows, "Honda"), mark_id(rows, "BMW")
-    for body in (
+    bodies: list[dict[str, Any]] = [
         {"mark_list": [honda]},
         {"mark_list": [honda, bmw, 999_999]},
         {"model_list": [model_id(rows, "X5")]},
         {"mark_list": [honda], "model_list": [model_id(rows, "X5")]},
         {"mark_list": []},
-    ):
+    ]
+    for body in bodies:
         assert search(client, body) == expected_search(rows, body), body
 
 
@@ -85,7 +88,7 @@ def test_empty_list_matches_nothing(client: httpx.Client) -> None:
 
 
 def test_combined_fields(client: httpx.Client, rows: list[Row]) -> None:
-    combos = [
+    combos: list[dict[str, Any]] = [
         {"mark_name": "honda", "part_name": "бамп", "params": {"color": "ЧЕРНЫЙ"}},
         {"producer_country_name": "Япония", "params": {"is_new_part": True}},
         {"producer_country_name": "россия", "params": {"is_new_part": True, "color": "черный", "count": 4}},

@@ -97,7 +97,8 @@ def part_search(*, filters: PartFilters) -> SearchPage:
 
 
 def mark_list() -> list[dict[str, Any]]:
-    return list(Mark.objects.filter(is_visible=True).order_by("id").values("id", "name", "producer_country_name"))
+    marks = Mark.objects.filter(is_visible=True).order_by("id").values("id", "name", "producer_country_name")
+    return [dict(row) for row in marks]
 
 
 def model_list() -> list[dict[str, Any]]:

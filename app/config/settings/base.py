@@ -12,8 +12,8 @@ from config import APP_DIR, project_root_on_path
 
 project_root_on_path()
 
-from search_contract import MAX_BODY_BYTES  # noqa: E402
-from search_contract.settings import MissingSetting, env_value  # noqa: E402
+from search_contract import MAX_BODY_BYTES
+from search_contract.settings import MissingSetting, env_value
 
 
 def database_from_url(url: str) -> dict[str, object]:
