@@ -6,8 +6,13 @@ NULL is switched off by ``$n IS NULL OR ...``. The pool sets
 the actual values, folds the switched-off filters away and can use the partial
 indexes of ``part`` (catalog/models.py); a generic plan could not.
 
-The expressions are the ones Django's ORM emits for the same filters
-(app/catalog/selectors.py), so both services hit the same indexes.
+The column expressions are the ones Django's ORM emits for the same filters
+(app/catalog/selectors.py), so both services hit the same indexes. One thing
+differs: Django writes ``mark_id IN (SELECT ...)``, but behind ``$n IS NULL OR``
+PostgreSQL cannot turn that into a join (sublinks are pulled up before the NULL
+test is folded away) and leaves a per-row SubPlan that no index can serve. So
+here the ids are fetched once, ``= ANY(ARRAY(SELECT ...))``, which is an index
+condition on ``mark_id`` again.
 
 Parameters of ``PART_MATCH``:
 $1 mark name, $2 producer country, $3 mark ids, $4 model name, $5 model ids,
@@ -21,13 +26,13 @@ from search_contract import PAGE_SIZE
 
 PART_MATCH = """
     p.is_visible
-    AND ($1::text IS NULL OR p.mark_id IN (
-        SELECT m1.id FROM mark m1 WHERE upper(m1.name::text) = upper($1::text)))
-    AND ($2::text IS NULL OR p.mark_id IN (
-        SELECT m2.id FROM mark m2 WHERE upper(m2.producer_country_name::text) = upper($2::text)))
+    AND ($1::text IS NULL OR p.mark_id = ANY(ARRAY(
+        SELECT m1.id FROM mark m1 WHERE upper(m1.name::text) = upper($1::text))))
+    AND ($2::text IS NULL OR p.mark_id = ANY(ARRAY(
+        SELECT m2.id FROM mark m2 WHERE upper(m2.producer_country_name::text) = upper($2::text))))
     AND ($3::bigint[] IS NULL OR p.mark_id = ANY($3::bigint[]))
-    AND ($4::text IS NULL OR p.model_id IN (
-        SELECT d.id FROM model d WHERE upper(d.name::text) = upper($4::text)))
+    AND ($4::text IS NULL OR p.model_id = ANY(ARRAY(
+        SELECT d.id FROM model d WHERE upper(d.name::text) = upper($4::text))))
     AND ($5::bigint[] IS NULL OR p.model_id = ANY($5::bigint[]))
     AND ($6::text IS NULL OR upper(p.name::text) LIKE upper($6::text))
     AND ($7::text IS NULL OR upper((p.json_data ->> 'color')::text) = upper($7::text))

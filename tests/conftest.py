@@ -71,15 +71,21 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def django_server(database_url: str, log_dir: Path) -> Iterator[Server]:
-    server = start_django(database_url, log_dir)
+def drain_marker(log_dir: Path) -> Path:
+    """The file whose presence tells both test servers they are draining."""
+    return log_dir / "draining"
+
+
+@pytest.fixture(scope="session")
+def django_server(database_url: str, log_dir: Path, drain_marker: Path) -> Iterator[Server]:
+    server = start_django(database_url, log_dir, drain_marker)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def fastapi_server(database_url: str, log_dir: Path) -> Iterator[Server]:
-    server = start_fastapi(database_url, log_dir)
+def fastapi_server(database_url: str, log_dir: Path, drain_marker: Path) -> Iterator[Server]:
+    server = start_fastapi(database_url, log_dir, drain_marker)
     yield server
     server.stop()
 

@@ -147,7 +147,7 @@ def start_server(name: str, command: list[str], *, env: dict[str, str], cwd: Pat
     return server
 
 
-def service_env(database_url: str) -> dict[str, str]:
+def service_env(database_url: str, drain_marker: Path | None = None) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
@@ -156,11 +156,11 @@ def service_env(database_url: str) -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
         "WEB_CONCURRENCY": "2",
         "ACCESS_LOG": "0",
-        "DRAIN_MARKER": "/nonexistent/draining",
+        "DRAIN_MARKER": str(drain_marker or "/nonexistent/draining"),
     }
 
 
-def start_django(database_url: str, log_dir: Path) -> Server:
+def start_django(database_url: str, log_dir: Path, drain_marker: Path | None = None) -> Server:
     port = free_port()
     command = [
         str(BIN / "gunicorn"),
@@ -170,11 +170,11 @@ def start_django(database_url: str, log_dir: Path) -> Server:
         f"127.0.0.1:{port}",
         "config.wsgi:application",
     ]
-    env = service_env(database_url)
+    env = service_env(database_url, drain_marker)
     return start_server("django", command, env=env, cwd=APP_DIR, log=log_dir / "django.log", port=port)
 
 
-def start_fastapi(database_url: str, log_dir: Path) -> Server:
+def start_fastapi(database_url: str, log_dir: Path, drain_marker: Path | None = None) -> Server:
     port = free_port()
     command = [
         str(BIN / "gunicorn"),
@@ -184,7 +184,7 @@ def start_fastapi(database_url: str, log_dir: Path) -> Server:
         f"127.0.0.1:{port}",
         "fastapi_search.main:app",
     ]
-    env = service_env(database_url)
+    env = service_env(database_url, drain_marker)
     return start_server("fastapi", command, env=env, cwd=ROOT, log=log_dir / "fastapi.log", port=port)
 
 
