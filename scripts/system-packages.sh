@@ -6,8 +6,9 @@ set -euo pipefail
 declare -A wanted=(
   [postgresql]=/usr/lib/postgresql/15/bin/initdb
   [redis-server]=/usr/bin/redis-server
-  [python3-venv]=/usr/share/doc/python3-venv
 )
+# Debian's own python3 needs python3-venv for `python3 -m venv`; other builds carry it.
+python3 -c "import ensurepip, venv" 2>/dev/null || wanted[python3-venv]=/nonexistent
 for extra in "$@"; do wanted[$extra]=/nonexistent; done
 
 missing=()
