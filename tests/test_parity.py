@@ -16,7 +16,8 @@ REQUESTS = 240
 def random_request(rng: random.Random, rows: list[Row]) -> dict[str, Any]:
     """A request of 0 to 5 random fields with values drawn from (or near) the data."""
     row = rng.choice(rows)
-    mutate: Callable[[str], str] = rng.choice([str.upper, str.lower, str.title, str.strip])
+    cases: list[Callable[[str], str]] = [str.upper, str.lower, str.title, str.strip]
+    mutate = rng.choice(cases)
     words = row.name.split()
     choices: dict[str, Any] = {
         "mark_name": mutate(row.mark_name),
