@@ -32,7 +32,9 @@ def database_from_url(url: str) -> dict[str, object]:
         # restarted database does not turn into failed requests.
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": 5},
+        # The same 10 s statement limit as the FastAPI pool: a runaway query
+        # fails instead of holding a worker thread.
+        "OPTIONS": {"connect_timeout": 5, "options": "-c statement_timeout=10000"},
     }
 
 
