@@ -1,8 +1,26 @@
 # One command each: `make test` runs every test, `make lint` every check.
-.PHONY: test lint format venv explain clean
+.PHONY: up down status test test-fast test-swarm lint format venv explain clean
 
+# The whole stack on a single-node Docker Swarm; a second run changes nothing.
+up:
+	bash scripts/up.sh
+
+# Remove the stack, keeping data; `make down ARGS=--volumes` deletes it too.
+down:
+	bash scripts/down.sh $(ARGS)
+
+status:
+	bash scripts/status.sh
+
+# Every test: lint, the fast suite, then the Swarm suite.
 test:
 	bash scripts/test.sh
+
+test-fast:
+	bash scripts/test.sh fast
+
+test-swarm:
+	bash scripts/test.sh swarm
 
 lint:
 	bash scripts/lint.sh

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -21,6 +24,7 @@ from search_contract.errors import error_body, method_not_allowed, not_found
 from search_contract.openapi import SEARCH_REQUEST_SCHEMA
 
 settings: Settings = settings_from_env()
+logger = logging.getLogger(__name__)
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
@@ -33,21 +37,34 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
+async def _create_pool() -> asyncpg.Pool:
+    """The worker's pool; waits for the database (a cold deploy starts it alongside us)."""
+    deadline = time.monotonic() + settings.connect_wait_seconds
+    while True:
+        try:
+            return await asyncpg.create_pool(
+                settings.database_url,
+                min_size=settings.pool_min_size,
+                max_size=settings.pool_max_size,
+                init=_init_connection,
+                server_settings={
+                    # See queries.py: plan each search with its real values.
+                    "plan_cache_mode": "force_custom_plan",
+                    "statement_timeout": str(settings.statement_timeout_ms),
+                    "application_name": "fastapi_search",
+                },
+            )
+        except (OSError, asyncpg.PostgresError) as error:
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("database not reachable yet (%s); retrying", error)
+            await asyncio.sleep(1)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # One pool per worker process, created with the event loop that will use it.
-    app.state.pool = await asyncpg.create_pool(
-        settings.database_url,
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
-        init=_init_connection,
-        server_settings={
-            # See queries.py: plan each search with its real values.
-            "plan_cache_mode": "force_custom_plan",
-            "statement_timeout": str(settings.statement_timeout_ms),
-            "application_name": "fastapi_search",
-        },
-    )
+    app.state.pool = await _create_pool()
     try:
         yield
     finally:

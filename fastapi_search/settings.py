@@ -13,6 +13,7 @@ class Settings:
     pool_min_size: int
     pool_max_size: int
     statement_timeout_ms: int
+    connect_wait_seconds: float
     drain_marker: str
     root_path: str
 
@@ -24,6 +25,8 @@ def settings_from_env() -> Settings:
         pool_min_size=int(env_value("DB_POOL_MIN_SIZE", "2")),
         pool_max_size=int(env_value("DB_POOL_MAX_SIZE", "10")),
         statement_timeout_ms=int(env_value("DB_STATEMENT_TIMEOUT_MS", "10000")),
+        # How long a starting worker waits for PostgreSQL before giving up.
+        connect_wait_seconds=float(env_value("DB_CONNECT_WAIT_SECONDS", "60")),
         drain_marker=env_value("DRAIN_MARKER", "/tmp/draining"),
         # Behind Nginx the service lives under /fastapi/; the docs need to know.
         root_path=env_value("FASTAPI_ROOT_PATH", ""),

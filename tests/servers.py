@@ -147,6 +147,50 @@ def start_server(name: str, command: list[str], *, env: dict[str, str], cwd: Pat
     return server
 
 
+@dataclass
+class Redis:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(base: Path) -> Redis:
+    """A memory-only Redis on a free loopback port."""
+    port = free_port()
+    server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    command = [
+        server,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(base),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: _redis_answers(port), "redis")
+    return Redis(process=process, port=port)
+
+
 def service_env(database_url: str, drain_marker: Path | None = None) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,

@@ -117,3 +117,23 @@ LOGGING = {
 
 # SHUTDOWN: while this file exists the task is draining and /healthz answers 503.
 DRAIN_MARKER = env_value("DRAIN_MARKER", "/tmp/draining")
+
+# CELERY
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+CELERY_BROKER_URL = env_value("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = env_value("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/1")
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = TIME_ZONE
+# A job is acknowledged when it has run, not when it was received, and goes back
+# to the queue if its worker dies: an updated or killed worker loses no job.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One job at a time per process: long jobs must not sit reserved behind another.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Longer than a Redis-visible job may run unacknowledged before it is redelivered.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+CELERY_TASK_SOFT_TIME_LIMIT = 60 * 60
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Build every image of the stack, tagged by git commit, from public bases or (no registry) a debootstrap base.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+# Which bases to use: auto (probe the registry), registry, or offline.
+BASE_MODE="${PARTSCAT_BASE_MODE:-auto}"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+OFFLINE_DEBIAN_BASE="partscat/debian-base:bookworm-minbase"
+WHEELHOUSE="${CACHE_DIR}/wheelhouse"
+# The images' Python: CPython 3.11 on glibc x86_64 (python:3.11-slim and Debian bookworm's python3 both qualify).
+WHEEL_PLATFORM_ARGS=(--platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64
+    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
+    --implementation cp --python-version 3.11 --abi cp311)
+
+require_docker
+ensure_cache_dir
+cd "${REPO_ROOT}"
+
+registry_answers() {
+    log "probing the registry (docker pull debian:bookworm-slim, 20s timeout)"
+    timeout 20 docker pull -q debian:bookworm-slim >/dev/null 2>&1
+}
+
+# A minimal Debian bookworm root file system imported as an image; built once, kept as long as the tag exists.
+build_offline_debian_base() {
+    if docker image inspect "${OFFLINE_DEBIAN_BASE}" >/dev/null 2>&1; then
+        log "offline base ${OFFLINE_DEBIAN_BASE} already exists"
+        return 0
+    fi
+    command -v debootstrap >/dev/null 2>&1 || {
+        run apt-get update
+        DEBIAN_FRONTEND=noninteractive run apt-get install -y debootstrap
+    }
+    local rootfs started=${SECONDS}
+    rootfs="$(mktemp -d /var/tmp/partscat-rootfs.XXXXXX)"
+    trap 'rm -rf "${rootfs}"' RETURN
+    run debootstrap --variant=minbase bookworm "${rootfs}" "${DEBIAN_MIRROR}" >/dev/null
+    cat >"${rootfs}/etc/apt/sources.list" <<SOURCES
+deb ${DEBIAN_MIRROR} bookworm main
+deb ${DEBIAN_MIRROR} bookworm-updates main
+deb ${DEBIAN_SECURITY_MIRROR} bookworm-security main
+SOURCES
+    # Same apt habits as debian:bookworm-slim: no recommends, no docs, no cached .debs.
+    printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"${rootfs}/etc/apt/apt.conf.d/90partscat-no-recommends"
+    printf 'path-exclude /usr/share/doc/*\npath-exclude /usr/share/man/*\npath-exclude /usr/share/locale/*\npath-include /usr/share/locale/locale.alias\n' \
+        >"${rootfs}/etc/dpkg/dpkg.cfg.d/90partscat-nodoc"
+    rm -rf "${rootfs}"/var/cache/apt/archives/*.deb "${rootfs}"/var/lib/apt/lists/* "${rootfs}"/usr/share/doc/* "${rootfs}"/usr/share/man/*
+    log "importing ${rootfs} as ${OFFLINE_DEBIAN_BASE}"
+    tar -C "${rootfs}" -c . | docker import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'CMD ["bash"]' - "${OFFLINE_DEBIAN_BASE}" >/dev/null
+    log "offline base built in $((SECONDS - started))s"
+}
+
+# Host-side wheelhouse for the images' Python; images install from it with --no-index.
+build_wheelhouse() {
+    local stamp_file="${WHEELHOUSE}/.requirements.sha256" want
+    want="$( (cat requirements/django.txt requirements/fastapi.txt; echo "${WHEEL_PLATFORM_ARGS[*]}") | sha256sum | cut -d' ' -f1)"
+    if [ -f "${stamp_file}" ] && [ "$(cat "${stamp_file}")" = "${want}" ]; then
+        log "wheelhouse up to date (${WHEELHOUSE})"
+        return 0
+    fi
+    local started=${SECONDS} req
+    mkdir -p "${WHEELHOUSE}"
+    for req in requirements/django.txt requirements/fastapi.txt; do
+        # The sed drops noise from local pip configs that list missing find-links folders.
+        run python3 -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
+            "${WHEEL_PLATFORM_ARGS[@]}" -d "${WHEELHOUSE}" -r "${req}" 2>&1 | sed -e '/is ignored: it is neither/d' >&2
+    done
+    echo "${want}" >"${stamp_file}"
+    log "wheelhouse built in $((SECONDS - started))s ($(find "${WHEELHOUSE}" -name '*.whl' | wc -l) wheels)"
+}
+
+# Tag = short sha of the last commit touching the image's inputs; "-dirty-<content hash>" when they differ from it.
+image_tag() {
+    local sha dirty
+    sha="$(git log -1 --format=%h -- "$@" 2>/dev/null || true)"
+    [ -n "${sha}" ] || sha="0000000"
+    dirty="$(git status --porcelain --untracked-files=all -- "$@" 2>/dev/null || echo unknown)"
+    if [ -n "${dirty}" ]; then
+        printf '%s-dirty-%s' "${sha}" "$(content_hash "$@")"
+    else
+        printf '%s' "${sha}"
+    fi
+}
+
+content_hash() {
+    # Hash paths and contents of the tracked and untracked (not ignored) files, independent of mtimes.
+    git ls-files -z --cached --others --exclude-standard -- "$@" | sort -z | while IFS= read -r -d '' f; do
+        [ -f "${f}" ] && printf '%s %s\n' "$(sha256sum <"${f}" | cut -d' ' -f1)" "${f}"
+    done | sha256sum | cut -c1-10
+}
+
+# build_image NAME DOCKERFILE "BUILD ARGS" INPUT... ; sets IMAGE_REF; builds from a tar of only the inputs.
+build_image() {
+    local name="$1" dockerfile="$2" build_args="$3" tag ref started=${SECONDS}
+    shift 3
+    tag="$(image_tag "${dockerfile}" "$@")"
+    ref="partscat/${name}:${tag}"
+    IMAGE_REF="${ref}"
+    if docker image inspect "${ref}" >/dev/null 2>&1; then
+        log "${ref} already built"
+        return 0
+    fi
+    local inputs=() input
+    case "${name}" in django | fastapi) inputs=(.cache/wheelhouse) ;; esac
+    # The Dockerfile goes in once: tar would store a second copy as a hard link the daemon cannot resolve.
+    case " $* " in *" $(dirname "${dockerfile}") "*) ;; *) inputs+=("${dockerfile}") ;; esac
+    for input in "$@"; do inputs+=("${input}"); done
+    log "building ${ref}"
+    # The sed drops the legacy builder's deprecation banner (no buildx plugin here); real errors still show.
+    # shellcheck disable=SC2086
+    {
+        tar -c --exclude='__pycache__' --exclude='*.pyc' --exclude='.pytest_cache' --exclude='.mypy_cache' \
+            "${inputs[@]}" |
+            docker build --quiet -f "${dockerfile}" ${build_args} \
+                --label "org.opencontainers.image.revision=${tag}" \
+                --label "org.opencontainers.image.source=partscat" \
+                -t "${ref}" - >/dev/null
+    } 2>&1 | sed -e '/DEPRECATED: The legacy builder/d' -e '/Install the buildx component/d' \
+        -e '/docs.docker.com\/go\/buildx/d' -e '/^$/d' >&2
+    log "built ${ref} in $((SECONDS - started))s"
+}
+
+case "${BASE_MODE}" in
+    auto) if registry_answers; then BASE_MODE=registry; else BASE_MODE=offline; fi ;;
+    registry | offline) ;;
+    *) die "PARTSCAT_BASE_MODE must be auto, registry or offline (got ${BASE_MODE})" ;;
+esac
+log "base mode: ${BASE_MODE}"
+
+if [ "${BASE_MODE}" = registry ]; then
+    run docker pull -q debian:bookworm-slim >/dev/null
+    run docker pull -q python:3.11-slim >/dev/null
+    DEBIAN_BASE="debian:bookworm-slim"
+    PYTHON_BASE="python:3.11-slim"
+else
+    build_offline_debian_base
+    DEBIAN_BASE="${OFFLINE_DEBIAN_BASE}"
+    build_image python-base scripts/images/python-base.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}"
+    PYTHON_BASE="${IMAGE_REF}"
+fi
+
+build_wheelhouse
+
+build_image postgres scripts/images/postgres.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" \
+    scripts/images/postgres-entrypoint.sh
+POSTGRES_IMAGE="${IMAGE_REF}"
+build_image redis scripts/images/redis.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}"
+REDIS_IMAGE="${IMAGE_REF}"
+build_image nginx nginx/Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" nginx healthcheck
+NGINX_IMAGE="${IMAGE_REF}"
+
+for dir in app fastapi_search search_contract; do
+    [ -d "${dir}" ] && [ -n "$(ls -A "${dir}")" ] || die "${dir}/ is missing or empty; the app images need it"
+done
+build_image django scripts/images/django.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" \
+    scripts/images/app-entrypoint.sh scripts/images/migrate_locked.py healthcheck requirements/django.txt \
+    app search_contract
+DJANGO_IMAGE="${IMAGE_REF}"
+build_image fastapi scripts/images/fastapi.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" \
+    scripts/images/app-entrypoint.sh healthcheck requirements/fastapi.txt fastapi_search search_contract
+FASTAPI_IMAGE="${IMAGE_REF}"
+
+cat >"${IMAGES_ENV}.tmp" <<ENV
+# Written by scripts/build-images.sh; read by scripts/deploy.sh for stack.yml.
+POSTGRES_IMAGE=${POSTGRES_IMAGE}
+REDIS_IMAGE=${REDIS_IMAGE}
+NGINX_IMAGE=${NGINX_IMAGE}
+DJANGO_IMAGE=${DJANGO_IMAGE}
+FASTAPI_IMAGE=${FASTAPI_IMAGE}
+ENV
+mv "${IMAGES_ENV}.tmp" "${IMAGES_ENV}"
+log "image references written to ${IMAGES_ENV}:"
+grep -v '^#' "${IMAGES_ENV}" >&2

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Deploy (or re-deploy) the stack: ensure secrets and the Postgres node label, `docker stack deploy`, wait until healthy.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+require_docker
+load_images_env
+cd "${REPO_ROOT}"
+
+secret_exists() { docker secret inspect "$1" >/dev/null 2>&1; }
+
+# 40 random alphanumerics: strong, and safe inside a postgres:// URL without escaping.
+random_value() { LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 40 || true; }
+
+# Values go through stdin, never argv or the environment, so `ps` and `docker inspect` never show them.
+secret_create() {
+    local name="$1" value="$2"
+    if printf '%s' "${value}" | docker secret create --label "com.docker.stack.namespace=${STACK_NAME}" "${name}" - >/dev/null; then
+        log "created secret ${name}"
+    else
+        # A concurrent deploy may have created it a moment ago; anything else is an error.
+        secret_exists "${name}" || die "could not create secret ${name}"
+        log "secret ${name} was created concurrently"
+    fi
+}
+
+ensure_secrets() {
+    local password_secret="${STACK_NAME}_db_password" url_secret="${STACK_NAME}_database_url"
+    if secret_exists "${password_secret}" && secret_exists "${url_secret}"; then
+        log "database secrets exist"
+    elif secret_exists "${password_secret}" || secret_exists "${url_secret}"; then
+        # Secrets cannot be read back, so one cannot be rebuilt from the other.
+        die "only one of ${password_secret} / ${url_secret} exists; remove it (and the pgdata volume) or recreate both"
+    elif docker volume inspect "${STACK_NAME}_pgdata" >/dev/null 2>&1; then
+        die "volume ${STACK_NAME}_pgdata exists but its password secret is gone; run scripts/down.sh --volumes to start over"
+    else
+        local password
+        password="$(random_value)"
+        secret_create "${password_secret}" "${password}"
+        secret_create "${url_secret}" "postgres://partscat:${password}@postgres:5432/partscat"
+    fi
+    local name
+    for name in django_secret_key jobs_api_token; do
+        if secret_exists "${STACK_NAME}_${name}"; then
+            log "secret ${STACK_NAME}_${name} exists"
+        else
+            secret_create "${STACK_NAME}_${name}" "$(random_value)$(random_value)"
+        fi
+    done
+}
+
+# Postgres and Redis keep data in node-local volumes: pin them to one node (this one, unless another is labelled).
+ensure_postgres_node_label() {
+    local node labelled=""
+    for node in $(docker node ls -q); do
+        if [ "$(docker node inspect "${node}" --format '{{index .Spec.Labels "partscat.postgres"}}')" = "true" ]; then
+            labelled="${node}"
+        fi
+    done
+    if [ -n "${labelled}" ]; then
+        log "node ${labelled} holds the partscat.postgres label"
+    else
+        run docker node update --label-add partscat.postgres=true "$(docker info --format '{{.Swarm.NodeID}}')" >/dev/null
+    fi
+}
+
+ensure_secrets
+ensure_postgres_node_label
+
+log "deploying stack ${STACK_NAME}: $(grep -v '^#' "${IMAGES_ENV}" | tr '\n' ' ')"
+since="$(date +%s)"
+# --resolve-image never: images are local (no registry), so never ask a registry for digests.
+# --detach=true plus our own wait: --detach=false verifies services one by one, each for its whole update
+# monitor window (over 3 minutes for this stack even when nothing changed); wait_stack_converged watches them
+# all at once and, like --detach=false, exits non-zero when an update rolls back or does not converge.
+run docker stack deploy --compose-file stack.yml --resolve-image never --detach=true "${STACK_NAME}" >&2
+wait_stack_converged "${since}" "${DEPLOY_TIMEOUT_SECONDS:-300}" || {
+    stack_task_report
+    exit 1
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Remove the stack and wait until its containers and network are gone; --volumes also deletes data and secrets.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+remove_data=0
+case "${1:-}" in
+    "") ;;
+    --volumes) remove_data=1 ;;
+    *) die "usage: down.sh [--volumes]" ;;
+esac
+
+require_docker
+if docker stack ls --format '{{.Name}}' | grep -qx "${STACK_NAME}"; then
+    run docker stack rm "${STACK_NAME}" >/dev/null
+else
+    log "stack ${STACK_NAME} is not deployed"
+fi
+
+deadline=$((SECONDS + 120))
+while [ -n "$(docker ps -aq --filter "label=com.docker.stack.namespace=${STACK_NAME}")" ] \
+    || docker network inspect "${STACK_NAME}_backend" >/dev/null 2>&1; do
+    [ "${SECONDS}" -lt "${deadline}" ] || die "stack ${STACK_NAME} still has containers or its network after 120s"
+    sleep 2
+done
+log "stack ${STACK_NAME} removed"
+
+if [ "${remove_data}" = 1 ]; then
+    for volume in pgdata redisdata; do
+        if docker volume inspect "${STACK_NAME}_${volume}" >/dev/null 2>&1; then
+            run docker volume rm "${STACK_NAME}_${volume}" >/dev/null
+        fi
+    done
+    # The database password lives in pgdata too: a new volume gets a new password.
+    for secret in db_password database_url django_secret_key jobs_api_token; do
+        if docker secret inspect "${STACK_NAME}_${secret}" >/dev/null 2>&1; then
+            run docker secret rm "${STACK_NAME}_${secret}" >/dev/null
+        fi
+    done
+else
+    log "volumes and secrets kept (use --volumes to delete them)"
+fi

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Run an app process (gunicorn, celery) with a graceful drain: on SIGTERM mark draining, wait, then pass SIGTERM on.
+#
+# Why: Nginx's upstream_watcher drops a task once its /healthz answers 503 (the app answers 503 while
+# DRAIN_MARKER exists). Waiting DRAIN_SECONDS before stopping gunicorn lets Nginx stop sending new work
+# first; gunicorn then finishes the requests it holds (its graceful_timeout) and exits.
+# stack.yml's stop_grace_period must exceed DRAIN_SECONDS + gunicorn's graceful_timeout.
+set -eu
+
+DRAIN_MARKER="${DRAIN_MARKER:-/tmp/draining}"
+DRAIN_SECONDS="${DRAIN_SECONDS:-5}"
+export DRAIN_MARKER DRAIN_SECONDS
+rm -f "${DRAIN_MARKER}"
+
+if [ "$#" -eq 0 ]; then
+    echo "app-entrypoint: no command given" >&2
+    exit 64
+fi
+
+# Migrations run under a PostgreSQL advisory lock, so any number of tasks may start at once.
+if [ "${RUN_MIGRATIONS:-0}" = "1" ]; then
+    echo "app-entrypoint: applying migrations (advisory lock)" >&2
+    python /srv/ops/migrate_locked.py
+fi
+
+"$@" &
+child=$!
+draining=0
+
+drain() {
+    [ "${draining}" = 1 ] && return 0
+    draining=1
+    echo "app-entrypoint: SIGTERM: draining (${DRAIN_MARKER}) for ${DRAIN_SECONDS}s, then stopping pid ${child}" >&2
+    : >"${DRAIN_MARKER}"
+    sleep "${DRAIN_SECONDS}"
+    kill -TERM "${child}" 2>/dev/null || true
+}
+trap drain TERM INT
+
+# `wait` returns early when a trapped signal arrives; keep waiting until the child has really exited.
+status=0
+while :; do
+    if wait "${child}"; then status=0; else status=$?; fi
+    kill -0 "${child}" 2>/dev/null || break
+done
+echo "app-entrypoint: ${1} exited with status ${status}" >&2
+exit "${status}"

@@ -1,0 +1,43 @@
+# Django (gunicorn) image; the Celery worker and beat run from it too. Build: scripts/build-images.sh.
+# Wheels come from the host-built wheelhouse (.cache/wheelhouse), so the build needs no PyPI access.
+ARG PYTHON_BASE=python:3.11-slim
+
+FROM ${PYTHON_BASE} AS venv
+COPY .cache/wheelhouse /wheels
+COPY requirements/django.txt /tmp/requirements.txt
+RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-index --find-links /wheels \
+        -r /tmp/requirements.txt \
+    && /opt/venv/bin/pip uninstall -y --disable-pip-version-check pip setuptools \
+    && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+
+FROM ${PYTHON_BASE}
+# The repository layout is kept: /srv/app (Django, the working directory), /srv/search_contract on PYTHONPATH.
+ENV PATH=/opt/venv/bin:${PATH} \
+    PYTHONPATH=/srv:/srv/app \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=config.settings.production \
+    DRAIN_MARKER=/tmp/draining \
+    DRAIN_SECONDS=5
+# Non-root user with a writable home (gunicorn keeps its control socket in ~/.gunicorn).
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --create-home --home-dir /home/app --shell /usr/sbin/nologin app
+COPY --from=venv /opt/venv /opt/venv
+COPY healthcheck/ /srv/healthcheck/
+COPY scripts/images/app-entrypoint.sh /usr/local/bin/app-entrypoint
+COPY scripts/images/migrate_locked.py /srv/ops/migrate_locked.py
+COPY search_contract/ /srv/search_contract/
+COPY app/ /srv/app/
+WORKDIR /srv/app
+# Admin assets for whitenoise, collected at build time (tasks share no disk). Local settings: no secret needed;
+# DATABASE_URL is only parsed here, never connected to.
+RUN DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL=postgres://collectstatic@localhost/unused \
+    python manage.py collectstatic --noinput --verbosity 0
+USER 10001:10001
+EXPOSE 8000
+# start-period covers migrations on a fresh database.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=90s --retries=3 \
+    CMD ["python", "/srv/healthcheck/http_probe.py", "http://127.0.0.1:8000/healthz", "--host", "localhost"]
+ENTRYPOINT ["/usr/local/bin/app-entrypoint"]
+CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi:application"]

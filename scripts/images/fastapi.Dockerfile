@@ -1,0 +1,36 @@
+# FastAPI search image (gunicorn + uvicorn workers). Build: scripts/build-images.sh.
+# Wheels come from the host-built wheelhouse (.cache/wheelhouse), so the build needs no PyPI access.
+ARG PYTHON_BASE=python:3.11-slim
+
+FROM ${PYTHON_BASE} AS venv
+COPY .cache/wheelhouse /wheels
+COPY requirements/fastapi.txt /tmp/requirements.txt
+RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-index --find-links /wheels \
+        -r /tmp/requirements.txt \
+    && /opt/venv/bin/pip uninstall -y --disable-pip-version-check pip setuptools \
+    && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+
+FROM ${PYTHON_BASE}
+# Run from /srv, the image's repository root: fastapi_search and search_contract are top-level packages.
+ENV PATH=/opt/venv/bin:${PATH} \
+    PYTHONPATH=/srv \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DRAIN_MARKER=/tmp/draining \
+    DRAIN_SECONDS=5
+# Non-root user with a writable home (gunicorn keeps its control socket in ~/.gunicorn).
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --create-home --home-dir /home/app --shell /usr/sbin/nologin app
+COPY --from=venv /opt/venv /opt/venv
+COPY healthcheck/ /srv/healthcheck/
+COPY scripts/images/app-entrypoint.sh /usr/local/bin/app-entrypoint
+COPY search_contract/ /srv/search_contract/
+COPY fastapi_search/ /srv/fastapi_search/
+WORKDIR /srv
+USER 10001:10001
+EXPOSE 8001
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "/srv/healthcheck/http_probe.py", "http://127.0.0.1:8001/healthz", "--host", "localhost"]
+ENTRYPOINT ["/usr/local/bin/app-entrypoint"]
+CMD ["gunicorn", "--config", "fastapi_search/gunicorn_conf.py", "fastapi_search.main:app"]

@@ -1,0 +1,97 @@
+# Shared helpers sourced by every script in scripts/ (not run directly).
+# shellcheck shell=bash
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK_NAME="${STACK_NAME:-partscat}"
+CACHE_DIR="${REPO_ROOT}/.cache"
+IMAGES_ENV="${CACHE_DIR}/images.env"
+export HTTP_PORT="${HTTP_PORT:-8080}"
+
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# Run a command after printing it, so every script shows what it does.
+run() { log "+ $*"; "$@"; }
+
+ensure_cache_dir() {
+    mkdir -p "${CACHE_DIR}"
+    # The cache holds wheels and generated env files; git must never see it.
+    [ -f "${CACHE_DIR}/.gitignore" ] || printf '*\n' >"${CACHE_DIR}/.gitignore"
+}
+
+require_docker() {
+    docker info >/dev/null 2>&1 || die "docker daemon not reachable; run scripts/docker-engine.sh"
+}
+
+# Load the image references written by build-images.sh into the environment.
+load_images_env() {
+    [ -f "${IMAGES_ENV}" ] || die "${IMAGES_ENV} missing; run scripts/build-images.sh first"
+    set -a
+    # shellcheck disable=SC1090
+    . "${IMAGES_ENV}"
+    set +a
+}
+
+# Wait until every service of the stack runs all its replicas and no update started since $1 (epoch) is
+# still going; fail at once if such an update rolled back or paused. Swarm counts a task with a healthcheck
+# as running only once it is healthy, so "2/2" in `docker service ls` means two healthy tasks, on any node.
+wait_stack_converged() {
+    local since="$1" timeout="${2:-300}" deadline pending failed svc line
+    deadline=$((SECONDS + timeout))
+    # The orchestrator starts updates asynchronously: give it a moment before the first look.
+    sleep 2
+    while :; do
+        pending=""
+        failed=""
+        for svc in $(docker stack services "${STACK_NAME}" --format '{{.Name}}'); do
+            line="$(docker service inspect "${svc}" --format \
+                '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{else}}0{{end}} {{.UpdateStatus.Message}}{{end}}')"
+            if [ -n "${line}" ] && [ "$(echo "${line}" | cut -d' ' -f2)" -ge "${since}" ]; then
+                case "${line%% *}" in
+                    updating | rollback_started) pending+="${svc#"${STACK_NAME}"_}(${line%% *}) " ;;
+                    paused | rollback_paused | rollback_completed) failed+="${svc}: ${line%% *}: $(echo "${line}" | cut -d' ' -f3-); " ;;
+                esac
+            fi
+        done
+        pending+="$(stack_unhealthy_services)$(stack_stale_services)"
+        if [ -n "${failed}" ]; then
+            log "update failed: ${failed}"
+            return 1
+        fi
+        if [ -z "${pending}" ]; then
+            log "all services of ${STACK_NAME} converged and healthy"
+            return 0
+        fi
+        if [ "${SECONDS}" -ge "${deadline}" ]; then
+            log "not converged after ${timeout}s: ${pending}"
+            return 1
+        fi
+        sleep 2
+    done
+}
+
+# Print the services running fewer healthy tasks than desired, as name(running/desired).
+stack_unhealthy_services() {
+    local name replicas running desired
+    docker stack services "${STACK_NAME}" --format '{{.Name}} {{.Replicas}}' | while read -r name replicas _; do
+        running="${replicas%%/*}"
+        desired="${replicas#*/}"
+        [ "${running}" = "${desired}" ] || printf '%s(%s) ' "${name#"${STACK_NAME}"_}" "${replicas}"
+    done
+}
+
+# Print the services with a task meant to run that is not on the service's current image.
+stack_stale_services() {
+    local svc image
+    for svc in $(docker stack services "${STACK_NAME}" --format '{{.Name}}'); do
+        image="$(docker service inspect "${svc}" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}')"
+        if docker service ps "${svc}" --filter desired-state=running --format '{{.Image}}' | grep -qvxF "${image}"; then
+            printf '%s(old image) ' "${svc#"${STACK_NAME}"_}"
+        fi
+    done
+}
+
+# Print the task states of the stack (for failure messages).
+stack_task_report() {
+    docker stack ps "${STACK_NAME}" --no-trunc --format '{{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' | head -30 >&2
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fill the catalog with seed_parts inside a running django task; with --if-empty, only when no part is visible.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+if_empty=0
+parts=10000
+seed=1
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --if-empty) if_empty=1 ;;
+        --parts) parts="$2"; shift ;;
+        --seed) seed="$2"; shift ;;
+        *) die "usage: seed.sh [--if-empty] [--parts N] [--seed S]" ;;
+    esac
+    shift
+done
+
+require_docker
+
+# The part count from the public search contract (`count` of an empty query), through Nginx.
+visible_parts() {
+    python3 - "http://127.0.0.1:${HTTP_PORT}/search/part/" <<'PY'
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1], data=b"{}", headers={"Content-Type": "application/json"})
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+with opener.open(request, timeout=30) as response:
+    print(json.load(response)["count"])
+PY
+}
+
+if [ "${if_empty}" = 1 ]; then
+    count="$(visible_parts)" || die "cannot query the catalog through Nginx on port ${HTTP_PORT}"
+    if [ "${count}" -gt 0 ]; then
+        log "catalog already holds ${count} visible parts; not seeding"
+        exit 0
+    fi
+fi
+
+container="$(docker ps -q --filter "label=com.docker.swarm.service.name=${STACK_NAME}_django" --filter health=healthy | head -n 1)"
+[ -n "${container}" ] || die "no healthy ${STACK_NAME}_django task on this node"
+started=${SECONDS}
+run docker exec "${container}" python manage.py seed_parts --parts "${parts}" --seed "${seed}"
+log "seeded ${parts} parts (seed ${seed}) in $((SECONDS - started))s"

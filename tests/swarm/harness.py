@@ -1,0 +1,199 @@
+"""Drive the real Swarm stack from tests: the docker CLI, HTTP through Nginx, and a request loop under change.
+
+Standard library only, so the Swarm suite needs nothing but pytest.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STACK = os.environ.get("STACK_NAME", "partscat")
+HTTP_PORT = int(os.environ.get("HTTP_PORT", "8080"))
+BASE_URL = f"http://127.0.0.1:{HTTP_PORT}"
+NETWORK = f"{STACK}_backend"
+
+# Talk to the stack directly, whatever proxy the environment names.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+    return result.stdout
+
+
+def script(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run scripts/<name> with the suite's STACK_NAME and HTTP_PORT; never raises on a non-zero exit."""
+    env = {**os.environ, "STACK_NAME": STACK, "HTTP_PORT": str(HTTP_PORT)}
+    return subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+    @property
+    def upstream(self) -> str:
+        """The task that gave the final answer (Nginx lists every task tried, the last one answered)."""
+        return self.headers.get("x-upstream-addr", "").split(",")[-1].strip()
+
+
+def http_call(method: str, path: str, body: object | None = None, timeout: float = 15) -> Reply:
+    """One request through Nginx; HTTP errors come back as a Reply, connection errors raise."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(BASE_URL + path, data=data, method=method)  # noqa: S310 - always http://
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.5) -> float:
+    """Poll until predicate() is true; return when it became true (time.monotonic()), or fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def service_containers(service: str) -> list[str]:
+    """IDs of the running containers of a stack service on this node."""
+    out = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_{service}")
+    return out.split()
+
+
+def container_address(container: str) -> str:
+    """The container's IP on the stack's overlay network."""
+    networks = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", container))
+    return str(networks[NETWORK]["IPAddress"])
+
+
+def service_task_addresses(service: str) -> dict[str, str]:
+    """container id -> overlay IP for every running task of the service."""
+    return {container: container_address(container) for container in service_containers(service)}
+
+
+def service_running_replicas(service: str) -> tuple[int, int]:
+    """(running and healthy, desired) as `docker service ls` counts them."""
+    replicas = docker("service", "ls", "--filter", f"name={STACK}_{service}", "--format", "{{.Name}} {{.Replicas}}")
+    for line in replicas.splitlines():
+        name, counts = line.split()[:2]
+        if name == f"{STACK}_{service}":
+            running, desired = counts.split("/")
+            return int(running), int(desired)
+    raise AssertionError(f"service {STACK}_{service} not found")
+
+
+def nginx_upstreams() -> dict[str, dict[str, object]]:
+    """What the upstream watcher currently routes to (its state file inside the nginx task)."""
+    containers = service_containers("nginx")
+    assert containers, "no running nginx task"
+    return dict(json.loads(docker("exec", containers[0], "cat", "/tmp/nginx/upstreams.json")))
+
+
+def upstream_addresses(service: str) -> set[str]:
+    """IP addresses in rotation for `service` (django or fastapi)."""
+    servers = nginx_upstreams()[service]["in_rotation"]
+    assert isinstance(servers, list)
+    return {str(server).rsplit(":", 1)[0] for server in servers}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    started: float
+    method: str
+    path: str
+    status: int | None
+    upstream: str
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status != 200
+
+
+# The traffic a user sends: a Django page, both searches (retryable POSTs).
+DEFAULT_TRAFFIC: tuple[tuple[str, str, object | None], ...] = (
+    ("GET", "/mark/", None),
+    ("POST", "/search/part/", {"part_name": "бамп"}),
+    ("POST", "/fastapi/search/part/", {"params": {"is_new_part": True}, "page": 2}),
+)
+
+
+@dataclass
+class RequestLoop:
+    """Clients sending requests through Nginx back to back until stopped; every outcome is kept."""
+
+    workers: int = 3
+    traffic: tuple[tuple[str, str, object | None], ...] = DEFAULT_TRAFFIC
+    outcomes: list[Outcome] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _run(self, offset: int) -> None:
+        index = offset
+        while not self._stop.is_set():
+            method, path, body = self.traffic[index % len(self.traffic)]
+            index += 1
+            started = time.monotonic()
+            try:
+                reply = http_call(method, path, body, timeout=20)
+                outcome = Outcome(started, method, path, reply.status, reply.upstream)
+            except (OSError, http.client.HTTPException) as error:
+                outcome = Outcome(started, method, path, None, "", f"{type(error).__name__}: {error}")
+            with self._lock:
+                self.outcomes.append(outcome)
+
+    def __enter__(self) -> RequestLoop:
+        for offset in range(self.workers):
+            thread = threading.Thread(target=self._run, args=(offset,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def failures(self) -> list[Outcome]:
+        with self._lock:
+            return [outcome for outcome in self.outcomes if outcome.failed]
+
+    def summary(self) -> str:
+        with self._lock:
+            total = len(self.outcomes)
+            failed = [outcome for outcome in self.outcomes if outcome.failed]
+        shown = "; ".join(f"{o.method} {o.path} -> {o.status or o.error}" for o in failed[:10])
+        return f"{total} requests, {len(failed)} failed{': ' + shown if failed else ''}"

@@ -1,0 +1,59 @@
+"""Secrets reach tasks only as files under /run/secrets: never in service specs, container config or images."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.swarm.harness import STACK, docker, service_containers
+
+pytestmark = pytest.mark.swarm
+
+
+def _secret_values() -> dict[str, str]:
+    """The secret values as the tasks see them (Docker has no API to read a secret back)."""
+    django = service_containers("django")[0]
+    postgres = service_containers("postgres")[0]
+    values = {
+        name: docker("exec", django, "cat", f"/run/secrets/{name}")
+        for name in ("database_url", "django_secret_key", "jobs_api_token")
+    }
+    values["db_password"] = docker("exec", postgres, "cat", "/run/secrets/db_password")
+    assert all(len(value) >= 20 for value in values.values()), "secrets should be long random values"
+    assert values["db_password"] in values["database_url"]
+    return values
+
+
+def _stack_services() -> list[str]:
+    return docker("stack", "services", STACK, "--format", "{{.Name}}").split()
+
+
+def test_secrets_are_mounted_as_files(swarm_stack: str) -> None:
+    django = service_containers("django")[0]
+
+    environment = docker("exec", django, "env")
+
+    assert "DATABASE_URL_FILE=/run/secrets/database_url" in environment
+    assert "DJANGO_SECRET_KEY_FILE=/run/secrets/django_secret_key" in environment
+    assert "DATABASE_URL=" not in environment.replace("DATABASE_URL_FILE=", "")
+
+
+def test_no_secret_in_service_specs_containers_or_images(swarm_stack: str) -> None:
+    values = _secret_values()
+    services = _stack_services()
+    images = {
+        docker("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", s).strip()
+        for s in services
+    }
+    containers = docker("ps", "-q", "--filter", f"label=com.docker.stack.namespace={STACK}").split()
+    documents = {f"service inspect {s}": docker("service", "inspect", s) for s in services}
+    documents |= {f"container inspect {c}": docker("inspect", c) for c in containers}
+    for image in images:
+        documents[f"history {image}"] = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image)
+        documents[f"image inspect {image}"] = docker("image", "inspect", image)
+
+    leaks = [
+        f"{secret} in {where}" for where, text in documents.items() for secret, value in values.items() if value in text
+    ]
+
+    assert len(images) >= 5 and len(containers) >= 5
+    assert leaks == []
