@@ -1,0 +1,26 @@
+"""Every service of the stack runs all its replicas, and each running task's healthcheck passes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.swarm.harness import STACK, docker
+
+pytestmark = pytest.mark.swarm
+
+SERVICES = ["postgres", "redis", "django", "fastapi", "celery-worker", "celery-beat", "nginx"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_runs_healthy(swarm_stack: str, service: str) -> None:
+    name = f"{STACK}_{service}"
+    spec = json.loads(docker("service", "inspect", name))[0]["Spec"]
+    wanted = spec["Mode"]["Replicated"]["Replicas"]
+    assert wanted >= 1, f"{name} is deployed with 0 replicas"
+    containers = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={name}").split()
+    assert len(containers) == wanted, f"{name}: {len(containers)} containers for {wanted} replicas"
+    for container in containers:
+        health = docker("inspect", "--format", "{{.State.Health.Status}}", container).strip()
+        assert health == "healthy", f"{name} task {container[:12]} is {health}"
