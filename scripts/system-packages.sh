@@ -13,7 +13,8 @@ for extra in "$@"; do wanted[$extra]=/nonexistent; done
 
 missing=()
 for package in "${!wanted[@]}"; do
-  if [ ! -e "${wanted[$package]}" ] && ! dpkg -s "$package" >/dev/null 2>&1; then
+  # The file, not dpkg's word: a removed package stays known to dpkg ("config-files").
+  if [ ! -e "${wanted[$package]}" ]; then
     missing+=("$package")
   fi
 done

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.expected import Row, load_rows
-from tests.servers import Postgres, Server, manage, start_django, start_fastapi, start_postgres
+from tests.servers import Postgres, Server, manage, start_app, start_postgres
 
 SEED_PARTS = 3_000
 SEED = 7
@@ -78,14 +78,14 @@ def drain_marker(log_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def django_server(database_url: str, log_dir: Path, drain_marker: Path) -> Iterator[Server]:
-    server = start_django(database_url, log_dir, drain_marker)
+    server = start_app("django", database_url, log_dir, drain_marker)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def fastapi_server(database_url: str, log_dir: Path, drain_marker: Path) -> Iterator[Server]:
-    server = start_fastapi(database_url, log_dir, drain_marker)
+    server = start_app("fastapi", database_url, log_dir, drain_marker)
     yield server
     server.stop()
 

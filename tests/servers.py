@@ -204,32 +204,20 @@ def service_env(database_url: str, drain_marker: Path | None = None) -> dict[str
     }
 
 
-def start_django(database_url: str, log_dir: Path, drain_marker: Path | None = None) -> Server:
-    port = free_port()
-    command = [
-        str(BIN / "gunicorn"),
-        "-c",
-        "config/gunicorn.py",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "config.wsgi:application",
-    ]
-    env = service_env(database_url, drain_marker)
-    return start_server("django", command, env=env, cwd=APP_DIR, log=log_dir / "django.log", port=port)
+# service -> (working directory, gunicorn config, application), as the images run them.
+GUNICORN_APPS = {
+    "django": (APP_DIR, "config/gunicorn.py", "config.wsgi:application"),
+    "fastapi": (ROOT, "fastapi_search/gunicorn_conf.py", "fastapi_search.main:app"),
+}
 
 
-def start_fastapi(database_url: str, log_dir: Path, drain_marker: Path | None = None) -> Server:
+def start_app(name: str, database_url: str, log_dir: Path, drain_marker: Path | None = None) -> Server:
+    """One of the two services under its production gunicorn config, on a free loopback port."""
+    cwd, config, application = GUNICORN_APPS[name]
     port = free_port()
-    command = [
-        str(BIN / "gunicorn"),
-        "-c",
-        "fastapi_search/gunicorn_conf.py",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "fastapi_search.main:app",
-    ]
+    command = [str(BIN / "gunicorn"), "-c", config, "--bind", f"127.0.0.1:{port}", application]
     env = service_env(database_url, drain_marker)
-    return start_server("fastapi", command, env=env, cwd=ROOT, log=log_dir / "fastapi.log", port=port)
+    return start_server(name, command, env=env, cwd=cwd, log=log_dir / f"{name}.log", port=port)
 
 
 def manage(database_url: str, *args: str) -> str:
