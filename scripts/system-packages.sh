@@ -2,9 +2,9 @@
 # Install the Debian packages the tests and benchmarks need, when missing (idempotent; root or sudo).
 set -euo pipefail
 
-# package name -> a file it installs, to tell whether it is there already
+# package name -> a file it installs (a glob), to tell whether it is there already
 declare -A wanted=(
-  [postgresql]=/usr/lib/postgresql/15/bin/initdb
+  [postgresql]='/usr/lib/postgresql/*/bin/initdb'
   [redis-server]=/usr/bin/redis-server
 )
 # Debian's own python3 needs python3-venv for `python3 -m venv`; other builds carry it.
@@ -14,7 +14,7 @@ for extra in "$@"; do wanted[$extra]=/nonexistent; done
 missing=()
 for package in "${!wanted[@]}"; do
   # The file, not dpkg's word: a removed package stays known to dpkg ("config-files").
-  if [ ! -e "${wanted[$package]}" ]; then
+  if ! compgen -G "${wanted[$package]}" >/dev/null; then
     missing+=("$package")
   fi
 done
