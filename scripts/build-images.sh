@@ -8,6 +8,9 @@ BASE_MODE="${PARTSCAT_BASE_MODE:-auto}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 OFFLINE_DEBIAN_BASE="partscat/debian-base:bookworm-minbase"
+# With a registry, PostgreSQL and Redis are the official images, pinned by major version.
+OFFICIAL_POSTGRES_IMAGE="${OFFICIAL_POSTGRES_IMAGE:-postgres:15-bookworm}"
+OFFICIAL_REDIS_IMAGE="${OFFICIAL_REDIS_IMAGE:-redis:7-bookworm}"
 WHEELHOUSE="${CACHE_DIR}/wheelhouse"
 # The images' Python: CPython 3.11 on glibc x86_64 (python:3.11-slim and Debian bookworm's python3 both qualify).
 WHEEL_PLATFORM_ARGS=(--platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64
@@ -145,11 +148,20 @@ fi
 
 build_wheelhouse
 
-build_image postgres scripts/images/postgres.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" \
-    scripts/images/postgres-entrypoint.sh
-POSTGRES_IMAGE="${IMAGE_REF}"
-build_image redis scripts/images/redis.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}"
-REDIS_IMAGE="${IMAGE_REF}"
+if [ "${BASE_MODE}" = registry ]; then
+    # The official images; the offline ones below honour the same environment and paths.
+    POSTGRES_IMAGE="${OFFICIAL_POSTGRES_IMAGE}"
+    REDIS_IMAGE="${OFFICIAL_REDIS_IMAGE}"
+    run docker pull -q "${POSTGRES_IMAGE}" >/dev/null
+    run docker pull -q "${REDIS_IMAGE}" >/dev/null
+else
+    build_image postgres scripts/images/postgres.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" \
+        scripts/images/postgres-entrypoint.sh
+    POSTGRES_IMAGE="${IMAGE_REF}"
+    build_image redis scripts/images/redis.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}"
+    REDIS_IMAGE="${IMAGE_REF}"
+fi
+# Nginx is always built here (from debian:bookworm-slim with a registry): it carries the upstream watcher.
 build_image nginx nginx/Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" nginx healthcheck
 NGINX_IMAGE="${IMAGE_REF}"
 
