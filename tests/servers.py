@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +30,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for(check: object, what: str, timeout: float = 60) -> None:
+def _wait_for(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.2)
     raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s")

@@ -96,11 +96,13 @@ def test_combined_fields(client: httpx.Client, rows: list[Row]) -> None:
         {"mark_name": "Honda", "model_name": "Camry"},
         {"part_name": "фара", "params": {"count": 10}, "mark_list": [mark_id(rows, "Lada")]},
     ]
+    matches = 0
     for body in combos:
         result = search(client, body)
         assert result == expected_search(rows, body), body
+        matches += result["count"]
     # The shapes above must not all be empty, or they would prove little.
-    assert sum(search(client, body)["count"] for body in combos) > 50
+    assert matches > 50
 
 
 def test_cyrillic_substring_finds_front_bumper(client: httpx.Client) -> None:
