@@ -1,21 +1,26 @@
-"""Run Nginx and keep its upstreams equal to the healthy Swarm tasks behind each app service.
+"""Run Nginx and keep its upstream peers equal to the healthy Swarm tasks behind each app service.
 
 Every POLL_SECONDS the watcher
   1. resolves `tasks.<service>` (Swarm DNS lists one address per task; dnsrr endpoint mode),
   2. probes each address's health URL (a task answers 503 while it drains, see scripts/images/app-entrypoint.sh),
-  3. when the set of healthy addresses changed, renders upstreams.conf from the template, runs `nginx -t`
-     and reloads Nginx gracefully (SIGHUP to the master); a config that fails `nginx -t` is thrown away
-     and the last good one stays.
-A service with no healthy task gets a placeholder server that answers 503 JSON, so Nginx always starts.
+  3. pushes the peers in rotation to Nginx's local control server (POST /edge/peers, lua/edge.lua), which
+     swaps them in a shared dictionary: no reload, so no client or upstream keep-alive connection is closed.
+The push is also the watcher's heartbeat: /nginx-healthz (the Swarm health check) fails when it stops.
 
 A task enters rotation only after its health URL answered 2xx, so DNS listing a task before it is ready
 does no harm; it leaves rotation as soon as DNS drops it, its health URL answers non-2xx, its port refuses,
-or (to ride out a busy moment) after TIMEOUTS_TO_DROP health probes in a row time out.
+or (to ride out a busy moment) after TIMEOUTS_TO_DROP health probes in a row time out. A DNS failure
+keeps the current peers. A poll that fails for any reason is logged and the next one goes on.
+
+Reloads are for real configuration changes only: `upstream_watcher.py apply-config < nginx.conf` tests the
+new file, asks the running workers to close each client connection after its next response (drain), waits
+DRAIN_SECONDS, then reloads (scripts/edge-config.sh runs it in every Nginx task). SIGTERM drains the same way
+before Nginx's graceful stop.
 
 Configuration (environment):
   UPSTREAM_SERVICES  name=dns-name:port[,...]   default django=tasks.django:8000,fastapi=tasks.fastapi:8001
   HEALTH_PATH (/healthz), HEALTH_HOST (localhost), POLL_SECONDS (1), PROBE_TIMEOUT_SECONDS (2),
-  TIMEOUTS_TO_DROP (3), UPSTREAM_KEEPALIVE_TIMEOUT (60s), NGINX_STOP_SECONDS (25)
+  TIMEOUTS_TO_DROP (3), NGINX_STOP_SECONDS (25), DRAIN_SECONDS (2)
 """
 
 from __future__ import annotations
@@ -24,30 +29,43 @@ import datetime
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-NGINX_CONF = os.environ.get("NGINX_CONF", "/etc/nginx/nginx.conf")
-TEMPLATE_PATH = os.environ.get("UPSTREAMS_TEMPLATE", "/etc/nginx/upstreams.conf.tmpl")
+IMAGE_CONF = os.environ.get("NGINX_CONF", "/etc/nginx/nginx.conf")
 RUNTIME_DIR = os.environ.get("NGINX_RUNTIME_DIR", "/tmp/nginx")
-UPSTREAMS_PATH = os.path.join(RUNTIME_DIR, "upstreams.conf")
+# The configuration Nginx runs: a copy of the image's, replaced in place by apply-config.
+RUNNING_CONF = os.path.join(RUNTIME_DIR, "nginx.conf")
 STATE_PATH = os.path.join(RUNTIME_DIR, "upstreams.json")
-# nginx.conf's local server that answers 503 JSON for a service without healthy tasks.
-PLACEHOLDER_SERVER = "127.0.0.1:8090"
+PID_PATH = os.path.join(RUNTIME_DIR, "nginx.pid")
+# nginx.conf's control server (listens on 127.0.0.1 only).
+CONTROL_ADDRESS = ("127.0.0.1", int(os.environ.get("NGINX_CONTROL_PORT", "8091")))
 CONNECT_TIMEOUT_SECONDS = 1.0
 
+HEALTHY, UNHEALTHY, DOWN, TIMEOUT = "healthy", "unhealthy", "down", "timeout"
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, str(default))
+
+class SettingsError(ValueError):
+    """A setting in the environment is missing or malformed."""
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, str(default))
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise SystemExit(f"upstream_watcher: {name} must be a number, got {raw!r}") from None
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -58,31 +76,31 @@ class WatcherSettings:
     poll_seconds: float
     probe_timeout_seconds: float
     timeouts_to_drop: int
-    keepalive_timeout: str
     nginx_stop_seconds: float
+    drain_seconds: float
 
 
-def settings_load() -> WatcherSettings:
-    raw = os.environ.get("UPSTREAM_SERVICES", "django=tasks.django:8000,fastapi=tasks.fastapi:8001")
+def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
+    raw = environ.get("UPSTREAM_SERVICES", "django=tasks.django:8000,fastapi=tasks.fastapi:8001")
     services: dict[str, tuple[str, int]] = {}
     for item in filter(None, (part.strip() for part in raw.split(","))):
         try:
             name, target = item.split("=", 1)
             host, port = target.rsplit(":", 1)
-            services[name] = (host, int(port))
+            services[name.strip()] = (host.strip(), int(port))
         except ValueError:
-            raise SystemExit(f"upstream_watcher: bad UPSTREAM_SERVICES item {item!r} (want name=host:port)") from None
-    if set(services) != {"django", "fastapi"}:
-        raise SystemExit("upstream_watcher: UPSTREAM_SERVICES must name exactly django and fastapi (the template's)")
+            raise SettingsError(f"bad UPSTREAM_SERVICES item {item!r} (want name=host:port)") from None
+    if not services:
+        raise SettingsError("UPSTREAM_SERVICES names no service")
     return WatcherSettings(
         services=services,
-        health_path=os.environ.get("HEALTH_PATH", "/healthz"),
-        health_host=os.environ.get("HEALTH_HOST", "localhost"),
-        poll_seconds=_env_float("POLL_SECONDS", 1.0),
-        probe_timeout_seconds=_env_float("PROBE_TIMEOUT_SECONDS", 2.0),
-        timeouts_to_drop=int(_env_float("TIMEOUTS_TO_DROP", 3)),
-        keepalive_timeout=os.environ.get("UPSTREAM_KEEPALIVE_TIMEOUT", "60s"),
-        nginx_stop_seconds=_env_float("NGINX_STOP_SECONDS", 25.0),
+        health_path=environ.get("HEALTH_PATH", "/healthz"),
+        health_host=environ.get("HEALTH_HOST", "localhost"),
+        poll_seconds=_number(environ, "POLL_SECONDS", 1.0),
+        probe_timeout_seconds=_number(environ, "PROBE_TIMEOUT_SECONDS", 2.0),
+        timeouts_to_drop=max(1, int(_number(environ, "TIMEOUTS_TO_DROP", 3))),
+        nginx_stop_seconds=_number(environ, "NGINX_STOP_SECONDS", 25.0),
+        drain_seconds=_number(environ, "DRAIN_SECONDS", 2.0),
     )
 
 
@@ -91,41 +109,7 @@ def log(message: str) -> None:
     print(f"{now} upstream_watcher: {message}", file=sys.stderr, flush=True)
 
 
-def task_addresses_resolve(host: str) -> set[str] | None:
-    """Task IPs behind a DNS name; empty when the name does not exist (no task), None when DNS failed."""
-    try:
-        infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        if error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
-            return set()
-        return None
-    return {str(info[4][0]) for info in infos}
-
-
-def task_health_probe(*, address: str, port: int, settings: WatcherSettings) -> str:
-    """One of: healthy, unhealthy (non-2xx, e.g. 503 while draining), down (refused/unreachable), timeout.
-
-    Connecting is the kernel's job and instant for a live task however busy it is, so a failed or slow
-    connect means the task is gone (a killed task's address stops answering ARP): "down" at once.
-    Only a slow answer counts as "timeout", which a busy task may produce now and then.
-    """
-    connection = http.client.HTTPConnection(address, port, timeout=settings.probe_timeout_seconds)
-    try:
-        connection.sock = socket.create_connection((address, port), timeout=CONNECT_TIMEOUT_SECONDS)
-        connection.sock.settimeout(settings.probe_timeout_seconds)
-    except OSError:
-        connection.close()
-        return "down"
-    try:
-        connection.request("GET", settings.health_path, headers={"Host": settings.health_host})
-        status = connection.getresponse().status
-    except TimeoutError:
-        return "timeout"
-    except (OSError, http.client.HTTPException):
-        return "down"
-    finally:
-        connection.close()
-    return "healthy" if 200 <= status < 300 else "unhealthy"
+# --- Decisions (no I/O: unit-tested in tests/nginx/test_upstream_watcher.py) ---
 
 
 @dataclass
@@ -141,159 +125,293 @@ class ServiceState:
     port: int
     tasks: dict[str, TaskState] = field(default_factory=dict)
 
-    def servers(self) -> list[str]:
+    def peers(self) -> list[str]:
         return sorted(
             (f"{address}:{self.port}" for address, task in self.tasks.items() if task.in_rotation),
-            key=lambda server: tuple(int(octet) for octet in server.split(":")[0].split(".")),
+            key=lambda peer: tuple(int(octet) for octet in peer.split(":")[0].split(".")),
         )
 
 
-def service_state_update(
-    *, state: ServiceState, settings: WatcherSettings, executor: ThreadPoolExecutor, name: str
-) -> None:
-    addresses = task_addresses_resolve(state.dns_name)
+def rotation_update(
+    *, name: str, state: ServiceState, addresses: set[str] | None, probes: Mapping[str, str], timeouts_to_drop: int
+) -> list[str]:
+    """Apply one poll's DNS answer and probe results to `state`; return what changed, as log lines.
+
+    addresses None means DNS failed: nothing changes. A task missing from DNS is dropped at once.
+    """
     if addresses is None:
-        log(f"{name}: DNS lookup of {state.dns_name} failed; keeping the current upstreams")
-        return
-    for gone in set(state.tasks) - addresses:
-        if state.tasks[gone].in_rotation:
-            log(f"{name}: {gone}:{state.port} left DNS; out of rotation")
-        del state.tasks[gone]
-    futures = {
-        address: executor.submit(task_health_probe, address=address, port=state.port, settings=settings)
-        for address in addresses
-    }
-    for address, future in futures.items():
+        return [f"{name}: DNS lookup of {state.dns_name} failed; keeping the current peers"]
+    changes = []
+    for gone in sorted(set(state.tasks) - addresses):
+        if state.tasks.pop(gone).in_rotation:
+            changes.append(f"{name}: {gone}:{state.port} left DNS; out of rotation")
+    for address in sorted(addresses):
         task = state.tasks.setdefault(address, TaskState())
-        result = future.result()
+        result = probes.get(address, DOWN)
         was_in_rotation = task.in_rotation
-        if result == "healthy":
+        if result == HEALTHY:
             task.in_rotation, task.timeouts_in_a_row = True, 0
-        elif result == "timeout":
+        elif result == TIMEOUT:
             task.timeouts_in_a_row += 1
-            if task.timeouts_in_a_row >= settings.timeouts_to_drop:
+            if task.timeouts_in_a_row >= timeouts_to_drop:
                 task.in_rotation = False
         else:
             task.in_rotation, task.timeouts_in_a_row = False, 0
+        task.last_probe = result
         if task.in_rotation != was_in_rotation:
             verb = "into rotation" if task.in_rotation else "out of rotation"
-            log(f"{name}: {address}:{state.port} {verb} (probe: {result})")
-        task.last_probe = result
+            changes.append(f"{name}: {address}:{state.port} {verb} (probe: {result})")
+    return changes
 
 
-def upstreams_render(*, states: dict[str, ServiceState], template: str, settings: WatcherSettings) -> str:
-    blocks: dict[str, str] = {}
-    for name, state in states.items():
-        servers = state.servers()
-        if servers:
-            # max_fails=1: one connection error takes a task out for fail_timeout, until the watcher catches up.
-            lines = [f"    server {server} max_fails=1 fail_timeout=5s;" for server in servers]
-        else:
-            lines = [f"    server {PLACEHOLDER_SERVER};  # no healthy {name} task: 503 JSON placeholder"]
-        blocks[f"{name}_servers"] = "\n".join(lines)
-    return template.format(rendered_at="{rendered_at}", keepalive_timeout=settings.keepalive_timeout, **blocks)
+def peers_body(states: Mapping[str, ServiceState]) -> str:
+    """The control server's POST /edge/peers body: one line per service, its peers space-separated."""
+    return "".join(f"{name} {' '.join(state.peers())}\n" for name, state in sorted(states.items()))
 
 
-def nginx_config_test() -> tuple[bool, str]:
-    result = subprocess.run(
-        ["nginx", "-t", "-q", "-e", "stderr", "-c", NGINX_CONF], capture_output=True, text=True, check=False
-    )
-    return result.returncode == 0, (result.stderr or result.stdout).strip()
-
-
-def upstreams_write(body: str) -> None:
-    stamped = body.replace("{rendered_at}", datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
-    temporary = UPSTREAMS_PATH + ".new"
-    with open(temporary, "w", encoding="utf-8") as upstreams_file:
-        upstreams_file.write(stamped)
-    os.replace(temporary, UPSTREAMS_PATH)
-
-
-def upstreams_apply(*, body: str, last_good: str | None) -> bool:
-    """Write the new upstreams and keep them only if `nginx -t` accepts them."""
-    upstreams_write(body)
-    valid, output = nginx_config_test()
-    if valid:
-        return True
-    log(f"nginx -t rejected the new upstreams; keeping the last good ones: {output}")
-    if last_good is not None:
-        upstreams_write(last_good)
-    return False
-
-
-def state_write(states: dict[str, ServiceState]) -> None:
-    snapshot = {
+def state_snapshot(states: Mapping[str, ServiceState]) -> dict[str, object]:
+    return {
         name: {
             "dns_name": state.dns_name,
-            "in_rotation": state.servers(),
+            "in_rotation": state.peers(),
             "tasks": {address: task.last_probe for address, task in sorted(state.tasks.items())},
         }
         for name, state in states.items()
     }
+
+
+# --- I/O ---
+
+
+def task_addresses_resolve(host: str) -> set[str] | None:
+    """Task IPs behind a DNS name; empty when the name does not exist (no task), None when DNS failed."""
+    try:
+        infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        if error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+            return set()
+        return None
+    return {str(info[4][0]) for info in infos}
+
+
+def task_health_probe(*, address: str, port: int, path: str, host: str, timeout: float) -> str:
+    """One of: healthy, unhealthy (non-2xx, e.g. 503 while draining), down (refused/unreachable), timeout.
+
+    Connecting is the kernel's job and instant for a live task however busy it is, so a failed or slow
+    connect means the task is gone (a killed task's address stops answering ARP): "down" at once.
+    Only a slow answer counts as "timeout", which a busy task may produce now and then.
+    """
+    connection = http.client.HTTPConnection(address, port, timeout=timeout)
+    try:
+        connection.sock = socket.create_connection((address, port), timeout=CONNECT_TIMEOUT_SECONDS)
+        connection.sock.settimeout(timeout)
+    except OSError:
+        connection.close()
+        return DOWN
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        status = connection.getresponse().status
+    except TimeoutError:
+        return TIMEOUT
+    except (OSError, http.client.HTTPException):
+        return DOWN
+    finally:
+        connection.close()
+    return HEALTHY if 200 <= status < 300 else UNHEALTHY
+
+
+def control_request(method: str, path: str, body: str | None = None, timeout: float = 2.0) -> str:
+    """One request to Nginx's control server; raises OSError or RuntimeError when it did not answer 200."""
+    connection = http.client.HTTPConnection(*CONTROL_ADDRESS, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers={"Content-Type": "text/plain"})
+        response = connection.getresponse()
+        text = response.read().decode()
+    except http.client.HTTPException as error:
+        raise RuntimeError(f"control {method} {path}: {error}") from error
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"control {method} {path} answered {response.status}: {text.strip()}")
+    return text
+
+
+def state_write(states: Mapping[str, ServiceState]) -> None:
     temporary = STATE_PATH + ".new"
     with open(temporary, "w", encoding="utf-8") as state_file:
-        json.dump(snapshot, state_file, indent=2, sort_keys=True)
+        json.dump(state_snapshot(states), state_file, indent=2, sort_keys=True)
     os.replace(temporary, STATE_PATH)
 
 
-def main() -> int:
-    settings = settings_load()
+@dataclass
+class Watcher:
+    """One poll: resolve, probe, decide, push. Its I/O is injectable so tests can drive it without Docker."""
+
+    settings: WatcherSettings
+    resolve: Callable[[str], set[str] | None] = task_addresses_resolve
+    probe: Callable[..., str] = task_health_probe
+    push: Callable[[str], object] = lambda body: control_request("POST", "/edge/peers", body)
+    write_state: Callable[[Mapping[str, ServiceState]], None] = state_write
+    states: dict[str, ServiceState] = field(init=False)
+    _executor: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.states = {name: ServiceState(host, port) for name, (host, port) in self.settings.services.items()}
+        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="probe")
+
+    def _probe_all(self, state: ServiceState, addresses: set[str]) -> dict[str, str]:
+        futures = {
+            address: self._executor.submit(
+                self.probe,
+                address=address,
+                port=state.port,
+                path=self.settings.health_path,
+                host=self.settings.health_host,
+                timeout=self.settings.probe_timeout_seconds,
+            )
+            for address in addresses
+        }
+        return {address: future.result() for address, future in futures.items()}
+
+    def poll(self) -> None:
+        for name, state in self.states.items():
+            addresses = self.resolve(state.dns_name)
+            probes = self._probe_all(state, addresses) if addresses else {}
+            for change in rotation_update(
+                name=name,
+                state=state,
+                addresses=addresses,
+                probes=probes,
+                timeouts_to_drop=self.settings.timeouts_to_drop,
+            ):
+                log(change)
+        self.push(peers_body(self.states))
+        try:
+            self.write_state(self.states)
+        except OSError as error:
+            # The state file is for operators; Nginx already has the peers.
+            log(f"could not write {STATE_PATH}: {error}")
+
+    def poll_guarded(self) -> bool:
+        """poll(), but a failure of any kind is logged and reported as False instead of ending the watcher."""
+        try:
+            self.poll()
+        except Exception as error:  # the loop must outlive any one poll, whatever went wrong
+            log(f"poll failed: {type(error).__name__}: {error}")
+            return False
+        return True
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def nginx_config_test(path: str) -> tuple[bool, str]:
+    result = subprocess.run(
+        ["nginx", "-t", "-q", "-e", "stderr", "-c", path], capture_output=True, text=True, check=False
+    )
+    return result.returncode == 0, (result.stderr or result.stdout).strip()
+
+
+def drain_then(action: Callable[[], None], drain_seconds: float) -> None:
+    """Ask the running workers to close client connections after their next response, wait, then act."""
+    try:
+        control_request("POST", "/edge/drain")
+    except (OSError, RuntimeError) as error:
+        log(f"drain request failed ({error}); going on without it")
+    else:
+        time.sleep(drain_seconds)
+    action()
+
+
+def nginx_master_signal(signum: signal.Signals) -> None:
+    with open(PID_PATH, encoding="ascii") as pid_file:
+        os.kill(int(pid_file.read().strip()), signum)
+
+
+def apply_config(new_config: str, settings: WatcherSettings) -> int:
+    """Replace the running configuration in place: test it, drain, reload. Exit status for the CLI."""
+    candidate = RUNNING_CONF + ".candidate"
+    with open(candidate, "w", encoding="utf-8") as candidate_file:
+        candidate_file.write(new_config)
+    valid, output = nginx_config_test(candidate)
+    if not valid:
+        os.unlink(candidate)
+        print(f"apply-config: rejected by nginx -t, nothing changed:\n{output}", file=sys.stderr)
+        return 2
+    os.replace(candidate, RUNNING_CONF)
+    # SIGHUP = `nginx -s reload`: new workers read the new file; old ones finish their requests and exit.
+    drain_then(lambda: nginx_master_signal(signal.SIGHUP), settings.drain_seconds)
+    print(f"apply-config: reloaded after a {settings.drain_seconds:.1f}s drain", file=sys.stderr)
+    return 0
+
+
+def run(settings: WatcherSettings) -> int:
     os.makedirs(RUNTIME_DIR, exist_ok=True)
-    with open(TEMPLATE_PATH, encoding="utf-8") as template_file:
-        template = template_file.read()
-    states = {name: ServiceState(dns_name=host, port=port) for name, (host, port) in settings.services.items()}
-    executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="probe")
-
-    for name, state in states.items():
-        service_state_update(state=state, settings=settings, executor=executor, name=name)
-    current = upstreams_render(states=states, template=template, settings=settings)
-    if not upstreams_apply(body=current, last_good=None):
+    shutil.copyfile(IMAGE_CONF, RUNNING_CONF)
+    valid, output = nginx_config_test(RUNNING_CONF)
+    if not valid:
+        log(f"nginx -t rejected {IMAGE_CONF}: {output}")
         return 1
-    state_write(states)
-
-    nginx = subprocess.Popen(["nginx", "-e", "stderr", "-c", NGINX_CONF, "-g", "daemon off;"])
-    log(f"nginx started (pid {nginx.pid}); watching {', '.join(s.dns_name for s in states.values())}")
+    nginx = subprocess.Popen(["nginx", "-e", "stderr", "-c", RUNNING_CONF, "-g", "daemon off;"])
+    watcher = Watcher(settings)
+    # The first push needs the control server; Nginx opens it within milliseconds of starting.
+    for _ in range(50):
+        try:
+            control_request("GET", "/edge/state")
+            break
+        except (OSError, RuntimeError):
+            time.sleep(0.1)
+    log(f"nginx started (pid {nginx.pid}); watching {', '.join(s.dns_name for s in watcher.states.values())}")
 
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
-        log(f"signal {signal.Signals(signum).name}: stopping nginx gracefully")
+        log(f"signal {signal.Signals(signum).name}: draining, then stopping nginx gracefully")
         stop.set()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
+    healthy_polls = True
     while not stop.is_set():
         if nginx.poll() is not None:
             log(f"nginx exited with status {nginx.returncode}")
+            watcher.close()
             return nginx.returncode or 1
-        for name, state in states.items():
-            service_state_update(state=state, settings=settings, executor=executor, name=name)
-        rendered = upstreams_render(states=states, template=template, settings=settings)
-        if rendered != current and upstreams_apply(body=rendered, last_good=current):
-            current = rendered
-            # SIGHUP = `nginx -s reload`: new workers take the new upstreams, old ones finish their requests.
-            nginx.send_signal(signal.SIGHUP)
-            log(
-                "upstreams changed: nginx reloaded; "
-                + "; ".join(
-                    f"{name}={','.join(state.servers()) or 'none (503 placeholder)'}" for name, state in states.items()
-                )
-            )
-        state_write(states)
+        ok = watcher.poll_guarded()
+        if ok and not healthy_polls:
+            log("polls succeed again")
+        healthy_polls = ok
         stop.wait(settings.poll_seconds)
 
     # SIGQUIT = graceful shutdown: Nginx stops accepting, finishes open requests, then exits.
-    nginx.send_signal(signal.SIGQUIT)
+    drain_then(lambda: nginx.send_signal(signal.SIGQUIT), settings.drain_seconds)
     try:
         nginx.wait(timeout=settings.nginx_stop_seconds)
     except subprocess.TimeoutExpired:
         log("nginx did not stop in time; terminating it")
         nginx.terminate()
         nginx.wait()
-    executor.shutdown(wait=False, cancel_futures=True)
+    watcher.close()
     return 0
 
 
+def main(argv: list[str]) -> int:
+    try:
+        settings = settings_load(os.environ)
+    except SettingsError as error:
+        print(f"upstream_watcher: {error}", file=sys.stderr)
+        return 64
+    if argv[1:] == ["apply-config"]:
+        return apply_config(sys.stdin.read(), settings)
+    if argv[1:] == ["state"]:
+        print(control_request("GET", "/edge/state").strip())
+        return 0
+    if len(argv) > 1:
+        print("usage: upstream_watcher.py [apply-config < nginx.conf | state]", file=sys.stderr)
+        return 64
+    return run(settings)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

@@ -6,6 +6,10 @@ set -euo pipefail
 declare -A wanted=(
   [postgresql]='/usr/lib/postgresql/*/bin/initdb'
   [redis-server]=/usr/bin/redis-server
+  # The edge's tests run the real Nginx with the stack's Lua balancer (nginx/lua/edge.lua).
+  [nginx]=/usr/sbin/nginx
+  [libnginx-mod-http-lua]=/usr/lib/nginx/modules/ngx_http_lua_module.so
+  [lua-resty-core]=/usr/share/lua/5.1/resty/core.lua
 )
 # Debian's own python3 needs python3-venv for `python3 -m venv`; other builds carry it.
 python3 -c "import ensurepip, venv" 2>/dev/null || wanted[python3-venv]=/nonexistent
@@ -29,7 +33,7 @@ echo "system packages: installing ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the services it installs where it can; the tests start their own.
-for service in postgresql redis-server; do
+for service in postgresql redis-server nginx; do
   $sudo service "$service" stop >/dev/null 2>&1 || true
 done
 echo "system packages: done"

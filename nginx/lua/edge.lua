@@ -1,0 +1,178 @@
+-- The edge's dynamic half: upstream peers, drain before reload, and the watcher's heartbeat.
+--
+-- Peers live in the shared dictionary `edge`, written by the upstream watcher through the local-only
+-- control server (nginx.conf, 127.0.0.1:8091). Changing them needs no reload, so no client keep-alive
+-- connection is ever closed because a task came or went (a reload closes every idle one: trac #1022).
+--
+-- Keys of ngx.shared.edge:
+--   peers:<service>    "10.0.1.5:8000 10.0.1.6:8000" (space separated; empty = no healthy task)
+--   version:<service>  bumped on every change, so each worker re-parses the list only when it changed
+--   down:<host:port>   set for a few seconds after a connection to that peer failed
+--   heartbeat          ngx.now() of the watcher's last push; /nginx-healthz fails when it is stale
+--   close_before       workers started before this time answer with `Connection: close` (drain)
+local balancer = require("ngx.balancer")
+
+local shared = ngx.shared.edge
+local M = {}
+
+-- nginx.conf's local server answering 503 JSON for a service without a healthy task.
+local PLACEHOLDER_HOST, PLACEHOLDER_PORT = "127.0.0.1", 8090
+-- A peer whose connection failed is skipped this long (the watcher drops it for good within a poll).
+local DOWN_SECONDS = 5
+-- /nginx-healthz turns 503 when the watcher has not pushed for this long (it pushes every poll).
+local HEARTBEAT_MAX_AGE = 15
+
+local parsed = {}       -- per worker: service -> {version = n, peers = {{host, port, key}, ...}}
+local next_index = {}   -- per worker: service -> round-robin position
+local worker_started = 0
+
+function M.init_worker()
+    ngx.update_time()
+    worker_started = ngx.now()
+end
+
+-- "a:1 b:2" -> {{"a", 1, "a:1"}, {"b", 2, "b:2"}}; anything that is not IPv4:port is ignored.
+function M.parse_peers(text)
+    local peers = {}
+    for host, port in string.gmatch(text or "", "(%d+%.%d+%.%d+%.%d+):(%d+)") do
+        peers[#peers + 1] = { host, tonumber(port), host .. ":" .. port }
+    end
+    return peers
+end
+
+local function peers_of(service)
+    local version = shared:get("version:" .. service) or 0
+    local entry = parsed[service]
+    if entry == nil or entry.version ~= version then
+        entry = { version = version, peers = M.parse_peers(shared:get("peers:" .. service)) }
+        parsed[service] = entry
+    end
+    return entry.peers
+end
+
+-- Round robin over the peers not marked down; a retry (proxy_next_upstream) never picks the peer it left.
+function M.balance(service)
+    local peers = peers_of(service)
+    local count = #peers
+    if count == 0 then
+        return balancer.set_current_peer(PLACEHOLDER_HOST, PLACEHOLDER_PORT)
+    end
+    local ctx = ngx.ctx
+    if ctx.edge_last then
+        -- A retry: the previous attempt failed (connect error, reset, timeout); keep others away from it.
+        local state = balancer.get_last_failure()
+        if state == "failed" then
+            shared:set("down:" .. ctx.edge_last, true, DOWN_SECONDS)
+        end
+    elseif count > 1 then
+        balancer.set_more_tries(count - 1)
+    end
+    local start = next_index[service] or 0
+    local chosen
+    for step = 1, count do
+        local peer = peers[(start + step - 1) % count + 1]
+        if peer[3] ~= ctx.edge_last and not shared:get("down:" .. peer[3]) then
+            chosen = peer
+            next_index[service] = (start + step) % count
+            break
+        end
+    end
+    if chosen == nil then
+        -- Every other peer is marked down: try them anyway rather than fail without trying.
+        chosen = peers[start % count + 1]
+        next_index[service] = (start + 1) % count
+    end
+    ctx.edge_last = chosen[3]
+    local ok, err = balancer.set_current_peer(chosen[1], chosen[2])
+    if not ok then
+        ngx.log(ngx.ERR, "edge: cannot set peer ", chosen[3], " for ", service, ": ", err)
+        return ngx.exit(502)
+    end
+end
+
+-- Before a reload or a stop, old workers answer every request with `Connection: close`, so clients leave
+-- their keep-alive connections after a complete response instead of having an idle one closed under them.
+-- keepalive_timeout 0 in @edge_close turns r->keepalive off; re-entering the route cannot turn it back on.
+function M.close_if_draining()
+    local close_before = shared:get("close_before")
+    if close_before and worker_started < close_before and not ngx.req.is_internal() then
+        return ngx.exec("@edge_close")
+    end
+end
+
+function M.reenter_route()
+    return ngx.exec(ngx.var.uri, ngx.var.args)
+end
+
+function M.healthz()
+    local beat = shared:get("heartbeat")
+    ngx.header["Content-Type"] = "application/json"
+    ngx.update_time()
+    if beat == nil or ngx.now() - beat > HEARTBEAT_MAX_AGE then
+        ngx.status = 503
+        ngx.say('{"status": "watcher stalled", "heartbeat_age": ',
+            beat and string.format("%.1f", ngx.now() - beat) or "null", "}")
+        return ngx.exit(503)
+    end
+    ngx.say('{"status": "ok"}')
+end
+
+-- POST /edge/peers, body: one line per service, "name addr:port addr:port ...". Also the heartbeat.
+local function peers_set(body)
+    local changed = {}
+    for line in string.gmatch(body, "[^\n]+") do
+        local service, rest = string.match(line, "^%s*([%w_-]+)%s*(.-)%s*$")
+        if service then
+            local keys = {}
+            for _, peer in ipairs(M.parse_peers(rest)) do
+                keys[#keys + 1] = peer[3]
+            end
+            local text = table.concat(keys, " ")
+            if shared:get("peers:" .. service) ~= text then
+                shared:set("peers:" .. service, text)
+                shared:incr("version:" .. service, 1, 0)
+                changed[#changed + 1] = service
+            end
+        end
+    end
+    ngx.update_time()
+    shared:set("heartbeat", ngx.now())
+    return changed
+end
+
+local function state_json()
+    local services = {}
+    for _, key in ipairs(shared:get_keys(0)) do
+        local service = string.match(key, "^peers:(.+)$")
+        if service then
+            local quoted = {}
+            for _, peer in ipairs(M.parse_peers(shared:get(key))) do quoted[#quoted + 1] = '"' .. peer[3] .. '"' end
+            services[#services + 1] = string.format('"%s": [%s]', service, table.concat(quoted, ", "))
+        end
+    end
+    table.sort(services)
+    return string.format('{"peers": {%s}, "heartbeat": %s, "close_before": %s}', table.concat(services, ", "),
+        tostring(shared:get("heartbeat") or "null"), tostring(shared:get("close_before") or "null"))
+end
+
+-- The control server (127.0.0.1 only): GET /edge/state, POST /edge/peers, POST /edge/drain.
+function M.control()
+    local uri, method = ngx.var.uri, ngx.req.get_method()
+    ngx.header["Content-Type"] = "application/json"
+    if uri == "/edge/state" and method == "GET" then
+        ngx.say(state_json())
+    elseif uri == "/edge/peers" and method == "POST" then
+        ngx.req.read_body()
+        local changed = peers_set(ngx.req.get_body_data() or "")
+        ngx.say('{"changed": ', #changed, "}")
+    elseif uri == "/edge/drain" and method == "POST" then
+        ngx.update_time()
+        shared:set("close_before", ngx.now())
+        ngx.say(state_json())
+    else
+        ngx.status = 404
+        ngx.say('{"error": "unknown control request"}')
+    end
+end
+
+return M

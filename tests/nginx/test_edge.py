@@ -1,0 +1,275 @@
+"""The stack's real nginx.conf and lua/edge.lua in a real Nginx on loopback, in front of two small backends.
+
+Only ports and paths are rewritten; routing, the Lua balancer, the control server and the drain are the
+ones the image runs. The watcher's own functions push the peers and apply configuration.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any, cast
+
+import pytest
+
+from tests.servers import free_port
+from tests.swarm.loadgen import Call, LoadGenerator
+
+NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
+
+
+class _Backend(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        body = json.dumps({"backend": cast(ThreadingHTTPServer, self.server).server_port, "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@dataclass
+class Edge:
+    port: int
+    control_port: int
+    conf: Path
+    pid_file: Path
+    backends: list[int]
+    dead_port: int
+
+    def request(self, method: str, path: str, body: object | None = None) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            return _send(connection, method, path, body)
+        finally:
+            connection.close()
+
+    def workers(self) -> set[int]:
+        master = self.pid_file.read_text().strip()
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", master], capture_output=True, text=True, check=True)
+        return {int(pid) for pid in out.stdout.split()}
+
+
+def _send(
+    connection: http.client.HTTPConnection, method: str, path: str, body: object | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    data = None if body is None else json.dumps(body).encode()
+    connection.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+    response = connection.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+def _served_by(reply: tuple[int, dict[str, str], bytes]) -> int:
+    return int(json.loads(reply[2])["backend"])
+
+
+@pytest.fixture(scope="module")
+def edge(watcher: ModuleType) -> Iterator[Edge]:
+    if shutil.which("nginx") is None:
+        pytest.fail("nginx is not installed: scripts/system-packages.sh installs it", pytrace=False)
+    # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
+    root = Path(tempfile.mkdtemp(prefix="partscat-edge-"))
+    root.chmod(0o755)
+    port, control_port, placeholder_port = free_port(), free_port(), free_port()
+    lua_dir = root / "lua"
+    lua_dir.mkdir()
+    lua = (NGINX_DIR / "lua" / "edge.lua").read_text()
+    (lua_dir / "edge.lua").write_text(lua.replace('127.0.0.1", 8090', f'127.0.0.1", {placeholder_port}'))
+    conf = (NGINX_DIR / "nginx.conf").read_text()
+    for old, new in (
+        ("/tmp/nginx", str(root)),
+        ("/etc/nginx/lua/", f"{lua_dir}/"),
+        ("listen 8080 default_server", f"listen 127.0.0.1:{port} default_server"),
+        ("listen 127.0.0.1:8091", f"listen 127.0.0.1:{control_port}"),
+        ("listen 127.0.0.1:8090", f"listen 127.0.0.1:{placeholder_port}"),
+        ("access_log /dev/stdout", f"access_log {root}/access.log"),
+    ):
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    conf_path = root / "nginx.conf"
+    conf_path.write_text(conf)
+
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _Backend) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(watcher, "CONTROL_ADDRESS", ("127.0.0.1", control_port))
+    patch.setattr(watcher, "RUNNING_CONF", str(conf_path))
+    patch.setattr(watcher, "PID_PATH", str(root / "nginx.pid"))
+    log = (root / "error.log").open("w")
+    nginx = subprocess.Popen(["nginx", "-c", str(conf_path), "-g", "daemon off;"], stderr=log)
+    try:
+        deadline = time.monotonic() + 10
+        while not (root / "nginx.pid").exists() or _port_closed(control_port):
+            assert nginx.poll() is None, (root / "error.log").read_text()
+            assert time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.05)
+        yield Edge(
+            port=port,
+            control_port=control_port,
+            conf=conf_path,
+            pid_file=root / "nginx.pid",
+            backends=[int(server.server_address[1]) for server in servers],
+            dead_port=free_port(),
+        )
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        log.close()
+        for server in servers:
+            server.shutdown()
+        patch.undo()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _port_closed(port: int) -> bool:
+    try:
+        http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+    except OSError:
+        return True
+    return False
+
+
+def _push(watcher: ModuleType, django: list[int], fastapi: list[int] | None = None) -> None:
+    def peers(ports: list[int]) -> str:
+        return " ".join(f"127.0.0.1:{port}" for port in ports)
+
+    body = f"django {peers(django)}\nfastapi {peers(fastapi or [])}\n"
+    watcher.control_request("POST", "/edge/peers", body)
+
+
+def test_health_needs_the_watchers_heartbeat(edge: Edge, watcher: ModuleType) -> None:
+    # Module fixture order: this runs first, before any push.
+    status, _headers, body = edge.request("GET", "/nginx-healthz")
+    assert (status, json.loads(body)["status"]) == (503, "watcher stalled")
+    _push(watcher, edge.backends)
+    assert edge.request("GET", "/nginx-healthz")[0] == 200
+
+
+def test_no_peer_answers_503_json(edge: Edge, watcher: ModuleType) -> None:
+    _push(watcher, [])
+    status, headers, body = edge.request("POST", "/search/part/", {"part_name": "x"})
+    assert status == 503
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == "service_unavailable"
+
+
+def test_requests_alternate_over_the_pushed_peers(edge: Edge, watcher: ModuleType) -> None:
+    _push(watcher, edge.backends)
+    # One keep-alive connection stays on one worker, and each worker takes turns over the peers.
+    client = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    served = [_served_by(_send(client, "GET", "/mark/")) for _ in range(20)]
+    client.close()
+    assert set(served) == set(edge.backends)
+    assert all(a != b for a, b in itertools.pairwise(served)), served
+
+
+def test_a_peer_change_reloads_nothing_and_keeps_client_connections(edge: Edge, watcher: ModuleType) -> None:
+    first, second = edge.backends
+    _push(watcher, [first])
+    workers = edge.workers()
+    client = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    assert _served_by(_send(client, "GET", "/mark/")) == first
+    socket_before = client.sock
+    _push(watcher, [second])
+    replies = [_send(client, "POST", "/fastapi/search/part/" if i % 2 else "/mark/", {}) for i in range(4)]
+    assert [reply[0] for reply in replies] == [200, 503, 200, 503]  # no fastapi peer pushed: placeholder
+    assert _served_by(replies[0]) == second
+    assert client.sock is socket_before, "the client's keep-alive connection was closed"
+    assert edge.workers() == workers, "workers were replaced: that is a reload"
+    client.close()
+
+
+def test_a_dead_peer_is_skipped_and_nothing_fails(edge: Edge, watcher: ModuleType) -> None:
+    alive = edge.backends[0]
+    _push(watcher, [alive, edge.dead_port], [alive])
+    replies = [edge.request("POST", "/search/part/", {"part_name": "x"}) for _ in range(10)]
+    replies += [edge.request("GET", "/fastapi/docs") for _ in range(4)]
+    assert [reply[0] for reply in replies] == [200] * 14
+    assert {_served_by(reply) for reply in replies} == {alive}
+    # FastAPI sees its paths without the /fastapi prefix.
+    assert json.loads(replies[-1][2])["path"] == "/docs"
+
+
+def test_drain_closes_each_connection_after_its_response_then_a_reload_keeps_alive_again(
+    edge: Edge, watcher: ModuleType
+) -> None:
+    _push(watcher, edge.backends)
+    client = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    assert _send(client, "GET", "/mark/?q=%20a")[1]["connection"] == "keep-alive"
+    watcher.control_request("POST", "/edge/drain")
+    status, headers, body = _send(client, "POST", "/search/part/?page=2", {"part_name": "x"})
+    assert (status, headers["connection"]) == (200, "close")
+    assert json.loads(body)["path"] == "/search/part/?page=2"
+    assert client.sock is None, "http.client keeps a connection the server said it closes"
+    assert watcher.apply_config(edge.conf.read_text(), watcher.settings_load({"DRAIN_SECONDS": "0"})) == 0
+    time.sleep(0.5)
+    assert _send(client, "GET", "/mark/")[1]["connection"] == "keep-alive"
+    client.close()
+
+
+def test_a_config_nginx_rejects_changes_nothing(edge: Edge, watcher: ModuleType) -> None:
+    workers = edge.workers()
+    broken = edge.conf.read_text().replace("location = /fastapi {", "location = /fastapi { no_such_directive on;")
+    assert watcher.apply_config(broken, watcher.settings_load({})) == 2
+    assert "no_such_directive" not in edge.conf.read_text()
+    assert edge.workers() == workers
+
+
+def test_config_changes_under_keepalive_load_fail_no_request(edge: Edge, watcher: ModuleType) -> None:
+    _push(watcher, edge.backends, edge.backends)
+    original = edge.conf.read_text()
+    changed = original.replace(
+        "location = /fastapi {", 'location = /edge-probe { return 200 "new route"; }\n        location = /fastapi {'
+    )
+    settings = watcher.settings_load({"DRAIN_SECONDS": "0.5"})
+    traffic = (
+        Call("GET", "/mark/", None, 200),
+        Call("POST", "/search/part/", {"part_name": "x"}, 200),
+        Call("POST", "/jobs/", {"kind": "not retried"}, 200),
+    )
+    with LoadGenerator("127.0.0.1", edge.port, clients=6, traffic=traffic) as load:
+        time.sleep(0.5)
+        load.mark("change")
+        for config in (changed, original, changed):
+            assert watcher.apply_config(config, settings) == 0
+            time.sleep(0.3)
+        load.mark("changed")
+        assert edge.request("GET", "/edge-probe")[2] == b"new route"
+        time.sleep(0.5)
+    during = load.window("three reloads", "change", "changed")
+    assert during.max_gap_ms < 100, during.summary()
+    assert load.failures() == [], during.summary()
+    assert re.search(r"keep-alive", " ".join(o.kind for o in during.outcomes))
+    assert watcher.apply_config(original, settings) == 0
+
+
+def test_the_image_config_is_what_the_test_runs() -> None:
+    """Guard for the rewriting above: the shipped config still has every line this file replaces."""
+    conf = (NGINX_DIR / "nginx.conf").read_text()
+    assert "balancer_by_lua_block" in conf
+    assert "lua_shared_dict edge" in conf
+    assert os.path.exists(NGINX_DIR / "lua" / "edge.lua")

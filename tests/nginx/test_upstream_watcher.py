@@ -1,0 +1,163 @@
+"""The watcher's decisions without Docker or Nginx: which peers, when one is dropped, DNS failures,
+settings, and a poll loop that survives any one failure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+
+def _state(watcher: ModuleType) -> Any:
+    return watcher.ServiceState("tasks.django", 8000)
+
+
+def _update(watcher: ModuleType, state: Any, addresses: set[str] | None, probes: Mapping[str, str]) -> list[str]:
+    return list(
+        watcher.rotation_update(name="django", state=state, addresses=addresses, probes=probes, timeouts_to_drop=3)
+    )
+
+
+def test_a_task_enters_rotation_only_once_healthy(watcher: ModuleType) -> None:
+    state = _state(watcher)
+    _update(watcher, state, {"10.0.0.5"}, {"10.0.0.5": "unhealthy"})
+    assert state.peers() == []
+    changes = _update(watcher, state, {"10.0.0.5"}, {"10.0.0.5": "healthy"})
+    assert state.peers() == ["10.0.0.5:8000"]
+    assert changes == ["django: 10.0.0.5:8000 into rotation (probe: healthy)"]
+
+
+@pytest.mark.parametrize("probe", ["unhealthy", "down"])
+def test_a_draining_or_dead_task_leaves_at_once(watcher: ModuleType, probe: str) -> None:
+    state = _state(watcher)
+    _update(watcher, state, {"10.0.0.5", "10.0.0.6"}, {"10.0.0.5": "healthy", "10.0.0.6": "healthy"})
+    _update(watcher, state, {"10.0.0.5", "10.0.0.6"}, {"10.0.0.5": probe, "10.0.0.6": "healthy"})
+    assert state.peers() == ["10.0.0.6:8000"]
+
+
+def test_a_slow_task_is_dropped_only_after_several_timeouts_in_a_row(watcher: ModuleType) -> None:
+    state = _state(watcher)
+    _update(watcher, state, {"10.0.0.5"}, {"10.0.0.5": "healthy"})
+    for _ in range(2):
+        _update(watcher, state, {"10.0.0.5"}, {"10.0.0.5": "timeout"})
+        assert state.peers() == ["10.0.0.5:8000"]
+    # A healthy answer resets the count.
+    _update(watcher, state, {"10.0.0.5"}, {"10.0.0.5": "healthy"})
+    for _ in range(2):
+        _update(watcher, state, {"10.0.0.5"}, {"10.0.0.5": "timeout"})
+    assert state.peers() == ["10.0.0.5:8000"]
+    _update(watcher, state, {"10.0.0.5"}, {"10.0.0.5": "timeout"})
+    assert state.peers() == []
+
+
+def test_a_task_gone_from_dns_is_dropped_and_forgotten(watcher: ModuleType) -> None:
+    state = _state(watcher)
+    _update(watcher, state, {"10.0.0.5", "10.0.0.6"}, {"10.0.0.5": "healthy", "10.0.0.6": "healthy"})
+    changes = _update(watcher, state, {"10.0.0.6"}, {"10.0.0.6": "healthy"})
+    assert state.peers() == ["10.0.0.6:8000"]
+    assert set(state.tasks) == {"10.0.0.6"}
+    assert changes == ["django: 10.0.0.5:8000 left DNS; out of rotation"]
+
+
+def test_a_dns_failure_keeps_the_current_peers(watcher: ModuleType) -> None:
+    state = _state(watcher)
+    _update(watcher, state, {"10.0.0.5"}, {"10.0.0.5": "healthy"})
+    changes = _update(watcher, state, None, {})
+    assert state.peers() == ["10.0.0.5:8000"]
+    assert "DNS lookup of tasks.django failed" in changes[0]
+
+
+def test_no_task_at_all_means_no_peers(watcher: ModuleType) -> None:
+    state = _state(watcher)
+    _update(watcher, state, {"10.0.0.5"}, {"10.0.0.5": "healthy"})
+    _update(watcher, state, set(), {})
+    assert state.peers() == []
+
+
+def test_peers_are_in_numeric_address_order_and_rendered_one_line_per_service(watcher: ModuleType) -> None:
+    django, fastapi = _state(watcher), watcher.ServiceState("tasks.fastapi", 8001)
+    addresses = {"10.0.0.10", "10.0.0.9", "10.0.1.2"}
+    _update(watcher, django, addresses, dict.fromkeys(addresses, "healthy"))
+    assert django.peers() == ["10.0.0.9:8000", "10.0.0.10:8000", "10.0.1.2:8000"]
+    body = watcher.peers_body({"fastapi": fastapi, "django": django})
+    assert body == "django 10.0.0.9:8000 10.0.0.10:8000 10.0.1.2:8000\nfastapi \n"
+
+
+def test_settings_parse_services_and_refuse_bad_values(watcher: ModuleType) -> None:
+    settings = watcher.settings_load({"UPSTREAM_SERVICES": "django-blue=tasks.django-blue:8000", "POLL_SECONDS": "0.5"})
+    assert settings.services == {"django-blue": ("tasks.django-blue", 8000)}
+    assert settings.poll_seconds == 0.5
+    assert watcher.settings_load({}).services == {
+        "django": ("tasks.django", 8000),
+        "fastapi": ("tasks.fastapi", 8001),
+    }
+    for bad in ({"UPSTREAM_SERVICES": "django"}, {"UPSTREAM_SERVICES": ""}, {"POLL_SECONDS": "soon"}):
+        with pytest.raises(watcher.SettingsError):
+            watcher.settings_load(bad)
+    with pytest.raises(watcher.SettingsError, match="DRAIN_SECONDS must not be negative"):
+        watcher.settings_load({"DRAIN_SECONDS": "-1"})
+
+
+def _fake_watcher(watcher: ModuleType, **io: Any) -> Any:
+    settings = watcher.settings_load({"UPSTREAM_SERVICES": "django=tasks.django:8000"})
+    defaults: dict[str, Any] = {
+        "resolve": lambda _host: {"10.0.0.5"},
+        "probe": lambda **_kwargs: "healthy",
+        "push": lambda _body: None,
+        "write_state": lambda _states: None,
+    }
+    return watcher.Watcher(settings, **{**defaults, **io})
+
+
+def test_a_poll_pushes_the_peers(watcher: ModuleType) -> None:
+    pushed: list[str] = []
+    loop = _fake_watcher(watcher, push=pushed.append)
+    assert loop.poll_guarded()
+    loop.close()
+    assert pushed == ["django 10.0.0.5:8000\n"]
+
+
+def test_a_failing_poll_is_logged_and_the_next_one_goes_on(
+    watcher: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pushes: list[str] = []
+
+    def push(body: str) -> None:
+        pushes.append(body)
+        if len(pushes) == 1:
+            raise ConnectionRefusedError("nginx not listening yet")
+
+    resolves: list[str] = []
+
+    def resolve(host: str) -> set[str]:
+        resolves.append(host)
+        if len(resolves) == 2:
+            raise MemoryError("anything at all")
+        return {"10.0.0.5"}
+
+    loop = _fake_watcher(watcher, push=push, resolve=resolve)
+    assert not loop.poll_guarded()
+    assert not loop.poll_guarded()
+    assert loop.poll_guarded()
+    loop.close()
+    err = capsys.readouterr().err
+    assert "poll failed: ConnectionRefusedError" in err
+    assert "poll failed: MemoryError" in err
+    assert pushes[-1] == "django 10.0.0.5:8000\n"
+
+
+def test_a_full_disk_for_the_state_file_does_not_stop_the_push(
+    watcher: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pushed: list[str] = []
+
+    def write_state(_states: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    loop = _fake_watcher(watcher, push=pushed.append, write_state=write_state)
+    assert loop.poll_guarded()
+    loop.close()
+    assert pushed == ["django 10.0.0.5:8000\n"]
+    assert "No space left on device" in capsys.readouterr().err

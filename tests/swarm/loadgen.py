@@ -1,0 +1,188 @@
+"""Load that behaves like real clients, and a count of what those clients saw.
+
+Half the clients keep one keep-alive connection and reuse it for every request (requests.Session, browsers,
+Go and every connection pool do this); the other half open a new connection per request. Together they send
+GETs and POSTs to both searches and the Django pages, including a POST that Nginx never retries. Nobody
+retries: a connection closed without a response, a reset, a timeout or an unexpected status is a failure.
+
+Used by the Swarm suite and by scripts/zero-downtime-report.sh (through the same tests).
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+KEEPALIVE, NEW_CONNECTION = "keep-alive", "new connection"
+# The outage a test must be able to see: load is dense enough that requests start in every window this long.
+OUTAGE_MS = 100
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    body: object | None
+    expect: int
+
+
+# What users send: both searches, the Django pages, and a POST that Nginx never retries (Django answers 405).
+TRAFFIC: tuple[Call, ...] = (
+    Call("GET", "/mark/", None, 200),
+    Call("POST", "/search/part/", {"part_name": "бамп"}, 200),
+    Call("POST", "/fastapi/search/part/", {"params": {"is_new_part": True}, "page": 2}, 200),
+    Call("GET", "/model/", None, 200),
+    Call("POST", "/mark/", {"name": "not retried"}, 405),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    client: int
+    kind: str
+    started: float
+    finished: float
+    call: Call
+    status: int | None
+    upstream: str
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status != self.call.expect
+
+    @property
+    def latency_ms(self) -> float:
+        return (self.finished - self.started) * 1000
+
+    def describe(self) -> str:
+        what = f"status {self.status}" if self.error is None else self.error
+        return f"{self.kind} {self.call.method} {self.call.path} -> {what} (upstream {self.upstream or '-'})"
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Outcomes of the requests that started between two moments, and what they tell."""
+
+    name: str
+    seconds: float
+    outcomes: list[Outcome]
+
+    def failures(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.failed]
+
+    def by_kind(self, kind: str) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.kind == kind]
+
+    @property
+    def rate(self) -> float:
+        return len(self.outcomes) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def max_gap_ms(self) -> float:
+        """The longest stretch in which no request started: an outage shorter than this could go unseen."""
+        starts = sorted(outcome.started for outcome in self.outcomes)
+        return max((b - a for a, b in itertools.pairwise(starts)), default=float("inf")) * 1000
+
+    def latency_ms(self, share: float) -> float:
+        return percentile([outcome.latency_ms for outcome in self.outcomes if not outcome.failed], share)
+
+    def summary(self) -> str:
+        failed = self.failures()
+        shown = "; ".join(outcome.describe() for outcome in failed[:8])
+        return (
+            f"{self.name}: {len(self.outcomes)} requests in {self.seconds:.1f}s ({self.rate:.0f}/s, largest gap "
+            f"{self.max_gap_ms:.0f} ms), {len(failed)} failed{': ' + shown if shown else ''}"
+        )
+
+
+@dataclass
+class LoadGenerator:
+    """`clients` threads sending TRAFFIC through Nginx until stopped; every outcome is kept."""
+
+    host: str
+    port: int
+    clients: int = 8
+    traffic: tuple[Call, ...] = TRAFFIC
+    timeout: float = 30.0
+    outcomes: list[Outcome] = field(default_factory=list)
+    marks: dict[str, float] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _send(self, connection: http.client.HTTPConnection, call: Call, close: bool) -> tuple[int, str]:
+        headers = {"Connection": "close"} if close else {}
+        body = None
+        if call.body is not None:
+            body = json.dumps(call.body).encode()
+            headers["Content-Type"] = "application/json"
+        connection.request(call.method, call.path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, (response.getheader("X-Upstream-Addr") or "").split(",")[-1].strip()
+
+    def _run(self, client: int) -> None:
+        keepalive = client % 2 == 0
+        kind = KEEPALIVE if keepalive else NEW_CONNECTION
+        shared = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        index = client
+        while not self._stop.is_set():
+            call = self.traffic[index % len(self.traffic)]
+            index += 1
+            connection = shared if keepalive else http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            started = time.monotonic()
+            try:
+                status, upstream = self._send(connection, call, close=not keepalive)
+                outcome = Outcome(client, kind, started, time.monotonic(), call, status, upstream)
+            except (OSError, http.client.HTTPException) as error:
+                # Closed without a response, reset, refused, timed out: the user saw an error. No retry.
+                connection.close()
+                outcome = Outcome(client, kind, started, time.monotonic(), call, None, "", type(error).__name__)
+            if not keepalive:
+                connection.close()
+            with self._lock:
+                self.outcomes.append(outcome)
+        shared.close()
+
+    def __enter__(self) -> LoadGenerator:
+        self.marks["start"] = time.monotonic()
+        for client in range(self.clients):
+            thread = threading.Thread(target=self._run, args=(client,), daemon=True, name=f"load-{client}")
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self.timeout + 5)
+        self.marks["end"] = time.monotonic()
+
+    def mark(self, name: str) -> float:
+        self.marks[name] = now = time.monotonic()
+        return now
+
+    def window(self, name: str, start: str, end: str) -> Window:
+        """Requests that started between two marks."""
+        low, high = self.marks[start], self.marks.get(end, time.monotonic())
+        with self._lock:
+            chosen = [outcome for outcome in self.outcomes if low <= outcome.started < high]
+        return Window(name, high - low, chosen)
+
+    def everything(self) -> Window:
+        return self.window("whole run", "start", "end")
+
+    def failures(self) -> list[Outcome]:
+        return self.everything().failures()
