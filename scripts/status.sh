@@ -17,9 +17,10 @@ echo
 echo "== tasks meant to run"
 docker stack ps "${STACK_NAME}" --filter desired-state=running --format 'table {{.Name}}\t{{.CurrentState}}\t{{.Node}}\t{{.Error}}'
 echo
-echo "== nginx upstreams (from the upstream watcher)"
+echo "== nginx peers (what the Lua balancer routes to, and the watcher's probes)"
 nginx_container="$(docker ps -q --filter "label=com.docker.swarm.service.name=${STACK_NAME}_nginx" | head -n 1)"
 if [ -n "${nginx_container}" ]; then
+    docker exec "${nginx_container}" python3 /opt/nginx/upstream_watcher.py state
     docker exec "${nginx_container}" cat /tmp/nginx/upstreams.json
     echo
 else

@@ -1,13 +1,19 @@
-"""The Swarm suite's one fixture: the real stack, brought up by scripts/up.sh (from zero if need be).
+"""The Swarm suite's fixtures: the real stack, brought up by scripts/up.sh (from zero if need be), and the
+zero-downtime report every scenario adds to.
 
-Without a working Docker the fixture fails, so every test of the suite fails: it never skips.
+Without a working Docker the stack fixture fails, so every test of the suite fails: it never skips.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from tests.swarm.harness import BASE_URL, script
+from tests.swarm.harness import BASE_URL, REPO_ROOT, script
+from tests.swarm.report import Scenario, report_markdown
 
 # Cold: debootstrap, wheelhouse, every image, deploy and seed; about 4 minutes on 2 cores, so 30 is generous.
 UP_TIMEOUT_SECONDS = 1800
@@ -28,3 +34,13 @@ def swarm_stack() -> str:
             pytrace=False,
         )
     return BASE_URL
+
+
+@pytest.fixture(scope="session")
+def zero_downtime_report() -> Iterator[list[Scenario]]:
+    """Scenarios append themselves here; ZERO_DOWNTIME_REPORT names the file the table is written to."""
+    scenarios: list[Scenario] = []
+    yield scenarios
+    path = os.environ.get("ZERO_DOWNTIME_REPORT")
+    if path and scenarios:
+        Path(path).write_text(report_markdown(scenarios, REPO_ROOT), encoding="utf-8")

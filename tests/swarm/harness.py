@@ -5,16 +5,14 @@ Standard library only, so the Swarm suite needs nothing but pytest.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -128,72 +126,28 @@ def upstream_addresses(service: str) -> set[str]:
     return {str(server).rsplit(":", 1)[0] for server in servers}
 
 
-@dataclass(frozen=True)
-class Outcome:
-    started: float
-    method: str
-    path: str
-    status: int | None
-    upstream: str
-    error: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.status != 200
+def service_image(service: str) -> str:
+    return docker(
+        "service", "inspect", f"{STACK}_{service}", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"
+    ).strip()
 
 
-# The traffic a user sends: a Django page, both searches (retryable POSTs).
-DEFAULT_TRAFFIC: tuple[tuple[str, str, object | None], ...] = (
-    ("GET", "/mark/", None),
-    ("POST", "/search/part/", {"part_name": "бамп"}),
-    ("POST", "/fastapi/search/part/", {"params": {"is_new_part": True}, "page": 2}),
-)
+def image_variant(service: str, variant: str, dockerfile_tail: str = "") -> str:
+    """A new image built on the service's current one (a distinct image ID), tagged <repo>:<tag>-test-<variant>."""
+    base = service_image(service)
+    repository, tag = base.rsplit(":", 1)
+    name = f"{repository}:{tag.split('-test-')[0]}-test-{variant}"
+    dockerfile = f"FROM {base}\nLABEL partscat.test-variant={variant}\n{dockerfile_tail}"
+    subprocess.run(
+        ["docker", "build", "-q", "-t", name, "-"],
+        input=dockerfile,
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return name
 
 
-@dataclass
-class RequestLoop:
-    """Clients sending requests through Nginx back to back until stopped; every outcome is kept."""
-
-    workers: int = 3
-    traffic: tuple[tuple[str, str, object | None], ...] = DEFAULT_TRAFFIC
-    outcomes: list[Outcome] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _run(self, offset: int) -> None:
-        index = offset
-        while not self._stop.is_set():
-            method, path, body = self.traffic[index % len(self.traffic)]
-            index += 1
-            started = time.monotonic()
-            try:
-                reply = http_call(method, path, body, timeout=20)
-                outcome = Outcome(started, method, path, reply.status, reply.upstream)
-            except (OSError, http.client.HTTPException) as error:
-                outcome = Outcome(started, method, path, None, "", f"{type(error).__name__}: {error}")
-            with self._lock:
-                self.outcomes.append(outcome)
-
-    def __enter__(self) -> RequestLoop:
-        for offset in range(self.workers):
-            thread = threading.Thread(target=self._run, args=(offset,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
-
-    def failures(self) -> list[Outcome]:
-        with self._lock:
-            return [outcome for outcome in self.outcomes if outcome.failed]
-
-    def summary(self) -> str:
-        with self._lock:
-            total = len(self.outcomes)
-            failed = [outcome for outcome in self.outcomes if outcome.failed]
-        shown = "; ".join(f"{o.method} {o.path} -> {o.status or o.error}" for o in failed[:10])
-        return f"{total} requests, {len(failed)} failed{': ' + shown if failed else ''}"
+def image_command(image: str) -> list[str]:
+    return list(json.loads(docker("image", "inspect", image, "--format", "{{json .Config.Cmd}}")))

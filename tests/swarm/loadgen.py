@@ -76,6 +76,7 @@ class Window:
     """Outcomes of the requests that started between two moments, and what they tell."""
 
     name: str
+    start: float
     seconds: float
     outcomes: list[Outcome]
 
@@ -95,6 +96,18 @@ class Window:
         starts = sorted(outcome.started for outcome in self.outcomes)
         return max((b - a for a, b in itertools.pairwise(starts)), default=float("inf")) * 1000
 
+    def outage_detection_share(self, outage_ms: float = OUTAGE_MS) -> float:
+        """Share of moments at which an outage of `outage_ms` starting then would have failed some request.
+
+        An outage goes unseen only if it fits inside a stretch in which no request started.
+        """
+        if self.seconds <= 0 or not self.outcomes:
+            return 0.0
+        starts = sorted(outcome.started for outcome in self.outcomes)
+        edges = [self.start, *starts, self.start + self.seconds]
+        unseen = sum(max(0.0, (b - a) - outage_ms / 1000) for a, b in itertools.pairwise(edges))
+        return 1 - unseen / self.seconds
+
     def latency_ms(self, share: float) -> float:
         return percentile([outcome.latency_ms for outcome in self.outcomes if not outcome.failed], share)
 
@@ -103,7 +116,8 @@ class Window:
         shown = "; ".join(outcome.describe() for outcome in failed[:8])
         return (
             f"{self.name}: {len(self.outcomes)} requests in {self.seconds:.1f}s ({self.rate:.0f}/s, largest gap "
-            f"{self.max_gap_ms:.0f} ms), {len(failed)} failed{': ' + shown if shown else ''}"
+            f"{self.max_gap_ms:.0f} ms, {OUTAGE_MS} ms outage seen {self.outage_detection_share():.2%}), "
+            f"{len(failed)} failed{': ' + shown if shown else ''}"
         )
 
 
@@ -154,6 +168,9 @@ class LoadGenerator:
                 connection.close()
             with self._lock:
                 self.outcomes.append(outcome)
+            if outcome.error is not None:
+                # Refused connections come back at once: do not spin while the edge is away.
+                self._stop.wait(0.01)
         shared.close()
 
     def __enter__(self) -> LoadGenerator:
@@ -179,7 +196,7 @@ class LoadGenerator:
         low, high = self.marks[start], self.marks.get(end, time.monotonic())
         with self._lock:
             chosen = [outcome for outcome in self.outcomes if low <= outcome.started < high]
-        return Window(name, high - low, chosen)
+        return Window(name, low, high - low, chosen)
 
     def everything(self) -> Window:
         return self.window("whole run", "start", "end")

@@ -1,0 +1,82 @@
+"""The zero-downtime report: each Swarm scenario's load, before and during its change, as Markdown.
+
+The Swarm suite records every scenario it runs; with ZERO_DOWNTIME_REPORT set (scripts/zero-downtime-report.sh
+sets it to bench-results/zero-downtime.md) the session writes the table there at its end.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import platform
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.swarm.loadgen import KEEPALIVE, NEW_CONNECTION, OUTAGE_MS, LoadGenerator, Window
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    before: Window
+    during: Window
+    zero_required: bool
+    note: str = ""
+
+
+def scenario_of(name: str, load: LoadGenerator, *, zero_required: bool = True, note: str = "") -> Scenario:
+    return Scenario(
+        name=name,
+        before=load.window("before", "start", "change"),
+        during=load.window("during", "change", "changed"),
+        zero_required=zero_required,
+        note=note,
+    )
+
+
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0f}"
+
+
+def _kind_cell(window: Window, kind: str) -> str:
+    outcomes = window.by_kind(kind)
+    return f"{len(outcomes)} / {sum(1 for outcome in outcomes if outcome.failed)}"
+
+
+def report_markdown(scenarios: list[Scenario], repo_root: Path) -> str:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=repo_root, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Zero-downtime report",
+        "",
+        f"Written by `scripts/zero-downtime-report.sh` on {today}, commit `{commit or 'unknown'}`, "
+        f"{platform.node()} ({platform.machine()}), single-node Swarm. Each row is one Swarm-suite scenario.",
+        "",
+        "Load during every change: 8 clients through Nginx, 4 reusing one keep-alive connection and 4 opening a "
+        "new connection per request, cycling `GET /mark/`, `POST /search/part/`, `POST /fastapi/search/part/`, "
+        "`GET /model/` and a `POST /mark/` that Nginx never retries (expects 405). Nobody retries; a connection "
+        "closed without a response counts as a failure. *Largest gap* is the longest time in which no request "
+        f"started; *{OUTAGE_MS} ms outage seen* is the share of moments at which an outage of {OUTAGE_MS} ms "
+        "would have failed at least one request (each scenario requires at least 99%).",
+        "",
+        "| scenario | change took | keep-alive sent / failed | new-connection sent / failed | rate | largest gap "
+        f"| {OUTAGE_MS} ms outage seen | p50 / p99 before (ms) | p50 / p99 during (ms) | must be zero |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for scenario in scenarios:
+        during, before = scenario.during, scenario.before
+        seen = during.outage_detection_share()
+        lines.append(
+            f"| {scenario.name} | {during.seconds:.1f} s | {_kind_cell(during, KEEPALIVE)} "
+            f"| {_kind_cell(during, NEW_CONNECTION)} | {during.rate:.0f}/s | {_ms(during.max_gap_ms)} ms | {seen:.2%} "
+            f"| {_ms(before.latency_ms(0.5))} / {_ms(before.latency_ms(0.99))} "
+            f"| {_ms(during.latency_ms(0.5))} / {_ms(during.latency_ms(0.99))} "
+            f"| {'yes' if scenario.zero_required else 'no, measured'} |"
+        )
+    notes = [f"- **{scenario.name}**: {scenario.note}" for scenario in scenarios if scenario.note]
+    if notes:
+        lines += ["", "## Notes", "", *notes]
+    return "\n".join(lines) + "\n"
