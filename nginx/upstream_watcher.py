@@ -17,9 +17,14 @@ new file, asks the running workers to close each client connection after its nex
 DRAIN_SECONDS, then reloads (scripts/edge-config.sh runs it in every Nginx task). SIGTERM drains the same way
 before Nginx's graceful stop.
 
+Blue-green: each app runs as <app>-blue and <app>-green; the watcher keeps the peers of all four and Nginx
+sends users to the live colour. At start the watcher tells Nginx the live colour from LIVE_COLOUR (stack.yml
+fills it from the nginx service's label when the task is created); `upstream_watcher.py live green` switches a
+running Nginx at once (scripts/bluegreen.sh does both).
+
 Configuration (environment):
-  UPSTREAM_SERVICES  name=dns-name:port[,...]   default django=tasks.django:8000,fastapi=tasks.fastapi:8001
-  HEALTH_PATH (/healthz), HEALTH_HOST (localhost), POLL_SECONDS (1), PROBE_TIMEOUT_SECONDS (2),
+  UPSTREAM_SERVICES  name=dns-name:port[,...]   default: DEFAULT_SERVICES below
+  LIVE_COLOUR (blue), HEALTH_PATH (/healthz), HEALTH_HOST (localhost), POLL_SECONDS (1), PROBE_TIMEOUT_SECONDS (2),
   TIMEOUTS_TO_DROP (3), NGINX_STOP_SECONDS (25), DRAIN_SECONDS (2)
 """
 
@@ -51,6 +56,12 @@ CONTROL_ADDRESS = ("127.0.0.1", int(os.environ.get("NGINX_CONTROL_PORT", "8091")
 CONNECT_TIMEOUT_SECONDS = 1.0
 
 HEALTHY, UNHEALTHY, DOWN, TIMEOUT = "healthy", "unhealthy", "down", "timeout"
+COLOURS = ("blue", "green")
+DEFAULT_SERVICES = ",".join(
+    f"{app}-{colour}=tasks.{app}-{colour}:{port}"
+    for app, port in (("django", 8000), ("fastapi", 8001))
+    for colour in COLOURS
+)
 
 
 class SettingsError(ValueError):
@@ -78,10 +89,11 @@ class WatcherSettings:
     timeouts_to_drop: int
     nginx_stop_seconds: float
     drain_seconds: float
+    live_colour: str
 
 
 def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
-    raw = environ.get("UPSTREAM_SERVICES", "django=tasks.django:8000,fastapi=tasks.fastapi:8001")
+    raw = environ.get("UPSTREAM_SERVICES", DEFAULT_SERVICES)
     services: dict[str, tuple[str, int]] = {}
     for item in filter(None, (part.strip() for part in raw.split(","))):
         try:
@@ -92,6 +104,10 @@ def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
             raise SettingsError(f"bad UPSTREAM_SERVICES item {item!r} (want name=host:port)") from None
     if not services:
         raise SettingsError("UPSTREAM_SERVICES names no service")
+    # Empty when the nginx service has no label yet (first deploy): blue.
+    live_colour = environ.get("LIVE_COLOUR", "").strip() or COLOURS[0]
+    if live_colour not in COLOURS:
+        raise SettingsError(f"LIVE_COLOUR must be one of {', '.join(COLOURS)}, got {live_colour!r}")
     return WatcherSettings(
         services=services,
         health_path=environ.get("HEALTH_PATH", "/healthz"),
@@ -101,6 +117,7 @@ def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
         timeouts_to_drop=max(1, int(_number(environ, "TIMEOUTS_TO_DROP", 3))),
         nginx_stop_seconds=_number(environ, "NGINX_STOP_SECONDS", 25.0),
         drain_seconds=_number(environ, "DRAIN_SECONDS", 2.0),
+        live_colour=live_colour,
     )
 
 
@@ -323,9 +340,39 @@ def drain_then(action: Callable[[], None], drain_seconds: float) -> None:
     action()
 
 
-def nginx_master_signal(signum: signal.Signals) -> None:
+def nginx_master_pid() -> int:
     with open(PID_PATH, encoding="ascii") as pid_file:
-        os.kill(int(pid_file.read().strip()), signum)
+        return int(pid_file.read().strip())
+
+
+def nginx_accepting_workers(master: int) -> set[int]:
+    """Worker PIDs of the master that still accept connections (an old worker's title says "shutting down")."""
+    workers = set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as stat_file:
+                parent = int(stat_file.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline_file:
+                title = cmdline_file.read().decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue  # a process that exited while we looked
+        if parent == master and "worker process" in title and "shutting down" not in title:
+            workers.add(int(entry))
+    return workers
+
+
+def nginx_reload(timeout: float = 10.0) -> None:
+    """SIGHUP (`nginx -s reload`), then wait until only new workers accept: old ones finish and exit."""
+    master = nginx_master_pid()
+    old = nginx_accepting_workers(master)
+    os.kill(master, signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = nginx_accepting_workers(master)
+        if current and not current & old:
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"nginx did not start new workers within {timeout:.0f}s of the reload")
 
 
 def apply_config(new_config: str, settings: WatcherSettings) -> int:
@@ -339,8 +386,8 @@ def apply_config(new_config: str, settings: WatcherSettings) -> int:
         print(f"apply-config: rejected by nginx -t, nothing changed:\n{output}", file=sys.stderr)
         return 2
     os.replace(candidate, RUNNING_CONF)
-    # SIGHUP = `nginx -s reload`: new workers read the new file; old ones finish their requests and exit.
-    drain_then(lambda: nginx_master_signal(signal.SIGHUP), settings.drain_seconds)
+    # New workers read the new file; old ones finish their requests and exit.
+    drain_then(nginx_reload, settings.drain_seconds)
     print(f"apply-config: reloaded after a {settings.drain_seconds:.1f}s drain", file=sys.stderr)
     return 0
 
@@ -354,13 +401,15 @@ def run(settings: WatcherSettings) -> int:
         return 1
     nginx = subprocess.Popen(["nginx", "-e", "stderr", "-c", RUNNING_CONF, "-g", "daemon off;"])
     watcher = Watcher(settings)
-    # The first push needs the control server; Nginx opens it within milliseconds of starting.
+    # The control server opens within milliseconds of Nginx starting; the live colour goes first, before peers.
     for _ in range(50):
         try:
-            control_request("GET", "/edge/state")
+            control_request("POST", "/edge/live", settings.live_colour)
             break
         except (OSError, RuntimeError):
             time.sleep(0.1)
+    else:
+        log("could not set the live colour at start; Nginx defaults to blue")
     log(f"nginx started (pid {nginx.pid}); watching {', '.join(s.dns_name for s in watcher.states.values())}")
 
     stop = threading.Event()
@@ -407,8 +456,11 @@ def main(argv: list[str]) -> int:
     if argv[1:] == ["state"]:
         print(control_request("GET", "/edge/state").strip())
         return 0
+    if len(argv) == 3 and argv[1] == "live" and argv[2] in COLOURS:
+        print(control_request("POST", "/edge/live", argv[2]).strip())
+        return 0
     if len(argv) > 1:
-        print("usage: upstream_watcher.py [apply-config < nginx.conf | state]", file=sys.stderr)
+        print("usage: upstream_watcher.py [apply-config < nginx.conf | state | live blue|green]", file=sys.stderr)
         return 64
     return run(settings)
 

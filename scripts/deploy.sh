@@ -64,8 +64,34 @@ ensure_postgres_node_label() {
     fi
 }
 
+# Blue-green state and colours, read from the swarm so that a re-deploy disturbs no release in progress:
+# the live colour takes the images just built (a rolling update of what serves, at the configured replicas);
+# the idle colour keeps its image and replicas (0 unless bluegreen.sh deployed it).
+export_colours() {
+    local live idle app upper service
+    live="$(live_colour)"
+    idle="$(other_colour "${live}")"
+    export LIVE_COLOUR="${live}"
+    LIVE_SINCE="$(nginx_label partscat.live-since)"
+    CANDIDATE_COLOUR="$(nginx_label partscat.candidate-colour)"
+    export LIVE_SINCE CANDIDATE_COLOUR
+    for app in "${APPS[@]}"; do
+        upper="${app^^}"
+        local built_var="${upper}_IMAGE" replicas_var="${upper}_REPLICAS"
+        export "${upper}_${live^^}_IMAGE=${!built_var}" "${upper}_${live^^}_REPLICAS=${!replicas_var:-2}"
+        service="${STACK_NAME}_${app}-${idle}"
+        if docker service inspect "${service}" >/dev/null 2>&1; then
+            export "${upper}_${idle^^}_IMAGE=$(service_image "${service}")" "${upper}_${idle^^}_REPLICAS=$(service_replicas "${service}")"
+        else
+            export "${upper}_${idle^^}_IMAGE=${!built_var}" "${upper}_${idle^^}_REPLICAS=0"
+        fi
+    done
+    log "live colour ${live}; idle colour ${idle} keeps $(printenv "DJANGO_${idle^^}_REPLICAS") + $(printenv "FASTAPI_${idle^^}_REPLICAS") replicas"
+}
+
 ensure_secrets
 ensure_postgres_node_label
+export_colours
 
 log "deploying stack ${STACK_NAME}: $(grep -v '^#' "${IMAGES_ENV}" | tr '\n' ' ')"
 since="$(date +%s)"
@@ -73,7 +99,8 @@ since="$(date +%s)"
 # --detach=true plus our own wait: --detach=false verifies services one by one, each for its whole update
 # monitor window (over 3 minutes for this stack even when nothing changed); wait_stack_converged watches them
 # all at once and, like --detach=false, exits non-zero when an update rolls back or does not converge.
-run docker stack deploy --compose-file stack.yml --resolve-image never --detach=true "${STACK_NAME}" >&2
+# --prune removes services stack.yml no longer names (the single-colour django and fastapi of older versions).
+run docker stack deploy --compose-file stack.yml --resolve-image never --prune --detach=true "${STACK_NAME}" >&2
 wait_stack_converged "${since}" "${DEPLOY_TIMEOUT_SECONDS:-300}" || {
     stack_task_report
     exit 1

@@ -7,6 +7,9 @@ CACHE_DIR="${REPO_ROOT}/.cache"
 IMAGES_ENV="${CACHE_DIR}/images.env"
 export HTTP_PORT="${HTTP_PORT:-8080}"
 
+NGINX_SERVICE="${STACK_NAME}_nginx"
+APPS=(django fastapi)
+
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -22,6 +25,34 @@ ensure_cache_dir() {
 require_docker() {
     docker info >/dev/null 2>&1 || die "docker daemon not reachable; run scripts/docker-engine.sh"
 }
+
+# A label of the nginx service, where the blue-green state lives (empty when unset or no stack yet).
+nginx_label() {
+    local value
+    value="$(docker service inspect "${NGINX_SERVICE}" --format "{{index .Spec.Labels \"$1\"}}" 2>/dev/null || true)"
+    [ "${value}" = "<no value>" ] || printf '%s' "${value}"
+}
+
+# The colour that takes user traffic: blue until the first switch.
+live_colour() {
+    local colour
+    colour="$(nginx_label partscat.live-colour)"
+    printf '%s' "${colour:-blue}"
+}
+
+other_colour() { if [ "$1" = blue ]; then printf green; else printf blue; fi; }
+
+# The Swarm service behind a name: an app name (django, fastapi) means its live colour; others pass through.
+service_name() {
+    local name="${1#"${STACK_NAME}"_}"
+    case "${name}" in
+        django | fastapi) printf '%s_%s-%s' "${STACK_NAME}" "${name}" "$(live_colour)" ;;
+        *) printf '%s_%s' "${STACK_NAME}" "${name}" ;;
+    esac
+}
+
+service_image() { docker service inspect "$1" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}'; }
+service_replicas() { docker service inspect "$1" --format '{{.Spec.Mode.Replicated.Replicas}}'; }
 
 # Load the image references written by build-images.sh into the environment.
 load_images_env() {

@@ -4,7 +4,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [ "$#" -ge 1 ] && [ "$#" -le 2 ] || die "usage: rollback.sh SERVICE [--force]"
-service="${STACK_NAME}_${1#"${STACK_NAME}"_}"
+# django and fastapi mean their live colour (blue-green); django-green etc. name one colour.
+service="$(service_name "$1")"
 force="${2:-}"
 
 require_docker

@@ -37,8 +37,9 @@ if [ "${if_empty}" = 1 ]; then
     fi
 fi
 
-container="$(docker ps -q --filter "label=com.docker.swarm.service.name=${STACK_NAME}_django" --filter health=healthy | head -n 1)"
-[ -n "${container}" ] || die "no healthy ${STACK_NAME}_django task on this node"
+django_service="$(service_name django)"
+container="$(docker ps -q --filter "label=com.docker.swarm.service.name=${django_service}" --filter health=healthy | head -n 1)"
+[ -n "${container}" ] || die "no healthy ${django_service} task on this node"
 started=${SECONDS}
 run docker exec "${container}" python manage.py seed_parts --parts "${parts}" --seed "${seed}"
 log "seeded ${parts} parts (seed ${seed}) in $((SECONDS - started))s"

@@ -4,7 +4,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [ "$#" -eq 2 ] || die "usage: update.sh SERVICE IMAGE   (e.g. update.sh django partscat/django:1a2b3c4)"
-service="${STACK_NAME}_${1#"${STACK_NAME}"_}"
+# django and fastapi mean their live colour (blue-green); django-green etc. name one colour.
+service="$(service_name "$1")"
 image="$2"
 
 require_docker

@@ -10,6 +10,12 @@
 --   down:<host:port>   set for a few seconds after a connection to that peer failed
 --   heartbeat          ngx.now() of the watcher's last push; /nginx-healthz fails when it is stale
 --   close_before       workers started before this time answer with `Connection: close` (drain)
+--   live, live_since   the colour that takes user traffic (blue-green) and since when
+--
+-- Blue-green: each app runs as two services, <app>-blue and <app>-green. Users reach the live colour; the
+-- preview listener (127.0.0.1:8081, inside the container only: $edge_preview = 1) reaches the other one, so
+-- an operator checks a new release through Nginx before any user request does. A switch changes `live` for
+-- new requests at once; requests in flight finish where they are.
 local balancer = require("ngx.balancer")
 
 local shared = ngx.shared.edge
@@ -21,6 +27,9 @@ local PLACEHOLDER_HOST, PLACEHOLDER_PORT = "127.0.0.1", 8090
 local DOWN_SECONDS = 5
 -- /nginx-healthz turns 503 when the watcher has not pushed for this long (it pushes every poll).
 local HEARTBEAT_MAX_AGE = 15
+
+local OTHER_COLOUR = { blue = "green", green = "blue" }
+local DEFAULT_COLOUR = "blue"
 
 local parsed = {}       -- per worker: service -> {version = n, peers = {{host, port, key}, ...}}
 local next_index = {}   -- per worker: service -> round-robin position
@@ -50,14 +59,32 @@ local function peers_of(service)
     return entry.peers
 end
 
+function M.live_colour()
+    return shared:get("live") or DEFAULT_COLOUR
+end
+
+-- The colour this request goes to, fixed at its first attempt so that retries stay on it.
+local function request_colour(ctx)
+    local colour = ctx.edge_colour
+    if colour == nil then
+        colour = M.live_colour()
+        if ngx.var.edge_preview == "1" then
+            colour = OTHER_COLOUR[colour]
+        end
+        ctx.edge_colour = colour
+    end
+    return colour
+end
+
 -- Round robin over the peers not marked down; a retry (proxy_next_upstream) never picks the peer it left.
-function M.balance(service)
+function M.balance(app)
+    local ctx = ngx.ctx
+    local service = app .. "-" .. request_colour(ctx)
     local peers = peers_of(service)
     local count = #peers
     if count == 0 then
         return balancer.set_current_peer(PLACEHOLDER_HOST, PLACEHOLDER_PORT)
     end
-    local ctx = ngx.ctx
     if ctx.edge_last then
         -- A retry: the previous attempt failed (connect error, reset, timeout); keep others away from it.
         local state = balancer.get_last_failure()
@@ -151,11 +178,27 @@ local function state_json()
         end
     end
     table.sort(services)
-    return string.format('{"peers": {%s}, "heartbeat": %s, "close_before": %s}', table.concat(services, ", "),
+    return string.format(
+        '{"live": "%s", "live_since": %s, "peers": {%s}, "heartbeat": %s, "close_before": %s}',
+        M.live_colour(), tostring(shared:get("live_since") or "null"), table.concat(services, ", "),
         tostring(shared:get("heartbeat") or "null"), tostring(shared:get("close_before") or "null"))
 end
 
--- The control server (127.0.0.1 only): GET /edge/state, POST /edge/peers, POST /edge/drain.
+-- POST /edge/live, body "green": new requests go to that colour from now on.
+local function live_set(body)
+    local colour = string.match(body or "", "^%s*(%a+)%s*$")
+    if colour == nil or OTHER_COLOUR[colour] == nil then
+        return false
+    end
+    if shared:get("live") ~= colour then
+        ngx.update_time()
+        shared:set("live", colour)
+        shared:set("live_since", ngx.now())
+    end
+    return true
+end
+
+-- The control server (127.0.0.1 only): GET /edge/state, POST /edge/peers, /edge/drain, /edge/live.
 function M.control()
     local uri, method = ngx.var.uri, ngx.req.get_method()
     ngx.header["Content-Type"] = "application/json"
@@ -165,6 +208,14 @@ function M.control()
         ngx.req.read_body()
         local changed = peers_set(ngx.req.get_body_data() or "")
         ngx.say('{"changed": ', #changed, "}")
+    elseif uri == "/edge/live" and method == "POST" then
+        ngx.req.read_body()
+        if live_set(ngx.req.get_body_data()) then
+            ngx.say(state_json())
+        else
+            ngx.status = 400
+            ngx.say('{"error": "the body must be a colour: blue or green"}')
+        end
     elseif uri == "/edge/drain" and method == "POST" then
         ngx.update_time()
         shared:set("close_before", ngx.now())

@@ -53,14 +53,17 @@ class _Backend(BaseHTTPRequestHandler):
 @dataclass
 class Edge:
     port: int
+    preview_port: int
     control_port: int
     conf: Path
     pid_file: Path
     backends: list[int]
     dead_port: int
 
-    def request(self, method: str, path: str, body: object | None = None) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+    def request(
+        self, method: str, path: str, body: object | None = None, *, preview: bool = False
+    ) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.preview_port if preview else self.port, timeout=10)
         try:
             return _send(connection, method, path, body)
         finally:
@@ -92,7 +95,7 @@ def edge(watcher: ModuleType) -> Iterator[Edge]:
     # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
     root = Path(tempfile.mkdtemp(prefix="partscat-edge-"))
     root.chmod(0o755)
-    port, control_port, placeholder_port = free_port(), free_port(), free_port()
+    port, preview_port, control_port, placeholder_port = free_port(), free_port(), free_port(), free_port()
     lua_dir = root / "lua"
     lua_dir.mkdir()
     lua = (NGINX_DIR / "lua" / "edge.lua").read_text()
@@ -102,6 +105,8 @@ def edge(watcher: ModuleType) -> Iterator[Edge]:
         ("/tmp/nginx", str(root)),
         ("/etc/nginx/lua/", f"{lua_dir}/"),
         ("listen 8080 default_server", f"listen 127.0.0.1:{port} default_server"),
+        ("listen 127.0.0.1:8081", f"listen 127.0.0.1:{preview_port}"),
+        ("8081 1;", f"{preview_port} 1;"),
         ("listen 127.0.0.1:8091", f"listen 127.0.0.1:{control_port}"),
         ("listen 127.0.0.1:8090", f"listen 127.0.0.1:{placeholder_port}"),
         ("access_log /dev/stdout", f"access_log {root}/access.log"),
@@ -129,6 +134,7 @@ def edge(watcher: ModuleType) -> Iterator[Edge]:
             time.sleep(0.05)
         yield Edge(
             port=port,
+            preview_port=preview_port,
             control_port=control_port,
             conf=conf_path,
             pid_file=root / "nginx.pid",
@@ -153,11 +159,18 @@ def _port_closed(port: int) -> bool:
     return False
 
 
-def _push(watcher: ModuleType, django: list[int], fastapi: list[int] | None = None) -> None:
-    def peers(ports: list[int]) -> str:
-        return " ".join(f"127.0.0.1:{port}" for port in ports)
+def _push(
+    watcher: ModuleType, django: list[int], fastapi: list[int] | None = None, green: list[int] | None = None
+) -> None:
+    """Peers of the blue colour (django, fastapi); `green` backs both apps' green colour."""
 
-    body = f"django {peers(django)}\nfastapi {peers(fastapi or [])}\n"
+    def peers(ports: list[int] | None) -> str:
+        return " ".join(f"127.0.0.1:{port}" for port in ports or [])
+
+    body = (
+        f"django-blue {peers(django)}\nfastapi-blue {peers(fastapi)}\n"
+        f"django-green {peers(green)}\nfastapi-green {peers(green)}\n"
+    )
     watcher.control_request("POST", "/edge/peers", body)
 
 
@@ -208,10 +221,12 @@ def test_a_dead_peer_is_skipped_and_nothing_fails(edge: Edge, watcher: ModuleTyp
     _push(watcher, [alive, edge.dead_port], [alive])
     replies = [edge.request("POST", "/search/part/", {"part_name": "x"}) for _ in range(10)]
     replies += [edge.request("GET", "/fastapi/docs") for _ in range(4)]
-    assert [reply[0] for reply in replies] == [200] * 14
+    # A POST Nginx may not retry once sent: it rides a fresh connection, which fails before sending.
+    replies += [edge.request("POST", "/jobs/", {"kind": "seed"}) for _ in range(4)]
+    assert [reply[0] for reply in replies] == [200] * 18
     assert {_served_by(reply) for reply in replies} == {alive}
     # FastAPI sees its paths without the /fastapi prefix.
-    assert json.loads(replies[-1][2])["path"] == "/docs"
+    assert json.loads(replies[13][2])["path"] == "/docs"
 
 
 def test_drain_closes_each_connection_after_its_response_then_a_reload_keeps_alive_again(
@@ -265,6 +280,37 @@ def test_config_changes_under_keepalive_load_fail_no_request(edge: Edge, watcher
     assert load.failures() == [], during.summary()
     assert re.search(r"keep-alive", " ".join(o.kind for o in during.outcomes))
     assert watcher.apply_config(original, settings) == 0
+
+
+def test_preview_reaches_the_idle_colour_and_a_switch_moves_new_requests_at_once(
+    edge: Edge, watcher: ModuleType
+) -> None:
+    blue, green = edge.backends
+    _push(watcher, [blue], [blue], green=[green])
+    watcher.control_request("POST", "/edge/live", "blue")
+    workers = edge.workers()
+    client = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    assert _served_by(_send(client, "GET", "/mark/")) == blue
+    assert _served_by(edge.request("POST", "/fastapi/search/part/", {}, preview=True)) == green
+
+    switched = json.loads(watcher.control_request("POST", "/edge/live", "green"))
+    assert switched["live"] == "green"
+    # The same keep-alive connection, the next request: the new colour, without a reload.
+    assert _served_by(_send(client, "POST", "/search/part/", {})) == green
+    assert _served_by(edge.request("GET", "/mark/", preview=True)) == blue
+    watcher.control_request("POST", "/edge/live", "blue")
+    reply = _send(client, "GET", "/mark/")
+    assert _served_by(reply) == blue
+    assert client.sock is not None, reply
+    assert edge.workers() == workers
+    client.close()
+
+
+def test_an_unknown_colour_is_refused_and_changes_nothing(edge: Edge, watcher: ModuleType) -> None:
+    before = json.loads(watcher.control_request("GET", "/edge/state"))["live"]
+    with pytest.raises(RuntimeError, match="answered 400"):
+        watcher.control_request("POST", "/edge/live", "purple")
+    assert json.loads(watcher.control_request("GET", "/edge/state"))["live"] == before
 
 
 def test_the_image_config_is_what_the_test_runs() -> None:

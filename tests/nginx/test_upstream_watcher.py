@@ -89,11 +89,23 @@ def test_settings_parse_services_and_refuse_bad_values(watcher: ModuleType) -> N
     settings = watcher.settings_load({"UPSTREAM_SERVICES": "django-blue=tasks.django-blue:8000", "POLL_SECONDS": "0.5"})
     assert settings.services == {"django-blue": ("tasks.django-blue", 8000)}
     assert settings.poll_seconds == 0.5
-    assert watcher.settings_load({}).services == {
-        "django": ("tasks.django", 8000),
-        "fastapi": ("tasks.fastapi", 8001),
+    defaults = watcher.settings_load({})
+    assert defaults.services == {
+        "django-blue": ("tasks.django-blue", 8000),
+        "django-green": ("tasks.django-green", 8000),
+        "fastapi-blue": ("tasks.fastapi-blue", 8001),
+        "fastapi-green": ("tasks.fastapi-green", 8001),
     }
-    for bad in ({"UPSTREAM_SERVICES": "django"}, {"UPSTREAM_SERVICES": ""}, {"POLL_SECONDS": "soon"}):
+    # Swarm fills LIVE_COLOUR from a service label, empty before the first switch.
+    assert defaults.live_colour == "blue"
+    assert watcher.settings_load({"LIVE_COLOUR": ""}).live_colour == "blue"
+    assert watcher.settings_load({"LIVE_COLOUR": "green"}).live_colour == "green"
+    for bad in (
+        {"UPSTREAM_SERVICES": "django"},
+        {"UPSTREAM_SERVICES": ""},
+        {"POLL_SECONDS": "soon"},
+        {"LIVE_COLOUR": "purple"},
+    ):
         with pytest.raises(watcher.SettingsError):
             watcher.settings_load(bad)
     with pytest.raises(watcher.SettingsError, match="DRAIN_SECONDS must not be negative"):

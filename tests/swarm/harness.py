@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.swarm.loadgen import OUTAGE_MS, LoadGenerator, Outcome, Window
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK = os.environ.get("STACK_NAME", "partscat")
 HTTP_PORT = int(os.environ.get("HTTP_PORT", "8080"))
@@ -84,9 +86,23 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, inte
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+APPS = ("django", "fastapi")
+
+
+def live_colour() -> str:
+    """The blue-green colour users reach (a label of the nginx service; blue until the first switch)."""
+    label = docker("service", "inspect", f"{STACK}_nginx", "--format", '{{index .Spec.Labels "partscat.live-colour"}}')
+    return label.strip() if label.strip() in ("blue", "green") else "blue"
+
+
+def swarm_service(service: str) -> str:
+    """The Swarm service behind a name: django and fastapi mean their live colour, as in scripts/lib.sh."""
+    return f"{STACK}_{service}-{live_colour()}" if service in APPS else f"{STACK}_{service}"
+
+
 def service_containers(service: str) -> list[str]:
     """IDs of the running containers of a stack service on this node."""
-    out = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_{service}")
+    out = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={swarm_service(service)}")
     return out.split()
 
 
@@ -103,13 +119,14 @@ def service_task_addresses(service: str) -> dict[str, str]:
 
 def service_running_replicas(service: str) -> tuple[int, int]:
     """(running and healthy, desired) as `docker service ls` counts them."""
-    replicas = docker("service", "ls", "--filter", f"name={STACK}_{service}", "--format", "{{.Name}} {{.Replicas}}")
+    wanted = swarm_service(service)
+    replicas = docker("service", "ls", "--filter", f"name={wanted}", "--format", "{{.Name}} {{.Replicas}}")
     for line in replicas.splitlines():
         name, counts = line.split()[:2]
-        if name == f"{STACK}_{service}":
+        if name == wanted:
             running, desired = counts.split("/")
             return int(running), int(desired)
-    raise AssertionError(f"service {STACK}_{service} not found")
+    raise AssertionError(f"service {wanted} not found")
 
 
 def nginx_upstreams() -> dict[str, dict[str, object]]:
@@ -120,15 +137,16 @@ def nginx_upstreams() -> dict[str, dict[str, object]]:
 
 
 def upstream_addresses(service: str) -> set[str]:
-    """IP addresses in rotation for `service` (django or fastapi)."""
-    servers = nginx_upstreams()[service]["in_rotation"]
+    """IP addresses in rotation for `service` (django and fastapi: their live colour; or django-green etc.)."""
+    name = swarm_service(service).removeprefix(f"{STACK}_")
+    servers = nginx_upstreams()[name]["in_rotation"]
     assert isinstance(servers, list)
     return {str(server).rsplit(":", 1)[0] for server in servers}
 
 
 def service_image(service: str) -> str:
     return docker(
-        "service", "inspect", f"{STACK}_{service}", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"
+        "service", "inspect", swarm_service(service), "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"
     ).strip()
 
 
@@ -151,3 +169,14 @@ def image_variant(service: str, variant: str, dockerfile_tail: str = "") -> str:
 
 def image_command(image: str) -> list[str]:
     return list(json.loads(docker("image", "inspect", image, "--format", "{{json .Config.Cmd}}")))
+
+
+def assert_no_request_failed(load: LoadGenerator, failures: list[Outcome] | None = None) -> Window:
+    """No failure (or none among `failures`), and load dense enough that a 100 ms outage would have shown."""
+    during = load.window("during the change", "change", "changed")
+    # A 100 ms outage at any moment of the change would have failed at least one request (allowing 1% of
+    # moments for scheduler stalls of the load generator on a busy 2-core machine).
+    assert during.outage_detection_share() >= 0.99, f"load too thin to see a {OUTAGE_MS} ms outage: {during.summary()}"
+    failed = load.failures() if failures is None else failures
+    assert failed == [], "; ".join(outcome.describe() for outcome in failed[:10]) + f" | {during.summary()}"
+    return during

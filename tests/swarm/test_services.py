@@ -6,16 +6,17 @@ import json
 
 import pytest
 
-from tests.swarm.harness import STACK, docker
+from tests.swarm.harness import docker, swarm_service
 
 pytestmark = pytest.mark.swarm
 
+# django and fastapi: their live colour (blue-green); the idle colour normally runs 0 replicas.
 SERVICES = ["postgres", "redis", "django", "fastapi", "celery-worker", "celery-beat", "nginx"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_runs_healthy(swarm_stack: str, service: str) -> None:
-    name = f"{STACK}_{service}"
+    name = swarm_service(service)
     spec = json.loads(docker("service", "inspect", name))[0]["Spec"]
     wanted = spec["Mode"]["Replicated"]["Replicas"]
     assert wanted >= 1, f"{name} is deployed with 0 replicas"

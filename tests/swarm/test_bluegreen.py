@@ -1,0 +1,132 @@
+"""Blue-green under load: deploy the idle colour, switch, roll back, switch again, finish; no request fails,
+no user request reaches the new colour before the switch, and the rollback takes effect within a second."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from tests.swarm.harness import (
+    APPS,
+    HTTP_PORT,
+    STACK,
+    assert_no_request_failed,
+    docker,
+    image_variant,
+    live_colour,
+    script,
+    service_task_addresses,
+    upstream_addresses,
+)
+from tests.swarm.loadgen import LoadGenerator, Outcome
+from tests.swarm.report import Scenario, scenario_of
+
+pytestmark = pytest.mark.swarm
+
+SETTLE_SECONDS = 3
+
+
+def _other(colour: str) -> str:
+    return "green" if colour == "blue" else "blue"
+
+
+def _colour_addresses(colour: str) -> set[str]:
+    return {address for app in APPS for address in service_task_addresses(f"{app}-{colour}").values()}
+
+
+def _answered_by(outcomes: list[Outcome]) -> set[str]:
+    return {outcome.upstream.rsplit(":", 1)[0] for outcome in outcomes if outcome.upstream}
+
+
+def _run(step: str, *args: str) -> subprocess.CompletedProcess[str]:
+    result = script("bluegreen.sh", step, *args)
+    assert result.returncode == 0, f"bluegreen.sh {step}: {result.stderr[-3000:]}"
+    return result
+
+
+def test_blue_green_release_fails_no_request(swarm_stack: str, zero_downtime_report: list[Scenario]) -> None:
+    old, new = live_colour(), _other(live_colour())
+    # A new release of both apps under one tag, as a build would produce it.
+    tag = f"bluegreen-test-{int(time.time())}"
+    for app in APPS:
+        docker("tag", image_variant(app, "bluegreen"), f"partscat/{app}:{tag}")
+    old_addresses = _colour_addresses(old)
+    moments: dict[str, float] = {}
+
+    with LoadGenerator("127.0.0.1", HTTP_PORT) as load:
+        time.sleep(SETTLE_SECONDS)
+        load.mark("change")
+        _run("deploy", tag)
+        moments["deployed"] = load.mark("deployed")
+        new_addresses = _colour_addresses(new)
+        assert new_addresses and not new_addresses & old_addresses
+        assert all(upstream_addresses(f"{app}-{new}") for app in APPS)
+
+        _run("switch")
+        moments["switched"] = load.mark("switched")
+        assert live_colour() == new
+        _run("switch")  # idempotent: still the new colour
+        assert live_colour() == new
+        time.sleep(SETTLE_SECONDS)
+
+        moments["rollback_called"] = load.mark("rollback_called")
+        _run("rollback")
+        moments["rolled_back"] = load.mark("rolled_back")
+        assert live_colour() == old
+        time.sleep(SETTLE_SECONDS)
+
+        load.mark("switch_again_called")
+        _run("switch")
+        moments["switched_again"] = load.mark("switched_again")
+        time.sleep(SETTLE_SECONDS)
+        _run("finish")
+        _run("finish")  # idempotent
+        load.mark("changed")
+        status = _run("status").stdout
+        time.sleep(SETTLE_SECONDS)
+
+    rollback_seconds = moments["rolled_back"] - moments["rollback_called"]
+    zero_downtime_report.append(
+        scenario_of(
+            "blue-green: deploy, switch, rollback, switch, finish",
+            load,
+            note=f"the new colour ({new}) was checked through Nginx's preview listener before the switch and got no "
+            f"user request until then; rollback returned in {rollback_seconds:.2f} s.",
+        )
+    )
+    assert_no_request_failed(load)
+
+    def between(start: str, end: str) -> list[Outcome]:
+        return load.window(f"{start}..{end}", start, end).outcomes
+
+    # Before the switch, users reached only the old colour (the new one was on the preview listener only).
+    assert _answered_by(between("start", "deployed")) <= old_addresses
+    # Requests that started once switch returned went to the new colour; after the rollback, to the old one.
+    assert _answered_by(between("switched", "rollback_called")) <= new_addresses
+    assert _answered_by(between("rolled_back", "switch_again_called")) <= old_addresses
+    # Within a second of calling rollback, users were on the old colour again.
+    back = [
+        outcome
+        for outcome in between("rollback_called", "switch_again_called")
+        if outcome.upstream.rsplit(":", 1)[0] in old_addresses
+    ]
+    assert back and back[0].started - moments["rollback_called"] < 1.0
+    assert _answered_by(between("switched_again", "end")) <= new_addresses
+
+    assert live_colour() == new
+    for app in APPS:
+        assert (
+            docker(
+                "service", "inspect", f"{STACK}_{app}-{old}", "--format", "{{.Spec.Mode.Replicated.Replicas}}"
+            ).strip()
+            == "0"
+        )
+        assert (
+            docker(
+                "service", "inspect", f"{STACK}_{app}-{new}", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"
+            ).strip()
+            == f"partscat/{app}:{tag}"
+        )
+    assert f"live:       {new}" in status
