@@ -129,13 +129,25 @@ cmd_switch() {
     set_live "${candidate}"
 }
 
+# True when every Nginx task has at least one peer of each app of COLOUR in rotation (one docker exec per task).
+colour_routable() {
+    local colour="$1" container
+    for container in $(nginx_containers); do
+        docker exec "${container}" cat /tmp/nginx/upstreams.json | python3 -c '
+import json, sys
+state, colour = json.load(sys.stdin), sys.argv[1]
+sys.exit(0 if all(state.get(f"{app}-{colour}", {}).get("in_rotation") for app in ("django", "fastapi")) else 1)
+' "${colour}" || return 1
+    done
+}
+
 cmd_rollback() {
-    local candidate previous replicas
+    local candidate previous
     candidate="$(nginx_label partscat.candidate-colour)"
     [ -n "${candidate}" ] || die "no candidate: nothing was deployed with bluegreen.sh"
     previous="$(other_colour "${candidate}")"
-    replicas="$(service_replicas "${STACK_NAME}_django-${previous}")"
-    colour_ready "${previous}" "${replicas}" \
+    # Rollback is for the bad moment: one quick look that the old colour still serves, then switch.
+    colour_routable "${previous}" \
         || die "${previous} is not running (finish retired it?): deploy its image again with bluegreen.sh deploy TAG"
     [ "$(live_colour)" != "${previous}" ] || log "${previous} is already live; making sure every nginx task agrees"
     set_live "${previous}"

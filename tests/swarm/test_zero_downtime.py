@@ -125,9 +125,15 @@ def test_update_to_an_image_that_fails_after_turning_healthy_rolls_back(
     swarm_stack: str, zero_downtime_report: list[Scenario]
 ) -> None:
     good_image = service_image("fastapi")
-    # Healthy at first, then its /healthz answers 503 for good (the drain marker): Swarm's health check fails
-    # within the update's monitor window, and the watcher takes it out of rotation at its next poll.
-    entrypoint = ["sh", "-c", '(sleep 6; : >"$DRAIN_MARKER") & exec /usr/local/bin/app-entrypoint "$@"', "app"]
+    # Healthy at first; 6 s later its /healthz answers 503 (the watcher takes it out of rotation at its next
+    # poll), and 3 s after that it stops and exits 1: a crash Swarm's update monitor counts as a failure.
+    entrypoint = [
+        "sh",
+        "-c",
+        '/usr/local/bin/app-entrypoint "$@" & app=$!; sleep 6; : >"$DRAIN_MARKER"; sleep 3; '
+        'kill -TERM "$app"; wait "$app"; echo "this version gives up" >&2; exit 1',
+        "app",
+    ]
     failing = image_variant(
         "fastapi",
         "fails-later",
