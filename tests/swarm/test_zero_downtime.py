@@ -161,7 +161,8 @@ def test_update_to_an_image_that_fails_after_turning_healthy_rolls_back(
             "update to an image that turns healthy, then fails (rolled back)",
             load,
             note="the new task served requests while it was healthy; it left rotation at the watcher's next "
-            "poll after its /healthz turned 503, and Swarm rolled the update back within the monitor window.",
+            "poll after its /healthz turned 503, then exited 1, and Swarm rolled the update back before "
+            "replacing the second old task (update_config.delay).",
         )
     )
     result = outcome["result"]
@@ -300,13 +301,15 @@ def test_nginx_image_update_outage_is_measured(swarm_stack: str, zero_downtime_r
     during = load.window("during", "change", "changed")
     failed = during.failures()
     outage = (max(o.finished for o in failed) - min(o.started for o in failed)) if failed else 0.0
+    slowest = max((o.latency_ms for o in during.outcomes if not o.failed), default=0.0)
     zero_downtime_report.append(
         scenario_of(
             "Nginx image update (stop-first: one host-mode port per node)",
             load,
             zero_required=False,
-            note=f"connections refused for {outage:.2f} s ({len(failed)} failed requests); the old task drains "
-            "its keep-alive clients first. With several edge nodes behind an external balancer, drain and "
+            note=f"connections refused for {outage:.2f} s ({len(failed)} failed requests), and the slowest request "
+            f"that succeeded took {slowest:.0f} ms (a connection attempt waiting for the new task); the old task "
+            "drains its keep-alive clients first. With several edge nodes behind an external balancer, drain and "
             "update one node at a time (README).",
         )
     )
