@@ -20,7 +20,7 @@ from fastapi_search.responses import JSONBytesResponse
 from fastapi_search.search import part_search
 from fastapi_search.settings import Settings, settings_from_env
 from search_contract import MAX_BODY_BYTES, ContractError, body_too_large, parse_search_request
-from search_contract.errors import error_body, method_not_allowed, not_found
+from search_contract.errors import database_unavailable, error_body, method_not_allowed, not_found
 from search_contract.openapi import SEARCH_REQUEST_SCHEMA
 
 settings: Settings = settings_from_env()
@@ -113,14 +113,34 @@ async def search_part(request: Request, connection: ConnectionDep) -> JSONBytesR
     return JSONBytesResponse(await part_search(connection, filters=filters))
 
 
+# Readiness waits at most this long for a pooled connection and for its query: a busy pool is "not ready".
+HEALTH_WAIT_SECONDS = 1.0
+# Failures of the connection itself (server gone, refused, restarting), not of a query.
+DATABASE_CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+)
+
+
+@app.get("/livez")
+async def livez() -> JSONBytesResponse:
+    """Liveness, for Swarm's health check: the process serves HTTP. No database: an outage restarts nothing."""
+    return JSONBytesResponse({"status": "alive"})
+
+
 @app.get("/healthz")
 async def healthz(request: Request) -> JSONBytesResponse:
-    """200 when the database answers and the task is not draining, else 503."""
+    """Readiness, for Nginx's watcher: 200 when the database answers and the task is not draining, else 503."""
     if os.path.exists(settings.drain_marker):
         return JSONBytesResponse({"status": "draining"}, status_code=503)
     try:
-        await request.app.state.pool.fetchval(HEALTH_CHECK, timeout=2)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        async with request.app.state.pool.acquire(timeout=HEALTH_WAIT_SECONDS) as connection:
+            await connection.fetchval(HEALTH_CHECK, timeout=HEALTH_WAIT_SECONDS)
+    except (TimeoutError, asyncpg.PostgresError, *DATABASE_CONNECTION_ERRORS):
         return JSONBytesResponse({"status": "database unavailable"}, status_code=503)
     return JSONBytesResponse({"status": "ok"})
 
@@ -148,5 +168,7 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytes
 
 @app.exception_handler(Exception)
 async def internal_error(request: Request, exc: Exception) -> JSONBytesResponse:
+    if isinstance(exc, DATABASE_CONNECTION_ERRORS):
+        return _error_response(database_unavailable())
     body = error_body(code="internal_error", message="The server could not answer this request.")
     return JSONBytesResponse(body, status_code=500)

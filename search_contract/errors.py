@@ -53,3 +53,17 @@ def method_not_allowed(*, method: str, allowed: str) -> ContractError:
 
 def not_found() -> ContractError:
     return ContractError(status=404, code="not_found", message="No such resource.")
+
+
+# Seconds a client should wait before retrying when the database is away (Retry-After).
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable() -> ContractError:
+    """The database cannot be reached right now: a quick 503, never a hang or a 500."""
+    return ContractError(
+        status=503,
+        code="database_unavailable",
+        message="The catalog database is unavailable; retry shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )

@@ -52,6 +52,7 @@ class Postgres:
     port: int
     log: Path
     as_user: list[str]
+    options: str
 
     def url(self, dbname: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
@@ -64,6 +65,14 @@ class Postgres:
             text=True,
         )
         return out.stdout.strip()
+
+    def start(self) -> None:
+        pg_ctl = [*self.as_user, _pg_bin("pg_ctl"), "-D", str(self.data_dir)]
+        subprocess.run(
+            [*pg_ctl, "-o", self.options, "-l", str(self.log), "-w", "start"],
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
         subprocess.run(
@@ -101,12 +110,9 @@ def start_postgres(base: Path) -> Postgres:
         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
-    subprocess.run(
-        [*as_user, _pg_bin("pg_ctl"), "-D", str(data_dir), "-o", options, "-l", str(log), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    return Postgres(data_dir=data_dir, port=port, log=log, as_user=as_user)
+    server = Postgres(data_dir=data_dir, port=port, log=log, as_user=as_user, options=options)
+    server.start()
+    return server
 
 
 @dataclass

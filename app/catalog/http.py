@@ -7,10 +7,11 @@ from functools import wraps
 from typing import Any
 
 import orjson
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
 from search_contract import ContractError
-from search_contract.errors import error_body, method_not_allowed, not_found
+from search_contract.errors import database_unavailable, error_body, method_not_allowed, not_found
 
 View = Callable[..., HttpResponse]
 
@@ -54,6 +55,9 @@ class ContractErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, ContractError):
             return error_response(exception)
+        # Connection-level failures (server gone, refused, connect timeout), not errors in a query.
+        if isinstance(exception, OperationalError | InterfaceError):
+            return error_response(database_unavailable())
         return None
 
 

@@ -40,8 +40,15 @@ def models(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @allow_methods("GET", "HEAD")
+def livez(request: HttpRequest) -> HttpResponse:
+    """Liveness, for Swarm's health check: the process serves HTTP. No database: an outage restarts nothing."""
+    return json_response({"status": "alive"})
+
+
+@csrf_exempt
+@allow_methods("GET", "HEAD")
 def healthz(request: HttpRequest) -> HttpResponse:
-    """200 when the database answers and the task is not draining, else 503."""
+    """Readiness, for Nginx's watcher: 200 when the database answers and the task is not draining, else 503."""
     if os.path.exists(settings.DRAIN_MARKER):
         return json_response({"status": "draining"}, status=503)
     try:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("mark/", views.marks, name="mark-list"),
     path("model/", views.models, name="model-list"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
     path("admin/", admin.site.urls),
 ]
 

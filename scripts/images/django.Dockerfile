@@ -38,6 +38,6 @@ USER 10001:10001
 EXPOSE 8000
 # start-period covers migrations on a fresh database.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=90s --retries=3 \
-    CMD ["python", "/srv/healthcheck/http_probe.py", "http://127.0.0.1:8000/healthz", "--host", "localhost"]
+    CMD ["python", "/srv/healthcheck/http_probe.py", "http://127.0.0.1:8000/livez", "--host", "localhost"]
 ENTRYPOINT ["/usr/local/bin/app-entrypoint"]
 CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi:application"]

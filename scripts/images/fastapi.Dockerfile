@@ -31,6 +31,6 @@ WORKDIR /srv
 USER 10001:10001
 EXPOSE 8001
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["python", "/srv/healthcheck/http_probe.py", "http://127.0.0.1:8001/healthz", "--host", "localhost"]
+    CMD ["python", "/srv/healthcheck/http_probe.py", "http://127.0.0.1:8001/livez", "--host", "localhost"]
 ENTRYPOINT ["/usr/local/bin/app-entrypoint"]
 CMD ["gunicorn", "--config", "fastapi_search/gunicorn_conf.py", "fastapi_search.main:app"]
