@@ -445,6 +445,16 @@ def run(settings: WatcherSettings) -> int:
     return 0
 
 
+def live_switch(colour: str) -> int:
+    """Switch the running Nginx to `colour`, which Nginx refuses while an app of it has no task in rotation."""
+    try:
+        print(control_request("POST", "/edge/live?require_peers=1", colour).strip())
+    except RuntimeError as error:
+        print(f"upstream_watcher: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str]) -> int:
     try:
         settings = settings_load(os.environ)
@@ -457,8 +467,7 @@ def main(argv: list[str]) -> int:
         print(control_request("GET", "/edge/state").strip())
         return 0
     if len(argv) == 3 and argv[1] == "live" and argv[2] in COLOURS:
-        print(control_request("POST", "/edge/live", argv[2]).strip())
-        return 0
+        return live_switch(argv[2])
     if len(argv) > 1:
         print("usage: upstream_watcher.py [apply-config < nginx.conf | state | live blue|green]", file=sys.stderr)
         return 64

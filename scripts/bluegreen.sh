@@ -81,7 +81,7 @@ set_live() {
     [ "${#containers[@]}" -gt 0 ] || die "no running nginx task on this node"
     for container in "${containers[@]}"; do
         docker exec "${container}" python3 /opt/nginx/upstream_watcher.py live "${colour}" >/dev/null \
-            || die "nginx task ${container} did not switch to ${colour}"
+            || die "nginx task ${container} did not switch to ${colour} (no task of it in rotation? run bluegreen.sh status)"
     done
     log "new requests go to ${colour} (${#containers[@]} nginx task(s), $((SECONDS - started))s)"
     # Service labels are not part of the task template: changing them restarts nothing.
@@ -129,27 +129,13 @@ cmd_switch() {
     set_live "${candidate}"
 }
 
-# True when every Nginx task has at least one peer of each app of COLOUR in rotation (one docker exec per task).
-colour_routable() {
-    local colour="$1" container
-    for container in $(nginx_containers); do
-        docker exec "${container}" cat /tmp/nginx/upstreams.json | python3 -c '
-import json, sys
-state, colour = json.load(sys.stdin), sys.argv[1]
-sys.exit(0 if all(state.get(f"{app}-{colour}", {}).get("in_rotation") for app in ("django", "fastapi")) else 1)
-' "${colour}" || return 1
-    done
-}
-
 cmd_rollback() {
     local candidate previous
     candidate="$(nginx_label partscat.candidate-colour)"
     [ -n "${candidate}" ] || die "no candidate: nothing was deployed with bluegreen.sh"
     previous="$(other_colour "${candidate}")"
-    # Rollback is for the bad moment: one quick look that the old colour still serves, then switch.
-    colour_routable "${previous}" \
-        || die "${previous} is not running (finish retired it?): deploy its image again with bluegreen.sh deploy TAG"
-    [ "$(live_colour)" != "${previous}" ] || log "${previous} is already live; making sure every nginx task agrees"
+    # Rollback is for the bad moment: no checks of its own. Each Nginx task refuses a colour without a task in
+    # rotation for every app (finish retired it?), and switches in the same step otherwise.
     set_live "${previous}"
 }
 

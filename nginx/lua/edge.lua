@@ -184,18 +184,36 @@ local function state_json()
         tostring(shared:get("heartbeat") or "null"), tostring(shared:get("close_before") or "null"))
 end
 
--- POST /edge/live, body "green": new requests go to that colour from now on.
-local function live_set(body)
+-- True when some service of `colour` is known and every one has a peer in rotation.
+local function colour_has_peers(colour)
+    local found = false
+    for _, key in ipairs(shared:get_keys(0)) do
+        if string.match(key, "^peers:.+%-" .. colour .. "$") then
+            if #M.parse_peers(shared:get(key)) == 0 then
+                return false
+            end
+            found = true
+        end
+    end
+    return found
+end
+
+-- POST /edge/live, body "green": new requests go to that colour from now on. With ?require_peers=1 (what
+-- bluegreen.sh sends) a colour with an app that has no task in rotation is refused: never switch to nothing.
+local function live_set(body, require_peers)
     local colour = string.match(body or "", "^%s*(%a+)%s*$")
     if colour == nil or OTHER_COLOUR[colour] == nil then
-        return false
+        return 400, "the body must be a colour: blue or green"
+    end
+    if require_peers and not colour_has_peers(colour) then
+        return 409, "some app of " .. colour .. " has no task in rotation; not switching"
     end
     if shared:get("live") ~= colour then
         ngx.update_time()
         shared:set("live", colour)
         shared:set("live_since", ngx.now())
     end
-    return true
+    return 200
 end
 
 -- The control server (127.0.0.1 only): GET /edge/state, POST /edge/peers, /edge/drain, /edge/live.
@@ -210,11 +228,12 @@ function M.control()
         ngx.say('{"changed": ', #changed, "}")
     elseif uri == "/edge/live" and method == "POST" then
         ngx.req.read_body()
-        if live_set(ngx.req.get_body_data()) then
+        local status, problem = live_set(ngx.req.get_body_data(), ngx.var.arg_require_peers == "1")
+        if status == 200 then
             ngx.say(state_json())
         else
-            ngx.status = 400
-            ngx.say('{"error": "the body must be a colour: blue or green"}')
+            ngx.status = status
+            ngx.say('{"error": "', problem, '"}')
         end
     elseif uri == "/edge/drain" and method == "POST" then
         ngx.update_time()

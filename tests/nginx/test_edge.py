@@ -306,11 +306,19 @@ def test_preview_reaches_the_idle_colour_and_a_switch_moves_new_requests_at_once
     client.close()
 
 
-def test_an_unknown_colour_is_refused_and_changes_nothing(edge: Edge, watcher: ModuleType) -> None:
-    before = json.loads(watcher.control_request("GET", "/edge/state"))["live"]
+def test_an_unknown_colour_or_one_without_tasks_is_refused_and_changes_nothing(edge: Edge, watcher: ModuleType) -> None:
+    blue = edge.backends[0]
+    _push(watcher, [blue], [blue], green=[])
+    watcher.control_request("POST", "/edge/live", "blue")
     with pytest.raises(RuntimeError, match="answered 400"):
         watcher.control_request("POST", "/edge/live", "purple")
-    assert json.loads(watcher.control_request("GET", "/edge/state"))["live"] == before
+    # What bluegreen.sh switch and rollback send: never to a colour with an app that has no task in rotation.
+    assert watcher.live_switch("green") == 1
+    assert json.loads(watcher.control_request("GET", "/edge/state"))["live"] == "blue"
+    _push(watcher, [blue], [blue], green=[edge.backends[1]])
+    assert watcher.live_switch("green") == 0
+    assert json.loads(watcher.control_request("GET", "/edge/state"))["live"] == "green"
+    watcher.control_request("POST", "/edge/live", "blue")
 
 
 def test_the_image_config_is_what_the_test_runs() -> None:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 
 KEEPALIVE, NEW_CONNECTION = "keep-alive", "new connection"
+# Scheduling priority of the client threads (lower is more favoured); the servers keep the default 0.
+CLIENT_NICE = -10
 # The outage a test must be able to see: load is dense enough that requests start in every window this long.
 OUTAGE_MS = 100
 
@@ -175,10 +178,19 @@ class LoadGenerator:
 
     def __enter__(self) -> LoadGenerator:
         self.marks["start"] = time.monotonic()
+        # The clients must not be what stalls: on 2 cores, tasks booting beside them starved this process for
+        # 0.7 s once. Threads inherit the creating thread's nice value; raising priority needs root (CI is).
+        previous: int | None = os.getpriority(os.PRIO_PROCESS, 0)
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, CLIENT_NICE)
+        except PermissionError:
+            previous = None
         for client in range(self.clients):
             thread = threading.Thread(target=self._run, args=(client,), daemon=True, name=f"load-{client}")
             thread.start()
             self._threads.append(thread)
+        if previous is not None:
+            os.setpriority(os.PRIO_PROCESS, 0, previous)
         return self
 
     def __exit__(self, *exc: object) -> None:
