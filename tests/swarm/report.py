@@ -52,7 +52,8 @@ def report_markdown(scenarios: list[Scenario], repo_root: Path) -> str:
     lines = [
         "# Zero-downtime report",
         "",
-        f"Written by `scripts/zero-downtime-report.sh` on {today}, commit `{commit or 'unknown'}`, "
+        f"Written by the Swarm suite's zero-downtime scenarios (`scripts/zero-downtime-report.sh`, or `make test` "
+        f"with `ZERO_DOWNTIME_REPORT` set) on {today}, commit `{commit or 'unknown'}`, "
         f"{platform.node()} ({platform.machine()}), single-node Swarm. Each row is one Swarm-suite scenario.",
         "",
         "Load during every change: 8 clients through Nginx, 4 reusing one keep-alive connection and 4 opening a "
