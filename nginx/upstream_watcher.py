@@ -271,6 +271,8 @@ class Watcher:
     write_state: Callable[[Mapping[str, ServiceState]], None] = state_write
     states: dict[str, ServiceState] = field(init=False)
     _executor: ThreadPoolExecutor = field(init=False)
+    # What the state file holds, so it is rewritten only when something changed (polls run every second).
+    _written: dict[str, object] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.states = {name: ServiceState(host, port) for name, (host, port) in self.settings.services.items()}
@@ -303,11 +305,16 @@ class Watcher:
             ):
                 log(change)
         self.push(peers_body(self.states))
+        snapshot = state_snapshot(self.states)
+        if snapshot == self._written:
+            return
         try:
             self.write_state(self.states)
         except OSError as error:
-            # The state file is for operators; Nginx already has the peers.
+            # The state file is for operators; Nginx already has the peers. The next poll tries again.
             log(f"could not write {STATE_PATH}: {error}")
+        else:
+            self._written = snapshot
 
     def poll_guarded(self) -> bool:
         """poll(), but a failure of any kind is logged and reported as False instead of ending the watcher."""

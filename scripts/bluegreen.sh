@@ -94,8 +94,9 @@ cmd_deploy() {
     live="$(live_colour)"
     idle="$(other_colour "${live}")"
     replicas="$(service_replicas "${STACK_NAME}_django-${live}")"
-    [ "$(nginx_label partscat.candidate-colour)" != "${live}" ] || [ "$(service_replicas "${STACK_NAME}_django-${idle}")" -eq 0 ] \
-        || log "note: ${idle} still runs the previous release (not finished); deploying over it"
+    if [ "$(service_replicas "${STACK_NAME}_django-${idle}")" -ne 0 ]; then
+        log "note: ${idle} still runs a release (a candidate, or the previous one not finished); deploying over it"
+    fi
     [ -n "${tag}" ] || load_images_env
     for app in "${APPS[@]}"; do
         local built_var="${app^^}_IMAGE"

@@ -173,3 +173,22 @@ def test_a_full_disk_for_the_state_file_does_not_stop_the_push(
     loop.close()
     assert pushed == ["django 10.0.0.5:8000\n"]
     assert "No space left on device" in capsys.readouterr().err
+
+
+def test_the_state_file_is_written_when_it_changes_and_again_after_a_failed_write(watcher: ModuleType) -> None:
+    addresses = [{"10.0.0.5"}, {"10.0.0.5"}, {"10.0.0.5", "10.0.0.6"}, {"10.0.0.5", "10.0.0.6"}, {"10.0.0.6"}]
+    writes: list[list[str]] = []
+    # One entry per write attempt: polls 1, 3 (fails), 4 and 5 try; poll 2 has nothing new to write.
+    fail_next = [False, True, False, False]
+
+    def write_state(states: Any) -> None:
+        if fail_next.pop(0):
+            raise OSError(28, "No space left on device")
+        writes.append(states["django"].peers())
+
+    loop = _fake_watcher(watcher, resolve=lambda _host: addresses.pop(0), write_state=write_state)
+    for _ in range(5):
+        assert loop.poll_guarded()
+    loop.close()
+    # Poll 2 changed nothing; poll 3's write failed, so poll 4 (same state) wrote it; poll 5 changed again.
+    assert writes == [["10.0.0.5:8000"], ["10.0.0.5:8000", "10.0.0.6:8000"], ["10.0.0.6:8000"]]

@@ -56,6 +56,13 @@ def _under_load(change: Callable[[], None]) -> LoadGenerator:
     return load
 
 
+def _scenario(report: list[Scenario], name: str, change: Callable[[], None], *, note: str = "") -> LoadGenerator:
+    """_under_load, recorded as a row of the zero-downtime report (before any assertion, so failures show too)."""
+    load = _under_load(change)
+    report.append(scenario_of(name, load, note=note))
+    return load
+
+
 def _converged(service: str, replicas: int) -> bool:
     tasks = service_task_addresses(service)
     return (
@@ -88,8 +95,7 @@ def test_rolling_update_to_a_new_image_fails_no_request(swarm_stack: str, zero_d
         for service in services:
             wait_until(partial(_converged, service, 2), timeout=60, what=f"{service} in rotation")
 
-    load = _under_load(update_both)
-    zero_downtime_report.append(scenario_of("rolling update of django and fastapi (start-first)", load))
+    load = _scenario(zero_downtime_report, "rolling update of django and fastapi (start-first)", update_both)
     assert_no_request_failed(load)
     for service in services:
         assert service_image(service) == images[service]
@@ -111,8 +117,7 @@ def test_update_to_an_image_that_never_turns_healthy_rolls_back_unseen(
         outcome["result"] = script("update.sh", "django", broken)
         wait_until(lambda: _converged("django", 2), timeout=120, what="django back at 2 healthy tasks")
 
-    load = _under_load(update)
-    zero_downtime_report.append(scenario_of("update to an image that never turns healthy (rolled back)", load))
+    load = _scenario(zero_downtime_report, "update to an image that never turns healthy (rolled back)", update)
     result = outcome["result"]
     assert getattr(result, "returncode", 0) != 0 and "rollback" in getattr(result, "stderr", "")
     assert service_image("django") == good_image
@@ -155,15 +160,13 @@ def test_update_to_an_image_that_fails_after_turning_healthy_rolls_back(
             outcome["result"] = future.result()
         wait_until(lambda: _converged("fastapi", 2), timeout=120, what="fastapi back at 2 healthy tasks")
 
-    load = _under_load(update)
-    zero_downtime_report.append(
-        scenario_of(
-            "update to an image that turns healthy, then fails (rolled back)",
-            load,
-            note="the new task served requests while it was healthy; it left rotation at the watcher's next "
-            "poll after its /healthz turned 503, then exited 1, and Swarm rolled the update back before "
-            "replacing the second old task (update_config.delay).",
-        )
+    load = _scenario(
+        zero_downtime_report,
+        "update to an image that turns healthy, then fails (rolled back)",
+        update,
+        note="the new task served requests while it was healthy; it left rotation at the watcher's next "
+        "poll after its /healthz turned 503, then exited 1, and Swarm rolled the update back before "
+        "replacing the second old task (update_config.delay).",
     )
     result = outcome["result"]
     assert getattr(result, "returncode", 0) != 0 and "rollback" in getattr(result, "stderr", "")
@@ -181,8 +184,7 @@ def test_scaling_up_uses_every_task_and_scaling_down_fails_no_request(
             docker("service", "scale", "--detach", f"{swarm_service('fastapi')}=4")
             wait_until(lambda: _converged("fastapi", 4), timeout=240, what="4 fastapi tasks in rotation")
 
-        load_up = _under_load(scale_up)
-        zero_downtime_report.append(scenario_of("scale fastapi 2 -> 4", load_up))
+        load_up = _scenario(zero_downtime_report, "scale fastapi 2 -> 4", scale_up)
         assert_no_request_failed(load_up)
         four = set(service_task_addresses("fastapi").values())
         served_by = {http_call("POST", "/fastapi/search/part/", {}).upstream.rsplit(":", 1)[0] for _ in range(200)}
@@ -197,8 +199,7 @@ def test_scaling_up_uses_every_task_and_scaling_down_fails_no_request(
             # Removed tasks drain, then stop: wait until they are gone from the node, too.
             wait_until(lambda: _converged("fastapi", 2), timeout=120, what="fastapi back at 2 tasks")
 
-        load_down = _under_load(scale_down)
-        zero_downtime_report.append(scenario_of("scale fastapi 4 -> 2", load_down))
+        load_down = _scenario(zero_downtime_report, "scale fastapi 4 -> 2", scale_down)
         assert_no_request_failed(load_down)
         late = [
             outcome
@@ -225,14 +226,12 @@ def test_killed_task_is_replaced_and_no_request_fails(swarm_stack: str, zero_dow
         )
         wait_until(lambda: _converged("django", 2), timeout=180, what="a replacement task in rotation")
 
-    load = _under_load(kill)
-    zero_downtime_report.append(
-        scenario_of(
-            "docker kill of a django task",
-            load,
-            note="a POST that Nginx may not retry and that was inside the killed process at the moment of the kill "
-            "could not be saved by anyone (it may have run); the test would excuse exactly those, and reports them.",
-        )
+    load = _scenario(
+        zero_downtime_report,
+        "docker kill of a django task",
+        kill,
+        note="a POST that Nginx may not retry and that was inside the killed process at the moment of the kill "
+        "could not be saved by anyone (it may have run); the test would excuse exactly those, and reports them.",
     )
     # The one loss nobody can prevent: a non-retryable request that was inside the killed process.
     lost_in_process = [
@@ -275,16 +274,14 @@ def test_edge_configuration_change_in_place_fails_no_request(
             result = script("edge-config.sh")
             assert result.returncode == 0, result.stderr
 
-        load = _under_load(apply_and_revert)
-    zero_downtime_report.append(
-        scenario_of(
+        load = _scenario(
+            zero_downtime_report,
             "edge configuration change in place (a route added, then removed: two drained reloads)",
-            load,
+            apply_and_revert,
             note="each reload is preceded by a 2 s drain in which the old workers answer `Connection: close`, "
             "so no idle keep-alive connection is closed under a client. Without the drain, 20 reloads lost 13 "
             "requests of keep-alive clients (issue 6).",
         )
-    )
     assert_no_request_failed(load)
     assert http_call("GET", "/edge-config-probe").status == 404
     assert service_containers("nginx") == nginx_tasks, "the nginx task was replaced"
