@@ -100,15 +100,21 @@ class Window:
         return max((b - a for a, b in itertools.pairwise(starts)), default=float("inf")) * 1000
 
     def outage_detection_share(self, outage_ms: float = OUTAGE_MS) -> float:
-        """Share of moments at which an outage of `outage_ms` starting then would have failed some request.
+        """Share of moments at which an outage of `outage_ms` starting then would have met some request.
 
-        An outage goes unseen only if it fits inside a stretch in which no request started.
+        An outage goes unseen only if it fits inside a stretch in which no request was in flight and none
+        started: the clients were idle. A stretch in which every client waits on a slow answer is not idle;
+        it shows as latency (and as `max_gap_ms`), not as thin load.
         """
         if self.seconds <= 0 or not self.outcomes:
             return 0.0
-        starts = sorted(outcome.started for outcome in self.outcomes)
-        edges = [self.start, *starts, self.start + self.seconds]
-        unseen = sum(max(0.0, (b - a) - outage_ms / 1000) for a, b in itertools.pairwise(edges))
+        end = self.start + self.seconds
+        unseen, covered_until = 0.0, self.start
+        for outcome in sorted(self.outcomes, key=lambda o: o.started):
+            if outcome.started > covered_until:
+                unseen += max(0.0, outcome.started - covered_until - outage_ms / 1000)
+            covered_until = max(covered_until, outcome.finished)
+        unseen += max(0.0, end - covered_until - outage_ms / 1000)
         return 1 - unseen / self.seconds
 
     def latency_ms(self, share: float) -> float:

@@ -60,8 +60,9 @@ def report_markdown(scenarios: list[Scenario], repo_root: Path) -> str:
         "new connection per request, cycling `GET /mark/`, `POST /search/part/`, `POST /fastapi/search/part/`, "
         "`GET /model/` and a `POST /mark/` that Nginx never retries (expects 405). Nobody retries; a connection "
         "closed without a response counts as a failure. *Largest gap* is the longest time in which no request "
-        f"started; *{OUTAGE_MS} ms outage seen* is the share of moments at which an outage of {OUTAGE_MS} ms "
-        "would have failed at least one request (each scenario requires at least 99%).",
+        f"started (a stall: every client waiting on an answer); *{OUTAGE_MS} ms outage seen* is the share of "
+        f"moments at which an outage of {OUTAGE_MS} ms would have met a request in flight or starting (each "
+        "scenario requires at least 99%).",
         "",
         "| scenario | change took | keep-alive sent / failed | new-connection sent / failed | rate | largest gap "
         f"| {OUTAGE_MS} ms outage seen | p50 / p99 before (ms) | p50 / p99 during (ms) | must be zero |",
