@@ -101,6 +101,23 @@ since="$(date +%s)"
 # all at once and, like --detach=false, exits non-zero when an update rolls back or does not converge.
 # --prune removes services stack.yml no longer names (the single-colour django and fastapi of older versions).
 run docker stack deploy --compose-file stack.yml --resolve-image never --prune --detach=true "${STACK_NAME}" >&2
+# `docker stack deploy` decides whether an image changed by its own com.docker.stack.image label, not by what the
+# service runs: after update.sh put another image on a service, a deploy of the same build left that image in
+# place. Put every service on the image this deploy asked for (a rolling update where one differs).
+enforce_images() {
+    local pair service image
+    for pair in "postgres=${POSTGRES_IMAGE}" "redis=${REDIS_IMAGE}" "nginx=${NGINX_IMAGE}" \
+        "celery-worker=${DJANGO_IMAGE}" "celery-beat=${DJANGO_IMAGE}" \
+        "django-blue=${DJANGO_BLUE_IMAGE}" "django-green=${DJANGO_GREEN_IMAGE}" \
+        "fastapi-blue=${FASTAPI_BLUE_IMAGE}" "fastapi-green=${FASTAPI_GREEN_IMAGE}"; do
+        service="${STACK_NAME}_${pair%%=*}"
+        image="${pair#*=}"
+        if [ "$(service_image "${service}")" != "${image}" ]; then
+            run docker service update --detach --quiet --no-resolve-image --image "${image}" "${service}" >/dev/null
+        fi
+    done
+}
+enforce_images
 wait_stack_converged "${since}" "${DEPLOY_TIMEOUT_SECONDS:-300}" || {
     stack_task_report
     exit 1

@@ -151,11 +151,12 @@ def service_image(service: str) -> str:
 
 
 def image_variant(service: str, variant: str, dockerfile_tail: str = "") -> str:
-    """A new image built on the service's current one (a distinct image ID), tagged <repo>:<tag>-test-<variant>."""
+    """A new image built on the service's current one: a distinct image ID under a tag no service runs yet,
+    <repo>:<tag>-test-<variant>-<time>, so an update to it always replaces tasks."""
     base = service_image(service)
     repository, tag = base.rsplit(":", 1)
-    name = f"{repository}:{tag.split('-test-')[0]}-test-{variant}"
-    dockerfile = f"FROM {base}\nLABEL partscat.test-variant={variant}\n{dockerfile_tail}"
+    name = f"{repository}:{tag.split('-test-')[0]}-test-{variant}-{time.time_ns()}"
+    dockerfile = f"FROM {base}\nLABEL partscat.test-variant={name}\n{dockerfile_tail}"
     subprocess.run(
         ["docker", "build", "-q", "-t", name, "-"],
         input=dockerfile,

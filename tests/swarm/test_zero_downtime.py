@@ -288,7 +288,9 @@ def test_edge_configuration_change_in_place_fails_no_request(
 
 
 def test_nginx_image_update_outage_is_measured(swarm_stack: str, zero_downtime_report: list[Scenario]) -> None:
+    before_image, before_tasks = service_image("nginx"), service_containers("nginx")
     image = image_variant("nginx", "edge-update")
+    assert image != before_image
 
     def update() -> None:
         result = script("update.sh", "nginx", image)
@@ -311,6 +313,7 @@ def test_nginx_image_update_outage_is_measured(swarm_stack: str, zero_downtime_r
         )
     )
     assert service_image("nginx") == image
+    assert not set(service_containers("nginx")) & set(before_tasks), "the nginx task was not replaced"
     after = load.window("after", "changed", "end")
     assert after.outcomes and after.failures() == [], after.summary()
     assert outage < 15, during.summary()
