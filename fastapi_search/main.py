@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
 import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_search.queries import HEALTH_CHECK
@@ -20,14 +21,40 @@ from fastapi_search.responses import JSONBytesResponse
 from fastapi_search.search import part_search
 from fastapi_search.settings import Settings, settings_from_env
 from search_contract import MAX_BODY_BYTES, ContractError, body_too_large, parse_search_request
-from search_contract.errors import database_unavailable, error_body, method_not_allowed, not_found
+from search_contract.errors import (
+    database_unavailable,
+    error_body,
+    method_not_allowed,
+    not_found,
+    overloaded,
+    query_timeout,
+)
 from search_contract.openapi import SEARCH_REQUEST_SCHEMA
 
 settings: Settings = settings_from_env()
 logger = logging.getLogger(__name__)
 
 
+def _enable_keepalives(connection: asyncpg.Connection) -> None:
+    """TCP keep-alives and a bound on unacknowledged writes: a node lost without a reset is noticed.
+
+    asyncpg has no option for them, so they are set on the connection's socket. The transport is not public
+    API; tests/fastapi_search checks that the options really are on, so an asyncpg upgrade cannot drop them
+    silently.
+    """
+    sock = connection._transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return  # a Unix socket has no TCP to keep alive
+    limits = settings.limits
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, limits.keepalive_idle_s)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, limits.keepalive_interval_s)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, limits.keepalive_count)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, limits.tcp_user_timeout_ms)
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
+    _enable_keepalives(connection)
     # jsonb in and out as Python objects, decoded by orjson.
     await connection.set_type_codec(
         "jsonb",
@@ -40,17 +67,23 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 async def _create_pool() -> asyncpg.Pool:
     """The worker's pool; waits for the database (a cold deploy starts it alongside us)."""
     deadline = time.monotonic() + settings.connect_wait_seconds
+    limits = settings.limits
     while True:
         try:
             return await asyncpg.create_pool(
                 settings.database_url,
-                min_size=settings.pool_min_size,
-                max_size=settings.pool_max_size,
+                # One connection per search slot, and one more that readiness never waits for.
+                min_size=limits.concurrency + 1,
+                max_size=limits.concurrency + 1,
                 init=_init_connection,
+                # Connect to a lost node: fail after this long. A statement: the server cancels it at
+                # statement_timeout; the client gives up one second later if the server cannot even say so.
+                timeout=limits.connect_timeout_s,
+                command_timeout=limits.statement_timeout_ms / 1000 + 1,
                 server_settings={
                     # See queries.py: plan each search with its real values.
                     "plan_cache_mode": "force_custom_plan",
-                    "statement_timeout": str(settings.statement_timeout_ms),
+                    "statement_timeout": str(limits.statement_timeout_ms),
                     "application_name": "fastapi_search",
                 },
             )
@@ -65,6 +98,7 @@ async def _create_pool() -> asyncpg.Pool:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # One pool per worker process, created with the event loop that will use it.
     app.state.pool = await _create_pool()
+    app.state.search_slots = asyncio.Semaphore(settings.limits.concurrency)
     try:
         yield
     finally:
@@ -79,24 +113,53 @@ app = FastAPI(
 )
 
 
-async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    async with request.app.state.pool.acquire() as connection:
-        yield connection
+@asynccontextmanager
+async def _search_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for one search: bounded concurrency, bounded wait, then a fast 503.
+
+    At most DB_CONCURRENCY searches of this process run at once; the next waits at most DB_QUEUE_WAIT_MS
+    for a slot. The pool has one connection more than there are slots, so /healthz always finds one.
+    """
+    slots: asyncio.Semaphore = request.app.state.search_slots
+    try:
+        async with asyncio.timeout(settings.limits.queue_wait_s):
+            await slots.acquire()
+    except TimeoutError:
+        raise overloaded() from None
+    try:
+        async with request.app.state.pool.acquire(timeout=settings.limits.connect_timeout_s) as connection:
+            yield connection
+    finally:
+        slots.release()
 
 
-ConnectionDep = Annotated[asyncpg.Connection, Depends(_connection)]
+# A body over the limit is still read (and dropped) up to this size before the 400 goes out: a server that
+# answers and closes with unread bytes in its socket makes the kernel send a reset, and the client loses
+# the answer. Beyond it the client is not one to be polite to: the connection is closed.
+DRAIN_MAX_BYTES = 1024 * 1024
+
+
+async def _discard_rest(request: Request, already: int) -> None:
+    size = already
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > DRAIN_MAX_BYTES:
+            break
 
 
 async def _read_body(request: Request) -> bytes:
-    """The request body, refused as soon as it grows past the contract's limit."""
+    """The request body, refused with the contract's 400 once it grows past the contract's limit."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        if int(declared) <= DRAIN_MAX_BYTES:
+            await _discard_rest(request, 0)
         raise body_too_large()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
+            await _discard_rest(request, size)
             raise body_too_large()
         chunks.append(chunk)
     return b"".join(chunks)
@@ -108,9 +171,11 @@ async def _read_body(request: Request) -> bytes:
         "requestBody": {"required": True, "content": {"application/json": {"schema": SEARCH_REQUEST_SCHEMA}}}
     },
 )
-async def search_part(request: Request, connection: ConnectionDep) -> JSONBytesResponse:
+async def search_part(request: Request) -> JSONBytesResponse:
+    # The body is read and checked before a database slot is taken: a slow client holds no slot.
     filters = parse_search_request(await _read_body(request))
-    return JSONBytesResponse(await part_search(connection, filters=filters))
+    async with _search_connection(request) as connection:
+        return JSONBytesResponse(await part_search(connection, filters=filters))
 
 
 # Readiness waits at most this long for a pooled connection and for its query: a busy pool is "not ready".
@@ -168,6 +233,9 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytes
 
 @app.exception_handler(Exception)
 async def internal_error(request: Request, exc: Exception) -> JSONBytesResponse:
+    # The server's statement timeout, or the client-side command timeout behind it.
+    if isinstance(exc, asyncpg.QueryCanceledError | TimeoutError):
+        return _error_response(query_timeout())
     if isinstance(exc, DATABASE_CONNECTION_ERRORS):
         return _error_response(database_unavailable())
     body = error_body(code="internal_error", message="The server could not answer this request.")

@@ -67,3 +67,27 @@ def database_unavailable() -> ContractError:
         message="The catalog database is unavailable; retry shortly.",
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
+
+
+# Seconds a client should wait before retrying a request that was shed under load (Retry-After).
+OVERLOADED_RETRY_AFTER_SECONDS = 1
+
+
+def overloaded() -> ContractError:
+    """Every database slot of this process stayed busy for the bounded wait: shed fast, never queue for ever."""
+    return ContractError(
+        status=503,
+        code="overloaded",
+        message="The service is at capacity; retry shortly.",
+        headers={"Retry-After": str(OVERLOADED_RETRY_AFTER_SECONDS)},
+    )
+
+
+def query_timeout() -> ContractError:
+    """A statement ran past the request statement timeout (a lock, a lost node, a pathological query)."""
+    return ContractError(
+        status=503,
+        code="query_timeout",
+        message="The catalog database did not answer in time; retry shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )

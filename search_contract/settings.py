@@ -29,3 +29,34 @@ def env_value(name: str, default: str | None = None) -> str:
     if default is not None:
         return default
     raise MissingSetting(f"{name} (or {name}_FILE) must be set")
+
+
+class DatabaseLimits:
+    """Timeouts and concurrency of the apps' database work, read once from the environment by both services.
+
+    - ``statement_timeout_ms``: the server cancels a request's statement after this long. A search runs two
+      statements, so 2 x this stays inside gunicorn's graceful timeout (20 s): a draining task finishes
+      every search it holds.
+    - ``connect_timeout_s``: a connection attempt to a lost node fails after this long instead of hanging.
+    - ``keepalive_*``: TCP keep-alives on every connection, and ``tcp_user_timeout_ms`` for unacknowledged
+      writes, so a connection to a node that vanished without a reset is detected and dropped.
+    - ``concurrency``: statements in flight per process at most (Django: database slots of the threads;
+      FastAPI: the pool size). More requests than that wait at most ``queue_wait_s``, then get a fast 503.
+    """
+
+    def __init__(self) -> None:
+        self.statement_timeout_ms = _positive_int("DB_STATEMENT_TIMEOUT_MS", "5000")
+        self.connect_timeout_s = _positive_int("DB_CONNECT_TIMEOUT_SECONDS", "3")
+        self.keepalive_idle_s = 30
+        self.keepalive_interval_s = 10
+        self.keepalive_count = 3
+        self.tcp_user_timeout_ms = 30_000
+        self.concurrency = _positive_int("DB_CONCURRENCY", "2")
+        self.queue_wait_s = _positive_int("DB_QUEUE_WAIT_MS", "2000") / 1000
+
+
+def _positive_int(name: str, default: str) -> int:
+    raw = env_value(name, default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise MissingSetting(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)

@@ -218,12 +218,18 @@ GUNICORN_APPS = {
 }
 
 
-def start_app(name: str, database_url: str, log_dir: Path, drain_marker: Path | None = None) -> Server:
+def start_app(
+    name: str,
+    database_url: str,
+    log_dir: Path,
+    drain_marker: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
     """One of the two services under its production gunicorn config, on a free loopback port."""
     cwd, config, application = GUNICORN_APPS[name]
     port = free_port()
     command = [str(BIN / "gunicorn"), "-c", config, "--bind", f"127.0.0.1:{port}", application]
-    env = service_env(database_url, drain_marker)
+    env = {**service_env(database_url, drain_marker), **(extra_env or {})}
     return start_server(name, command, env=env, cwd=cwd, log=log_dir / f"{name}.log", port=port)
 
 

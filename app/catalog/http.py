@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from psycopg.errors import QueryCanceled
 
 from search_contract import ContractError
-from search_contract.errors import database_unavailable, error_body, method_not_allowed, not_found
+from search_contract.errors import (
+    database_unavailable,
+    error_body,
+    method_not_allowed,
+    not_found,
+    overloaded,
+    query_timeout,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -55,10 +65,43 @@ class ContractErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, ContractError):
             return error_response(exception)
+        if isinstance(exception, OperationalError) and isinstance(exception.__cause__, QueryCanceled):
+            # The request statement timeout fired: a lock held too long, a lost node, a pathological query.
+            return error_response(query_timeout())
         # Connection-level failures (server gone, refused, connect timeout), not errors in a query.
         if isinstance(exception, OperationalError | InterfaceError):
             return error_response(database_unavailable())
         return None
+
+
+# Requests that never touch the database, so admission control never delays them.
+ADMISSION_EXEMPT_PATHS = frozenset({"/livez", "/healthz"})
+
+
+class DatabaseAdmissionMiddleware:
+    """Bounded database concurrency per process: at most ``DB_CONCURRENCY`` requests do database work at once.
+
+    A request that finds every slot busy waits at most ``DB_QUEUE_WAIT_MS``, then gets a fast JSON 503 with
+    Retry-After. gunicorn runs more threads than slots (config/gunicorn.py), so a thread is always free for
+    /livez and /healthz however slow the database is: load and locks never turn into failed health checks
+    and replaced tasks. Nginx bounds the queue in front of each task too (nginx/lua/edge.lua).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        limits = settings.DATABASE_LIMITS
+        self.slots = threading.BoundedSemaphore(limits.concurrency)
+        self.queue_wait_s = limits.queue_wait_s
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path in ADMISSION_EXEMPT_PATHS:
+            return self.get_response(request)
+        if not self.slots.acquire(timeout=self.queue_wait_s):
+            return error_response(overloaded())
+        try:
+            return self.get_response(request)
+        finally:
+            self.slots.release()
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -76,10 +76,19 @@ local function request_colour(ctx)
     return colour
 end
 
+-- "<app>-<colour>": the service this request goes to (admission.lua counts per service too).
+function M.request_service(app)
+    return app .. "-" .. request_colour(ngx.ctx)
+end
+
+function M.peer_count(service)
+    return #peers_of(service)
+end
+
 -- Round robin over the peers not marked down; a retry (proxy_next_upstream) never picks the peer it left.
 function M.balance(app)
     local ctx = ngx.ctx
-    local service = app .. "-" .. request_colour(ctx)
+    local service = M.request_service(app)
     local peers = peers_of(service)
     local count = #peers
     if count == 0 then
@@ -168,7 +177,7 @@ local function peers_set(body)
 end
 
 local function state_json()
-    local services = {}
+    local services, inflight = {}, {}
     for _, key in ipairs(shared:get_keys(0)) do
         local service = string.match(key, "^peers:(.+)$")
         if service then
@@ -176,12 +185,18 @@ local function state_json()
             for _, peer in ipairs(M.parse_peers(shared:get(key))) do quoted[#quoted + 1] = '"' .. peer[3] .. '"' end
             services[#services + 1] = string.format('"%s": [%s]', service, table.concat(quoted, ", "))
         end
+        service = string.match(key, "^inflight:(.+)$")
+        if service then
+            inflight[#inflight + 1] = string.format('"%s": %d', service, shared:get(key) or 0)
+        end
     end
     table.sort(services)
+    table.sort(inflight)
     return string.format(
-        '{"live": "%s", "live_since": %s, "peers": {%s}, "heartbeat": %s, "close_before": %s}',
+        '{"live": "%s", "live_since": %s, "peers": {%s}, "inflight": {%s}, "heartbeat": %s, "close_before": %s}',
         M.live_colour(), tostring(shared:get("live_since") or "null"), table.concat(services, ", "),
-        tostring(shared:get("heartbeat") or "null"), tostring(shared:get("close_before") or "null"))
+        table.concat(inflight, ", "), tostring(shared:get("heartbeat") or "null"),
+        tostring(shared:get("close_before") or "null"))
 end
 
 -- True when some service of `colour` is known and every one has a peer in rotation.

@@ -17,10 +17,24 @@ if [ "$#" -eq 0 ]; then
     exit 64
 fi
 
-# Migrations run under a PostgreSQL advisory lock, so any number of tasks may start at once.
+# Migrations run under a PostgreSQL advisory lock, so any number of tasks may start at once. They run as a
+# child with SIGTERM passed on (this shell is PID 1, which ignores signals it does not trap): a task stopped
+# while migrating cancels its statement and exits at once instead of waiting for Swarm's SIGKILL.
 if [ "${RUN_MIGRATIONS:-0}" = "1" ]; then
     echo "app-entrypoint: applying migrations (advisory lock)" >&2
-    python /srv/ops/migrate_locked.py
+    python /srv/ops/migrate_locked.py &
+    migrate=$!
+    trap 'kill -TERM "${migrate}" 2>/dev/null || true' TERM INT
+    status=0
+    while :; do
+        if wait "${migrate}"; then status=0; else status=$?; fi
+        kill -0 "${migrate}" 2>/dev/null || break
+    done
+    trap - TERM INT
+    if [ "${status}" != 0 ]; then
+        echo "app-entrypoint: migrations failed (status ${status}); not starting ${1}" >&2
+        exit "${status}"
+    fi
 fi
 
 "$@" &

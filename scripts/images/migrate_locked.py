@@ -3,21 +3,52 @@
 Every django task runs this before gunicorn (RUN_MIGRATIONS=1 in stack.yml). The first one to take the
 lock migrates; the others wait for it, then find nothing left to apply. It first waits for the database,
 because on a fresh deploy Postgres may still be initialising.
+
+Migrations must never take the serving stack down:
+- No statement timeout (the requests' 5 s would cancel a long index build), but a short ``lock_timeout``:
+  a migration that needs a table lock while searches hold the table gives up after MIGRATE_LOCK_TIMEOUT
+  instead of queueing every later search behind its lock request, and is retried a few times.
+- SIGTERM (Swarm stopping a task that is still migrating) cancels the running statement through psycopg
+  and exits: a transactional migration rolls back, and an interrupted ``CREATE INDEX CONCURRENTLY`` is
+  dropped and built again by the next attempt (catalog.operations.AddIndexConcurrentlyResumable).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import sys
 import time
+from types import FrameType
 
 import django
 from django.core.management import call_command
 from django.db import connection
 from django.db.utils import OperationalError
+from psycopg.errors import LockNotAvailable
 
 # Any constant works; all tasks must use the same one.
 MIGRATION_LOCK_KEY = 4_815_162_342
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C: psycopg cancels the statement in flight on a KeyboardInterrupt."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def lock_timeout_statement(value: str) -> str:
+    """``SET lock_timeout`` for MIGRATE_LOCK_TIMEOUT, e.g. ``3s`` or ``500ms`` (checked, never pasted raw)."""
+    if not re.fullmatch(r"[0-9]{1,6}(ms|s)", value):
+        raise SystemExit(f"migrate_locked: MIGRATE_LOCK_TIMEOUT must look like 3s or 500ms, not {value!r}")
+    return f"SET lock_timeout = '{value}'"
+
+
+def lock_not_available(error: BaseException) -> bool:
+    return isinstance(error, OperationalError) and isinstance(error.__cause__, LockNotAvailable)
 
 
 def database_wait(*, timeout_seconds: float) -> None:
@@ -35,21 +66,45 @@ def database_wait(*, timeout_seconds: float) -> None:
             time.sleep(2)
 
 
+def migrate_with_retries(*, attempts: int, pause_seconds: float) -> None:
+    """``manage.py migrate``; a migration that could not get its table lock in time is tried again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            call_command("migrate", interactive=False, verbosity=1)
+            return
+        except OperationalError as error:
+            if not lock_not_available(error) or attempt == attempts:
+                raise
+            print(f"migrate_locked: lock not available (attempt {attempt}/{attempts}); retrying", file=sys.stderr)
+            time.sleep(pause_seconds)
+
+
 def migrations_apply_locked() -> None:
     with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
+        # Waiting here for another task's migrations may take long: the lock timeout comes after.
         cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+        cursor.execute(lock_timeout_statement(os.environ.get("MIGRATE_LOCK_TIMEOUT", "3s")))
     try:
-        call_command("migrate", interactive=False, verbosity=1)
+        migrate_with_retries(
+            attempts=int(os.environ.get("MIGRATE_LOCK_ATTEMPTS", "10")),
+            pause_seconds=float(os.environ.get("MIGRATE_LOCK_PAUSE_SECONDS", "2")),
+        )
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
     django.setup()
-    database_wait(timeout_seconds=float(os.environ.get("MIGRATE_DB_WAIT_SECONDS", "120")))
-    migrations_apply_locked()
+    try:
+        database_wait(timeout_seconds=float(os.environ.get("MIGRATE_DB_WAIT_SECONDS", "120")))
+        migrations_apply_locked()
+    except Terminated:
+        print("migrate_locked: SIGTERM: the statement in flight was cancelled; exiting", file=sys.stderr)
+        raise SystemExit(143) from None
 
 
 if __name__ == "__main__":

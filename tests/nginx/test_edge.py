@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -24,10 +25,13 @@ from typing import Any, cast
 
 import pytest
 
+from search_contract.errors import overloaded
 from tests.servers import free_port
 from tests.swarm.loadgen import Call, LoadGenerator
 
 NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
+# Searches admitted per django peer at once (EDGE_PEER_CONCURRENCY).
+EDGE_PEER_LIMIT = 6
 
 
 class _Backend(BaseHTTPRequestHandler):
@@ -36,6 +40,10 @@ class _Backend(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
+        # ?sleep=S makes this a slow request (a search on a busy database).
+        sleep = re.search(r"[?&]sleep=([0-9.]+)", self.path)
+        if sleep:
+            time.sleep(float(sleep.group(1)))
         body = json.dumps({"backend": cast(ThreadingHTTPServer, self.server).server_port, "path": self.path}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -97,8 +105,9 @@ def edge(watcher: ModuleType) -> Iterator[Edge]:
     port, preview_port, control_port, placeholder_port = free_port(), free_port(), free_port(), free_port()
     lua_dir = root / "lua"
     lua_dir.mkdir()
-    lua = (NGINX_DIR / "lua" / "edge.lua").read_text()
-    (lua_dir / "edge.lua").write_text(lua.replace('127.0.0.1", 8090', f'127.0.0.1", {placeholder_port}'))
+    for module in (NGINX_DIR / "lua").glob("*.lua"):
+        lua = module.read_text().replace('127.0.0.1", 8090', f'127.0.0.1", {placeholder_port}')
+        (lua_dir / module.name).write_text(lua)
     conf = (NGINX_DIR / "nginx.conf").read_text()
     for old, new in (
         ("/tmp/nginx", str(root)),
@@ -124,7 +133,9 @@ def edge(watcher: ModuleType) -> Iterator[Edge]:
     patch.setattr(watcher, "RUNNING_CONF", str(conf_path))
     patch.setattr(watcher, "PID_PATH", str(root / "nginx.pid"))
     log = (root / "error.log").open("w")
-    nginx = subprocess.Popen(["nginx", "-c", str(conf_path), "-g", "daemon off;"], stderr=log)
+    # Admission control as the stack configures it, with a short queue so that shedding is quick to see.
+    env = {**os.environ, "EDGE_PEER_CONCURRENCY": f"django={EDGE_PEER_LIMIT},fastapi=8", "EDGE_QUEUE_SECONDS": "0.5"}
+    nginx = subprocess.Popen(["nginx", "-c", str(conf_path), "-g", "daemon off;"], stderr=log, env=env)
     try:
         deadline = time.monotonic() + 10
         while not (root / "nginx.pid").exists() or _port_closed(control_port):
@@ -336,3 +347,60 @@ def test_an_unknown_colour_or_one_without_tasks_is_refused_and_changes_nothing(e
     assert watcher.live_switch("green") == 0
     assert json.loads(watcher.control_request("GET", "/edge/state"))["live"] == "green"
     watcher.control_request("POST", "/edge/live", "blue")
+
+
+def _concurrently(edge: Edge, count: int, path: str) -> list[tuple[float, int, dict[str, str], bytes]]:
+    """`count` searches at once, each on its own connection: (seconds taken, status, headers, body)."""
+    results: list[tuple[float, int, dict[str, str], bytes]] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        started = time.monotonic()
+        status, headers, body = edge.request("POST", path, {})
+        with lock:
+            results.append((time.monotonic() - started, status, headers, body))
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_admission_sheds_searches_over_the_per_task_limit_with_a_fast_json_503(edge: Edge, watcher: ModuleType) -> None:
+    blue = edge.backends[0]
+    _push(watcher, [blue], [blue])
+    watcher.control_request("POST", "/edge/live", "blue")
+    # One peer: EDGE_PEER_LIMIT slow searches run at once, the rest wait 0.5 s for a slot and are shed.
+    results = _concurrently(edge, EDGE_PEER_LIMIT + 4, "/search/part/?sleep=1.5")
+    served = [r for r in results if r[1] == 200]
+    shed = [r for r in results if r[1] != 200]
+    assert len(served) == EDGE_PEER_LIMIT, [r[:2] for r in results]
+    assert len(shed) == 4
+    for seconds, status, headers, body in shed:
+        assert status == 503
+        assert headers["retry-after"] == "1"
+        assert headers["content-type"] == "application/json"
+        # The same bytes the apps send when their own slots are full.
+        assert json.loads(body) == overloaded().body()
+        assert 0.4 < seconds < 1.2, seconds
+    # Slots came back: nothing leaked, and the counter reads zero.
+    state = json.loads(watcher.control_request("GET", "/edge/state"))
+    assert state["inflight"]["django-blue"] == 0
+    # Two peers: twice the searches at once. Waiting shorter than a search frees a slot gets served.
+    _push(watcher, edge.backends, edge.backends)
+    results = _concurrently(edge, 2 * EDGE_PEER_LIMIT, "/search/part/?sleep=1")
+    assert sorted(r[1] for r in results) == [200] * (2 * EDGE_PEER_LIMIT)
+    # FastAPI's own limit (8 a peer): two over it wait for 0.2 s searches to finish, and are served.
+    _push(watcher, edge.backends, [blue])
+    queued = _concurrently(edge, 10, "/fastapi/search/part/?sleep=0.2")
+    assert sorted(r[1] for r in queued) == [200] * 10
+    assert max(r[0] for r in queued) > 0.35
+
+
+def test_admission_limits_only_the_searches(edge: Edge, watcher: ModuleType) -> None:
+    blue = edge.backends[0]
+    _push(watcher, [blue], [blue])
+    results = _concurrently(edge, EDGE_PEER_LIMIT + 4, "/mark/?sleep=0.8")
+    assert sorted(r[1] for r in results) == [200] * (EDGE_PEER_LIMIT + 4)

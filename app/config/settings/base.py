@@ -13,7 +13,9 @@ from config import APP_DIR, project_root_on_path
 project_root_on_path()
 
 from search_contract import MAX_BODY_BYTES
-from search_contract.settings import MissingSetting, env_value
+from search_contract.settings import DatabaseLimits, MissingSetting, env_value
+
+DATABASE_LIMITS = DatabaseLimits()
 
 
 def database_from_url(url: str) -> dict[str, object]:
@@ -32,9 +34,20 @@ def database_from_url(url: str) -> dict[str, object]:
         # restarted database does not turn into failed requests.
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
-        # The same 10 s statement limit as the FastAPI pool: a runaway query
-        # fails instead of holding a worker thread.
-        "OPTIONS": {"connect_timeout": 5, "options": "-c statement_timeout=10000"},
+        # libpq connection options: a bounded connect, TCP keep-alives and a bound on unacknowledged
+        # writes (a lost node cannot hang a worker thread), and the same request statement timeout as
+        # FastAPI (search_contract.settings.DatabaseLimits). Migrations lift the statement timeout and
+        # set a lock timeout instead (scripts/images/migrate_locked.py).
+        "OPTIONS": {
+            "connect_timeout": DATABASE_LIMITS.connect_timeout_s,
+            "keepalives": 1,
+            "keepalives_idle": DATABASE_LIMITS.keepalive_idle_s,
+            "keepalives_interval": DATABASE_LIMITS.keepalive_interval_s,
+            "keepalives_count": DATABASE_LIMITS.keepalive_count,
+            "tcp_user_timeout": DATABASE_LIMITS.tcp_user_timeout_ms,
+            "application_name": "django",
+            "options": f"-c statement_timeout={DATABASE_LIMITS.statement_timeout_ms}",
+        },
     }
 
 
@@ -72,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the image itself (no shared disk).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Bounded database concurrency per process: excess requests get a fast 503, threads stay free for probes.
+    "catalog.http.DatabaseAdmissionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
