@@ -106,6 +106,27 @@ def service_containers(service: str) -> list[str]:
     return out.split()
 
 
+def postgres_sql(sql: str, timeout: float = 600, **variables: str) -> str:
+    """Run SQL with psql inside the postgres task, over its local socket; return the unaligned output.
+
+    Values go in as psql variables (``:'name'`` for a literal, ``:"name"`` for an identifier), never pasted."""
+    containers = service_containers("postgres")
+    assert containers, "no running postgres task"
+    command = 'exec psql -X -q -t -A -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" "$@"'
+    settings = [f"--set={name}={value}" for name, value in variables.items()]
+    result = subprocess.run(
+        ["docker", "exec", "-i", containers[0], "sh", "-c", command, "psql", *settings],
+        input=sql,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"psql failed ({result.returncode}): {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
 def container_address(container: str) -> str:
     """The container's IP on the stack's overlay network."""
     networks = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", container))
