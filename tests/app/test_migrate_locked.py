@@ -58,32 +58,33 @@ def test_waits_for_another_tasks_migrations_longer_than_the_request_statement_ti
     assert _unapplied(fresh_url) == 0
 
 
-def test_a_table_lock_held_by_traffic_makes_it_retry_not_queue_or_fail(fresh_url: str) -> None:
-    manage(fresh_url, "migrate", "contenttypes", "--no-input", "-v", "0")
-    with psycopg.connect(fresh_url) as traffic:
-        # A long transaction holding the table the next migrations must write to.
+def _migrate_while_locked(url: str, *, hold_seconds: float | None, attempts: int) -> tuple[int, str]:
+    """Migrate while a long transaction holds the table the next migrations must write to; the transaction
+    ends after `hold_seconds` (never, if None). Returns migrate_locked.py's exit status and stderr."""
+    manage(url, "migrate", "contenttypes", "--no-input", "-v", "0")
+    with psycopg.connect(url) as traffic:
         traffic.execute("LOCK TABLE django_migrations IN ACCESS EXCLUSIVE MODE")
         process = _start(
-            fresh_url, MIGRATE_LOCK_TIMEOUT="200ms", MIGRATE_LOCK_PAUSE_SECONDS="0.3", MIGRATE_LOCK_ATTEMPTS="20"
+            url, MIGRATE_LOCK_TIMEOUT="150ms", MIGRATE_LOCK_PAUSE_SECONDS="0.2", MIGRATE_LOCK_ATTEMPTS=str(attempts)
         )
-        time.sleep(2)
-        assert process.poll() is None
-        traffic.rollback()
+        if hold_seconds is not None:
+            time.sleep(hold_seconds)
+            assert process.poll() is None
+            traffic.rollback()
         _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0, stderr
+    return process.returncode, stderr
+
+
+def test_a_table_lock_held_by_traffic_makes_it_retry_not_queue_or_fail(fresh_url: str) -> None:
+    status, stderr = _migrate_while_locked(fresh_url, hold_seconds=2, attempts=20)
+    assert status == 0, stderr
     assert "lock not available" in stderr
     assert _unapplied(fresh_url) == 0
 
 
 def test_gives_up_when_the_lock_never_comes(fresh_url: str) -> None:
-    manage(fresh_url, "migrate", "contenttypes", "--no-input", "-v", "0")
-    with psycopg.connect(fresh_url) as traffic:
-        traffic.execute("LOCK TABLE django_migrations IN ACCESS EXCLUSIVE MODE")
-        process = _start(
-            fresh_url, MIGRATE_LOCK_TIMEOUT="100ms", MIGRATE_LOCK_PAUSE_SECONDS="0.1", MIGRATE_LOCK_ATTEMPTS="3"
-        )
-        _, stderr = process.communicate(timeout=60)
-    assert process.returncode != 0
+    status, stderr = _migrate_while_locked(fresh_url, hold_seconds=None, attempts=3)
+    assert status != 0
     assert "LockNotAvailable" in stderr or "lock timeout" in stderr
 
 
