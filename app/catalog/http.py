@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from psycopg.errors import QueryCanceled
@@ -102,6 +103,13 @@ class DatabaseAdmissionMiddleware:
             return self.get_response(request)
         finally:
             self.slots.release()
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's refusals (a Host not in ALLOWED_HOSTS, a body over the limit outside the search) as JSON."""
+    if isinstance(exception, DisallowedHost):
+        return json_response(error_body(code="bad_request", message="This host name is not served here."), status=400)
+    return json_response(error_body(code="bad_request", message="The request was refused."), status=400)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 # MIDDLEWARE
 # https://docs.djangoproject.com/en/5.2/topics/http/middleware/
 MIDDLEWARE = [
+    # First: the health probes send Host: localhost, which ALLOWED_HOSTS need not list.
+    "catalog.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the image itself (no shared disk).
     "whitenoise.middleware.WhiteNoiseMiddleware",

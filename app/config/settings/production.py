@@ -9,9 +9,15 @@ SECRET_KEY = env_value("DJANGO_SECRET_KEY")
 if SECRET_KEY in ("changethis", "local-development-only-not-secret") or len(SECRET_KEY) < 32:
     raise MissingSetting("DJANGO_SECRET_KEY must be a real secret of at least 32 characters")
 ALLOWED_HOSTS = [h.strip() for h in env_value("DJANGO_ALLOWED_HOSTS").split(",") if h.strip()]
-# Nginx terminates the client connection and says which scheme the client used.
+# Nginx terminates the client connection and says which scheme the client used. It sets X-Forwarded-Proto
+# itself ($scheme) and replaces any value a client sent, so the header can be trusted.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-USE_X_FORWARDED_HOST = True
+# The host is the Host header, which Nginx passes on as the client sent it (checked against ALLOWED_HOSTS).
+# X-Forwarded-Host is not read: it would only be a second name for the same host, and a client's value must not
+# stand in for Host in the check. Nginx overwrites X-Forwarded-Host anyway.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#use-x-forwarded-host
+USE_X_FORWARDED_HOST = False
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
