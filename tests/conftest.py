@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.admin_login import ADMIN_USERNAME, admin_user_create
 from tests.expected import Row, load_rows
 from tests.servers import Postgres, Server, manage, start_app, start_postgres
 
@@ -58,6 +59,13 @@ def database_url(postgres: Postgres) -> str:
     postgres.psql(EXTRA_ROWS_SQL, dbname="catalog")
     postgres.psql("ANALYZE", dbname="catalog")
     return url
+
+
+@pytest.fixture(scope="session")
+def admin_user(database_url: str) -> str:
+    """A Django superuser (tests/admin_login.py logs in with it); its username."""
+    admin_user_create(database_url)
+    return ADMIN_USERNAME
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""What the edge needs from Django: health probes answered whatever the Host."""
+"""What the edge needs from Django: health probes whatever the Host, and Secure cookies over HTTPS."""
 
 from __future__ import annotations
 
@@ -40,3 +40,24 @@ class HealthProbeMiddleware:
             return view(request)
         except ContractError as error:  # a wrong method: the same JSON 405 as every other route
             return error_response(error)
+
+
+class SecureCookiesOverHttpsMiddleware:
+    """Mark every cookie of a response to an HTTPS request ``Secure``; leave plain HTTP alone.
+
+    A request is HTTPS when it came through Nginx's TLS listener: Nginx sets ``X-Forwarded-Proto: https``
+    there (and replaces any value a client sent), and SECURE_PROXY_SSL_HEADER makes that ``request.is_secure()``.
+    SESSION_COOKIE_SECURE and CSRF_COOKIE_SECURE would mark the cookies Secure on plain HTTP too. Browsers
+    drop such cookies, so the admin would stop working on the stack's :8080 and on a developer's machine.
+    It comes before SessionMiddleware and CsrfViewMiddleware in MIDDLEWARE, so it sees the cookies they set.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.is_secure():
+            for cookie in response.cookies.values():
+                cookie["secure"] = True
+        return response

@@ -1,7 +1,7 @@
 """catalog.middleware and the host settings, on a Django server whose DJANGO_ALLOWED_HOSTS is the real domain alone.
 
 The health probes answer whatever the Host. A client's X-Forwarded-Host neither replaces nor bypasses the host
-check.
+check. Cookies are Secure exactly when the request came over HTTPS (X-Forwarded-Proto: https, which Nginx sets).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.admin_login import admin_login, cookieless_client, cookies_set
 from tests.servers import ROOT, Server, start_app
 
 DOMAIN = "parts.example.com"
@@ -33,7 +34,7 @@ def domain_django(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture(scope="module")
 def domain_client(domain_django: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=domain_django.base_url, timeout=30) as client:
+    with cookieless_client(base_url=domain_django.base_url, timeout=30) as client:
         yield client
 
 
@@ -84,3 +85,24 @@ def test_a_client_x_forwarded_host_does_not_bypass_the_host_check(domain_client:
     # ...and a foreign one next to the right Host is ignored, not taken for the host.
     ignored = domain_client.get("/mark/", headers={"Host": DOMAIN, "X-Forwarded-Host": "evil.example"})
     assert ignored.status_code == 200
+
+
+def test_cookies_are_secure_over_https_only(domain_client: httpx.Client) -> None:
+    plain = cookies_set(domain_client.get("/admin/login/", headers={"Host": DOMAIN}))
+    https = cookies_set(domain_client.get("/admin/login/", headers={"Host": DOMAIN, "X-Forwarded-Proto": "https"}))
+    assert not plain["csrftoken"]["secure"]
+    assert https["csrftoken"]["secure"] is True
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_admin_login_works_over_http_and_https(domain_client: httpx.Client, admin_user: str, scheme: str) -> None:
+    headers = {"Host": DOMAIN, "X-Forwarded-Proto": scheme}
+    login = admin_login(domain_client, origin=f"{scheme}://{DOMAIN}", headers=headers)
+
+    assert login.admin_index.status_code == 200, login.admin_index.text[:300]
+    assert "Site administration" in login.admin_index.text
+    cookies = login.cookies()
+    assert {"csrftoken", "sessionid"} <= set(cookies)
+    for name in ("csrftoken", "sessionid"):
+        assert bool(cookies[name]["secure"]) == (scheme == "https"), (name, cookies[name].OutputString())
+        assert cookies[name]["httponly"] is True, name

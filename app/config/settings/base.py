@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the health probes send Host: localhost, which ALLOWED_HOSTS need not list.
     "catalog.middleware.HealthProbeMiddleware",
+    # Outside the session and CSRF middlewares, so it sees (and marks Secure over HTTPS) the cookies they set.
+    "catalog.middleware.SecureCookiesOverHttpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the image itself (no shared disk).
     "whitenoise.middleware.WhiteNoiseMiddleware",
