@@ -1,7 +1,7 @@
 """The stack's real nginx.conf and lua/edge.lua in a real Nginx on loopback, in front of two small backends.
 
-Only ports and paths are rewritten; routing, the Lua balancer, the control server and the drain are the
-ones the image runs. The watcher's own functions push the peers and apply configuration.
+Only ports and paths are rewritten (tests/nginx/edge_server.py); routing, the Lua balancer, the control server
+and the drain are the ones the image runs. The watcher's own functions push the peers and apply configuration.
 """
 
 from __future__ import annotations
@@ -9,52 +9,24 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
 
 import pytest
 
 from search_contract.errors import overloaded
+from tests.nginx.edge_server import echo_backends, running_edge
 from tests.servers import free_port
 from tests.swarm.loadgen import Call, LoadGenerator
 
-NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
 # Searches admitted per django peer at once (EDGE_PEER_CONCURRENCY).
 EDGE_PEER_LIMIT = 6
-
-
-class _Backend(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        # ?sleep=S makes this a slow request (a search on a busy database).
-        sleep = re.search(r"[?&]sleep=([0-9.]+)", self.path)
-        if sleep:
-            time.sleep(float(sleep.group(1)))
-        body = json.dumps({"backend": cast(ThreadingHTTPServer, self.server).server_port, "path": self.path}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, *_args: Any) -> None:
-        pass
 
 
 @dataclass
@@ -97,76 +69,25 @@ def _served_by(reply: tuple[int, dict[str, str], bytes]) -> int:
 
 @pytest.fixture(scope="module")
 def edge(watcher: ModuleType) -> Iterator[Edge]:
-    if shutil.which("nginx") is None:
-        pytest.fail("nginx is not installed: scripts/system-packages.sh installs it", pytrace=False)
-    # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
-    root = Path(tempfile.mkdtemp(prefix="partscat-edge-"))
-    root.chmod(0o755)
-    port, preview_port, control_port, placeholder_port = free_port(), free_port(), free_port(), free_port()
-    lua_dir = root / "lua"
-    lua_dir.mkdir()
-    for module in (NGINX_DIR / "lua").glob("*.lua"):
-        lua = module.read_text().replace('127.0.0.1", 8090', f'127.0.0.1", {placeholder_port}')
-        (lua_dir / module.name).write_text(lua)
-    conf = (NGINX_DIR / "nginx.conf").read_text()
-    for old, new in (
-        ("/tmp/nginx", str(root)),
-        ("/etc/nginx/lua/", f"{lua_dir}/"),
-        ("listen 8080 default_server", f"listen 127.0.0.1:{port} default_server"),
-        ("listen 127.0.0.1:8081", f"listen 127.0.0.1:{preview_port}"),
-        ("8081 1;", f"{preview_port} 1;"),
-        ("listen 127.0.0.1:8091", f"listen 127.0.0.1:{control_port}"),
-        ("listen 127.0.0.1:8090", f"listen 127.0.0.1:{placeholder_port}"),
-        ("access_log /dev/stdout", f"access_log {root}/access.log"),
-    ):
-        assert old in conf, old
-        conf = conf.replace(old, new)
-    conf_path = root / "nginx.conf"
-    conf_path.write_text(conf)
-
-    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _Backend) for _ in range(2)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-
     patch = pytest.MonkeyPatch()
-    patch.setattr(watcher, "CONTROL_ADDRESS", ("127.0.0.1", control_port))
-    patch.setattr(watcher, "RUNNING_CONF", str(conf_path))
-    patch.setattr(watcher, "PID_PATH", str(root / "nginx.pid"))
-    log = (root / "error.log").open("w")
     # Admission control as the stack configures it, with a short queue so that shedding is quick to see.
-    env = {**os.environ, "EDGE_PEER_CONCURRENCY": f"django={EDGE_PEER_LIMIT},fastapi=8", "EDGE_QUEUE_SECONDS": "0.5"}
-    nginx = subprocess.Popen(["nginx", "-c", str(conf_path), "-g", "daemon off;"], stderr=log, env=env)
-    try:
-        deadline = time.monotonic() + 10
-        while not (root / "nginx.pid").exists() or _port_closed(control_port):
-            assert nginx.poll() is None, (root / "error.log").read_text()
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.05)
-        yield Edge(
-            port=port,
-            preview_port=preview_port,
-            control_port=control_port,
-            conf=conf_path,
-            pid_file=root / "nginx.pid",
-            backends=[int(server.server_address[1]) for server in servers],
-            dead_port=free_port(),
-        )
-    finally:
-        nginx.terminate()
-        nginx.wait(timeout=10)
-        log.close()
-        for server in servers:
-            server.shutdown()
-        patch.undo()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _port_closed(port: int) -> bool:
-    try:
-        http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-    except OSError:
-        return True
-    return False
+    admission = {"EDGE_PEER_CONCURRENCY": f"django={EDGE_PEER_LIMIT},fastapi=8", "EDGE_QUEUE_SECONDS": "0.5"}
+    with echo_backends(2) as backends, running_edge(watcher, environ=admission) as running:
+        patch.setattr(watcher, "CONTROL_ADDRESS", ("127.0.0.1", running.control_port))
+        patch.setattr(watcher, "RUNNING_CONF", str(running.conf))
+        patch.setattr(watcher, "PID_PATH", str(running.pid_file))
+        try:
+            yield Edge(
+                port=running.port,
+                preview_port=running.preview_port,
+                control_port=running.control_port,
+                conf=running.conf,
+                pid_file=running.pid_file,
+                backends=backends,
+                dead_port=free_port(),
+            )
+        finally:
+            patch.undo()
 
 
 def _push(

@@ -1,0 +1,194 @@
+"""The stack's real nginx.conf and lua/ modules in a real Nginx on loopback, for the edge's tests.
+
+Only ports and paths are rewritten (and, where a test says so, one more directive); routing, the Lua balancer
+and the control server are the ones the image runs.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any, cast
+
+import pytest
+
+from tests.servers import free_port
+
+NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+class EchoBackend(BaseHTTPRequestHandler):
+    """A stand-in app task: answers 200 JSON with its port, the path and the headers it received (?sleep=S: late)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        received = len(self.rfile.read(length))
+        # ?sleep=S makes this a slow request (a search on a busy database).
+        sleep = re.search(r"[?&]sleep=([0-9.]+)", self.path)
+        if sleep:
+            time.sleep(float(sleep.group(1)))
+        body = json.dumps(
+            {
+                "backend": cast(ThreadingHTTPServer, self.server).server_port,
+                "path": self.path,
+                "headers": {name.lower(): value for name, value in self.headers.items()},
+                "body_bytes": received,
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@contextmanager
+def echo_backends(count: int) -> Iterator[list[int]]:
+    """`count` EchoBackend servers on loopback; yields their ports."""
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), EchoBackend) for _ in range(count)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield [int(server.server_address[1]) for server in servers]
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+@dataclass
+class Edge:
+    root: Path
+    port: int
+    preview_port: int
+    control_port: int
+    conf: Path
+    pid_file: Path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, path, body=body, headers=dict(headers or {}))
+            response = connection.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        finally:
+            connection.close()
+
+    def push_peers(self, **services: list[int]) -> None:
+        """Peers by service (django_blue=[port, ...]), straight to the control server as the watcher does."""
+        body = "".join(
+            f"{name.replace('_', '-')} {' '.join(f'127.0.0.1:{port}' for port in ports)}\n"
+            for name, ports in services.items()
+        )
+        connection = http.client.HTTPConnection("127.0.0.1", self.control_port, timeout=10)
+        try:
+            connection.request("POST", "/edge/peers", body=body)
+            response = connection.getresponse()
+            assert response.status == 200, response.read()
+            json.loads(response.read())
+        finally:
+            connection.close()
+
+    def access_log(self) -> str:
+        return (self.root / "access.log").read_text()
+
+
+def port_closed(port: int) -> bool:
+    try:
+        http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+    except OSError:
+        return True
+    return False
+
+
+@contextmanager
+def running_edge(
+    watcher: ModuleType,
+    *,
+    environ: Mapping[str, str] | None = None,
+    rewrite: Mapping[str, str] | None = None,
+) -> Iterator[Edge]:
+    """Nginx on free loopback ports with the shipped config; `environ` is added to Nginx's environment,
+    `rewrite` replaces more text in the config."""
+    if shutil.which("nginx") is None:
+        pytest.fail("nginx is not installed: scripts/system-packages.sh installs it", pytrace=False)
+    # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
+    root = Path(tempfile.mkdtemp(prefix="partscat-edge-"))
+    root.chmod(0o755)
+    port, preview_port, control_port, placeholder_port = free_port(), free_port(), free_port(), free_port()
+    lua_dir = root / "lua"
+    lua_dir.mkdir()
+    for module in (NGINX_DIR / "lua").glob("*.lua"):
+        (lua_dir / module.name).write_text(module.read_text())
+    edge_lua = lua_dir / "edge.lua"
+    edge_lua.write_text(edge_lua.read_text().replace('127.0.0.1", 8090', f'127.0.0.1", {placeholder_port}'))
+    conf = (NGINX_DIR / "nginx.conf").read_text()
+    for old, new in {
+        "/tmp/nginx": str(root),
+        "/etc/nginx/lua/": f"{lua_dir}/",
+        "listen 8080 default_server": f"listen 127.0.0.1:{port} default_server",
+        "listen 127.0.0.1:8081": f"listen 127.0.0.1:{preview_port}",
+        "8081 1;": f"{preview_port} 1;",
+        "listen 127.0.0.1:8091": f"listen 127.0.0.1:{control_port}",
+        "listen 127.0.0.1:8090": f"listen 127.0.0.1:{placeholder_port}",
+        "access_log /dev/stdout": f"access_log {root}/access.log",
+        **(rewrite or {}),
+    }.items():
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    conf_path = root / "nginx.conf"
+    conf_path.write_text(conf)
+
+    # Debug headers only when a test asks for them, whatever the environment of the test run.
+    env = {name: value for name, value in os.environ.items() if name != "EDGE_DEBUG_HEADERS"}
+    log = (root / "error.log").open("w")
+    nginx = subprocess.Popen(
+        ["nginx", "-c", str(conf_path), "-g", "daemon off;"], stderr=log, env={**env, **(environ or {})}
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not (root / "nginx.pid").exists() or port_closed(control_port):
+            assert nginx.poll() is None, (root / "error.log").read_text()
+            assert time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.05)
+        yield Edge(
+            root=root,
+            port=port,
+            preview_port=preview_port,
+            control_port=control_port,
+            conf=conf_path,
+            pid_file=root / "nginx.pid",
+        )
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
