@@ -26,6 +26,7 @@ Configuration (environment):
   UPSTREAM_SERVICES  name=dns-name:port[,...]   default: DEFAULT_SERVICES below
   LIVE_COLOUR (blue), HEALTH_PATH (/healthz), HEALTH_HOST (localhost), POLL_SECONDS (1), PROBE_TIMEOUT_SECONDS (2),
   TIMEOUTS_TO_DROP (3), NGINX_STOP_SECONDS (25), DRAIN_SECONDS (2)
+  EDGE_DEBUG_HEADERS (0): 1 adds X-Upstream-Addr to every response (lua/edge_debug.lua reads it; checked here)
 """
 
 from __future__ import annotations
@@ -79,6 +80,13 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "0").strip() or "0"
+    if raw not in ("0", "1"):
+        raise SettingsError(f"{name} must be 0 or 1, got {raw!r}")
+    return raw == "1"
+
+
 @dataclass(frozen=True)
 class WatcherSettings:
     services: dict[str, tuple[str, int]]
@@ -90,6 +98,7 @@ class WatcherSettings:
     nginx_stop_seconds: float
     drain_seconds: float
     live_colour: str
+    debug_headers: bool = False
 
 
 def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
@@ -118,6 +127,7 @@ def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
         nginx_stop_seconds=_number(environ, "NGINX_STOP_SECONDS", 25.0),
         drain_seconds=_number(environ, "DRAIN_SECONDS", 2.0),
         live_colour=live_colour,
+        debug_headers=_flag(environ, "EDGE_DEBUG_HEADERS"),
     )
 
 
@@ -418,6 +428,7 @@ def run(settings: WatcherSettings) -> int:
     else:
         log("could not set the live colour at start; Nginx defaults to blue")
     log(f"nginx started (pid {nginx.pid}); watching {', '.join(s.dns_name for s in watcher.states.values())}")
+    log(f"X-Upstream-Addr headers {'on (debug)' if settings.debug_headers else 'off'}")
 
     stop = threading.Event()
 

@@ -112,6 +112,16 @@ def test_settings_parse_services_and_refuse_bad_values(watcher: ModuleType) -> N
         watcher.settings_load({"DRAIN_SECONDS": "-1"})
 
 
+def test_debug_headers_are_off_unless_set_to_1(watcher: ModuleType) -> None:
+    assert watcher.settings_load({}).debug_headers is False
+    assert watcher.settings_load({"EDGE_DEBUG_HEADERS": "0"}).debug_headers is False
+    assert watcher.settings_load({"EDGE_DEBUG_HEADERS": "1"}).debug_headers is True
+    # lua/edge_debug.lua only knows "1": anything else would silently mean off, so it is refused at start.
+    for bad in ("true", "yes", "2"):
+        with pytest.raises(watcher.SettingsError, match="EDGE_DEBUG_HEADERS must be 0 or 1"):
+            watcher.settings_load({"EDGE_DEBUG_HEADERS": bad})
+
+
 def _fake_watcher(watcher: ModuleType, **io: Any) -> Any:
     settings = watcher.settings_load({"UPSTREAM_SERVICES": "django=tasks.django:8000"})
     defaults: dict[str, Any] = {
