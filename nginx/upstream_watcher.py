@@ -22,10 +22,15 @@ sends users to the live colour. At start the watcher tells Nginx the live colour
 fills it from the nginx service's label when the task is created); `upstream_watcher.py live green` switches a
 running Nginx at once (scripts/bluegreen.sh does both).
 
+HTTPS: with TLS_CERT_PATH and TLS_KEY_PATH (a PEM certificate chain and its key, Swarm secrets in stack.tls.yml)
+the watcher writes the TLS listener into RUNTIME_DIR/tls/ before it starts Nginx; nginx.conf includes that
+directory in its main server, so HTTPS serves the same routes. Without them the directory is left empty.
+
 Configuration (environment):
   UPSTREAM_SERVICES  name=dns-name:port[,...]   default: DEFAULT_SERVICES below
   LIVE_COLOUR (blue), HEALTH_PATH (/healthz), HEALTH_HOST (localhost), POLL_SECONDS (1), PROBE_TIMEOUT_SECONDS (2),
   TIMEOUTS_TO_DROP (3), NGINX_STOP_SECONDS (25), DRAIN_SECONDS (2)
+  TLS_CERT_PATH, TLS_KEY_PATH (both or neither; absolute paths)
   EDGE_DEBUG_HEADERS (0): 1 adds X-Upstream-Addr to every response (lua/edge_debug.lua reads it; checked here)
 """
 
@@ -35,6 +40,7 @@ import datetime
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -55,6 +61,11 @@ PID_PATH = os.path.join(RUNTIME_DIR, "nginx.pid")
 # nginx.conf's control server (listens on 127.0.0.1 only).
 CONTROL_ADDRESS = ("127.0.0.1", int(os.environ.get("NGINX_CONTROL_PORT", "8091")))
 CONNECT_TIMEOUT_SECONDS = 1.0
+# nginx.conf's main server includes RUNTIME_DIR/tls/*.conf: the TLS listener, when a certificate is given.
+TLS_INCLUDE_DIR = os.path.join(RUNTIME_DIR, "tls")
+TLS_PORT = 8443
+# Paths written into nginx.conf syntax unquoted: no whitespace, quotes, ';', '{' or '}' can get in.
+_NGINX_SAFE_PATH = re.compile(r"/[A-Za-z0-9._/-]+")
 
 HEALTHY, UNHEALTHY, DOWN, TIMEOUT = "healthy", "unhealthy", "down", "timeout"
 COLOURS = ("blue", "green")
@@ -80,6 +91,26 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+@dataclass(frozen=True)
+class TlsSettings:
+    cert_path: str
+    key_path: str
+
+
+def tls_settings_load(environ: Mapping[str, str]) -> TlsSettings | None:
+    """TLS_CERT_PATH and TLS_KEY_PATH, both or neither; None means plain HTTP only."""
+    cert, key = environ.get("TLS_CERT_PATH", "").strip(), environ.get("TLS_KEY_PATH", "").strip()
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        missing = "TLS_KEY_PATH" if cert else "TLS_CERT_PATH"
+        raise SettingsError(f"{missing} is missing: TLS needs both TLS_CERT_PATH and TLS_KEY_PATH, or neither")
+    for name, path in (("TLS_CERT_PATH", cert), ("TLS_KEY_PATH", key)):
+        if not _NGINX_SAFE_PATH.fullmatch(path):
+            raise SettingsError(f"{name} must be an absolute path of letters, digits, '._-/', got {path!r}")
+    return TlsSettings(cert_path=cert, key_path=key)
+
+
 def _flag(environ: Mapping[str, str], name: str) -> bool:
     raw = environ.get(name, "0").strip() or "0"
     if raw not in ("0", "1"):
@@ -98,6 +129,7 @@ class WatcherSettings:
     nginx_stop_seconds: float
     drain_seconds: float
     live_colour: str
+    tls: TlsSettings | None = None
     debug_headers: bool = False
 
 
@@ -127,6 +159,7 @@ def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
         nginx_stop_seconds=_number(environ, "NGINX_STOP_SECONDS", 25.0),
         drain_seconds=_number(environ, "DRAIN_SECONDS", 2.0),
         live_colour=live_colour,
+        tls=tls_settings_load(environ),
         debug_headers=_flag(environ, "EDGE_DEBUG_HEADERS"),
     )
 
@@ -196,6 +229,16 @@ def peers_body(states: Mapping[str, ServiceState]) -> str:
     return "".join(f"{name} {' '.join(state.peers())}\n" for name, state in sorted(states.items()))
 
 
+def tls_listener_conf(tls: TlsSettings, port: int = TLS_PORT) -> str:
+    """The lines nginx.conf's main server includes for HTTPS: a TLS listener and the user's certificate."""
+    return (
+        "# Written by upstream_watcher.py at start from TLS_CERT_PATH and TLS_KEY_PATH.\n"
+        f"listen {port} ssl;\n"
+        f"ssl_certificate {tls.cert_path};\n"
+        f"ssl_certificate_key {tls.key_path};\n"
+    )
+
+
 def state_snapshot(states: Mapping[str, ServiceState]) -> dict[str, object]:
     return {
         name: {
@@ -261,6 +304,18 @@ def control_request(method: str, path: str, body: str | None = None, timeout: fl
     if response.status != 200:
         raise RuntimeError(f"control {method} {path} answered {response.status}: {text.strip()}")
     return text
+
+
+def tls_include_write(tls: TlsSettings | None, directory: str = TLS_INCLUDE_DIR, port: int = TLS_PORT) -> None:
+    """Write the TLS listener into the directory nginx.conf includes, or leave that directory without it."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "listener.conf")
+    if tls is None:
+        if os.path.exists(path):
+            os.unlink(path)
+        return
+    with open(path, "w", encoding="utf-8") as include_file:
+        include_file.write(tls_listener_conf(tls, port))
 
 
 def state_write(states: Mapping[str, ServiceState]) -> None:
@@ -412,6 +467,7 @@ def apply_config(new_config: str, settings: WatcherSettings) -> int:
 def run(settings: WatcherSettings) -> int:
     os.makedirs(RUNTIME_DIR, exist_ok=True)
     shutil.copyfile(IMAGE_CONF, RUNNING_CONF)
+    tls_include_write(settings.tls)
     valid, output = nginx_config_test(RUNNING_CONF)
     if not valid:
         log(f"nginx -t rejected {IMAGE_CONF}: {output}")
@@ -428,7 +484,8 @@ def run(settings: WatcherSettings) -> int:
     else:
         log("could not set the live colour at start; Nginx defaults to blue")
     log(f"nginx started (pid {nginx.pid}); watching {', '.join(s.dns_name for s in watcher.states.values())}")
-    log(f"X-Upstream-Addr headers {'on (debug)' if settings.debug_headers else 'off'}")
+    https = f"on :{TLS_PORT} ({settings.tls.cert_path})" if settings.tls else "off"
+    log(f"HTTPS {https}; X-Upstream-Addr headers {'on (debug)' if settings.debug_headers else 'off'}")
 
     stop = threading.Event()
 

@@ -49,6 +49,81 @@ ensure_secrets() {
     done
 }
 
+secret_create_from_file() {
+    local name="$1" file="$2"
+    if docker secret create --label "com.docker.stack.namespace=${STACK_NAME}" "${name}" "${file}" >/dev/null; then
+        log "created secret ${name} from ${file}"
+    else
+        secret_exists "${name}" || die "could not create secret ${name}"
+        log "secret ${name} was created concurrently"
+    fi
+}
+
+# HTTPS is optional (README, "HTTPS"). TLS_CERT_FILE and TLS_KEY_FILE, PEM files on this machine, become secrets
+# named by the certificate's hash, and stack.tls.yml adds the TLS listener. Without them a re-deploy keeps the
+# certificate that the nginx service already has, so `make up` does not drop HTTPS. TLS_DISABLE=1 removes the
+# listener. A stack that never had a certificate is deployed from stack.yml alone, as before.
+compose_files=(--compose-file stack.yml)
+
+# Refuse a pair that Nginx would refuse, before the deploy replaces the running Nginx task with one that cannot start.
+tls_pair_check() {
+    local cert="$1" key="$2" cert_public key_public
+    if ! command -v openssl >/dev/null 2>&1; then
+        log "openssl not found: not checking that TLS_KEY_FILE is the key of TLS_CERT_FILE"
+        return 0
+    fi
+    cert_public="$(openssl x509 -noout -pubkey -in "${cert}" 2>/dev/null)" || die "TLS_CERT_FILE ${cert} is not a PEM certificate"
+    # An empty passphrase: a key that needs one fails here instead of prompting (Nginx could not read it either).
+    key_public="$(openssl pkey -pubout -passin pass: -in "${key}" 2>/dev/null)" \
+        || die "TLS_KEY_FILE ${key} is not an unencrypted PEM private key"
+    if [ -z "${cert_public}" ] || [ "${cert_public}" != "${key_public}" ]; then
+        die "TLS_KEY_FILE ${key} is not the key of the certificate in TLS_CERT_FILE ${cert}"
+    fi
+}
+
+ensure_tls() {
+    local cert="${TLS_CERT_FILE:-}" key="${TLS_KEY_FILE:-}" hash running item
+    TLS_CERT_SECRET=""
+    TLS_KEY_SECRET=""
+    if [ "${TLS_DISABLE:-0}" = 1 ]; then
+        log "TLS_DISABLE=1: plain HTTP only"
+        return 0
+    fi
+    if [ -z "${cert}" ] && [ -z "${key}" ]; then
+        running="$(docker service inspect "${NGINX_SERVICE}" \
+            --format '{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.File.Name}}={{.SecretName}} {{end}}' 2>/dev/null || true)"
+        for item in ${running}; do
+            case "${item}" in
+                tls_cert=*) TLS_CERT_SECRET="${item#tls_cert=}" ;;
+                tls_key=*) TLS_KEY_SECRET="${item#tls_key=}" ;;
+            esac
+        done
+        if [ -z "${TLS_CERT_SECRET}" ] || [ -z "${TLS_KEY_SECRET}" ]; then
+            return 0
+        fi
+        log "HTTPS: keeping the certificate the nginx service uses (${TLS_CERT_SECRET})"
+    else
+        if [ -z "${cert}" ] || [ -z "${key}" ]; then
+            die "give both TLS_CERT_FILE and TLS_KEY_FILE, or neither"
+        fi
+        local file
+        for file in "${cert}" "${key}"; do
+            if [ ! -f "${file}" ] || [ ! -r "${file}" ]; then
+                die "${file} (TLS_CERT_FILE or TLS_KEY_FILE) is not a readable file"
+            fi
+        done
+        tls_pair_check "${cert}" "${key}"
+        hash="$(sha256sum <"${cert}" | cut -c1-12)"
+        TLS_CERT_SECRET="${STACK_NAME}_tls_cert_${hash}"
+        TLS_KEY_SECRET="${STACK_NAME}_tls_key_${hash}"
+        secret_exists "${TLS_CERT_SECRET}" || secret_create_from_file "${TLS_CERT_SECRET}" "${cert}"
+        secret_exists "${TLS_KEY_SECRET}" || secret_create_from_file "${TLS_KEY_SECRET}" "${key}"
+        log "HTTPS: certificate ${cert} as ${TLS_CERT_SECRET}"
+    fi
+    export TLS_CERT_SECRET TLS_KEY_SECRET
+    compose_files+=(--compose-file stack.tls.yml)
+}
+
 # Postgres and Redis keep data in node-local volumes: pin them to one node (this one, unless another is labelled).
 ensure_postgres_node_label() {
     local node labelled=""
@@ -90,6 +165,7 @@ export_colours() {
 }
 
 ensure_secrets
+ensure_tls
 ensure_postgres_node_label
 export_colours
 
@@ -100,7 +176,7 @@ since="$(date +%s)"
 # monitor window (over 3 minutes for this stack even when nothing changed); wait_stack_converged watches them
 # all at once and, like --detach=false, exits non-zero when an update rolls back or does not converge.
 # --prune removes services stack.yml no longer names (the single-colour django and fastapi of older versions).
-run docker stack deploy --compose-file stack.yml --resolve-image never --prune --detach=true "${STACK_NAME}" >&2
+run docker stack deploy "${compose_files[@]}" --resolve-image never --prune --detach=true "${STACK_NAME}" >&2
 # `docker stack deploy` decides whether an image changed by its own com.docker.stack.image label, not by what the
 # service runs: after update.sh put another image on a service, a deploy of the same build left that image in
 # place. Put every service on the image this deploy asked for (a rolling update where one differs).

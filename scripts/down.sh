@@ -37,6 +37,10 @@ if [ "${remove_data}" = 1 ]; then
             run docker secret rm "${STACK_NAME}_${secret}" >/dev/null
         fi
     done
+    # Copies of the TLS certificates and keys that deploy.sh was given (one pair per certificate).
+    for secret in $(docker secret ls --filter "name=${STACK_NAME}_tls_" --format '{{.Name}}'); do
+        run docker secret rm "${secret}" >/dev/null
+    done
 else
     log "volumes and secrets kept (use --volumes to delete them)"
 fi

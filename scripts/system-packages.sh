@@ -10,6 +10,8 @@ declare -A wanted=(
   [nginx]=/usr/sbin/nginx
   [libnginx-mod-http-lua]=/usr/lib/nginx/modules/ngx_http_lua_module.so
   [lua-resty-core]=/usr/share/lua/5.1/resty/core.lua
+  # The HTTPS tests make a throwaway self-signed certificate with the openssl CLI.
+  [openssl]=/usr/bin/openssl
 )
 # Debian's own python3 needs python3-venv for `python3 -m venv`; other builds carry it.
 python3 -c "import ensurepip, venv" 2>/dev/null || wanted[python3-venv]=/nonexistent

@@ -1,7 +1,7 @@
 """The stack's real nginx.conf and lua/ modules in a real Nginx on loopback, for the edge's tests.
 
-Only ports and paths are rewritten (and, where a test says so, one more directive); routing, the Lua balancer
-and the control server are the ones the image runs.
+Only ports and paths are rewritten (and, where a test says so, one more directive); routing, the Lua balancer,
+the control server, limits, error pages and TLS settings are the ones the image runs.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -78,14 +79,44 @@ def echo_backends(count: int) -> Iterator[list[int]]:
             server.server_close()
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    cert: Path
+    key: Path
+
+
+def self_signed_certificate(folder: Path) -> TlsFiles:
+    """A throwaway certificate for localhost and 127.0.0.1 (openssl CLI), never committed."""
+    files = TlsFiles(cert=folder / "cert.pem", key=folder / "key.pem")
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(files.key), "-out", str(files.cert), "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return files
+
+
 @dataclass
 class Edge:
     root: Path
     port: int
     preview_port: int
     control_port: int
+    tls_port: int | None
     conf: Path
     pid_file: Path
+    tls: TlsFiles | None
+
+    def connection(self, *, tls: bool = False, timeout: float = 10) -> http.client.HTTPConnection:
+        if not tls:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        assert self.tls is not None and self.tls_port is not None, "this edge has no TLS listener"
+        context = ssl.create_default_context(cafile=str(self.tls.cert))
+        return http.client.HTTPSConnection("127.0.0.1", self.tls_port, timeout=timeout, context=context)
 
     def request(
         self,
@@ -93,8 +124,10 @@ class Edge:
         path: str,
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        tls: bool = False,
     ) -> Reply:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection = self.connection(tls=tls)
         try:
             connection.request(method, path, body=body, headers=dict(headers or {}))
             response = connection.getresponse()
@@ -134,10 +167,11 @@ def running_edge(
     watcher: ModuleType,
     *,
     environ: Mapping[str, str] | None = None,
+    tls: bool = False,
     rewrite: Mapping[str, str] | None = None,
 ) -> Iterator[Edge]:
     """Nginx on free loopback ports with the shipped config; `environ` is added to Nginx's environment,
-    `rewrite` replaces more text in the config."""
+    `tls` adds the TLS listener the watcher writes (self-signed certificate), `rewrite` replaces more text."""
     if shutil.which("nginx") is None:
         pytest.fail("nginx is not installed: scripts/system-packages.sh installs it", pytrace=False)
     # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
@@ -167,6 +201,12 @@ def running_edge(
     conf_path = root / "nginx.conf"
     conf_path.write_text(conf)
 
+    tls_files, tls_port = None, None
+    if tls:
+        tls_files, tls_port = self_signed_certificate(root), free_port()
+        settings = watcher.TlsSettings(cert_path=str(tls_files.cert), key_path=str(tls_files.key))
+        watcher.tls_include_write(settings, directory=str(root / "tls"), port=tls_port)
+
     # Debug headers only when a test asks for them, whatever the environment of the test run.
     env = {name: value for name, value in os.environ.items() if name != "EDGE_DEBUG_HEADERS"}
     log = (root / "error.log").open("w")
@@ -184,8 +224,10 @@ def running_edge(
             port=port,
             preview_port=preview_port,
             control_port=control_port,
+            tls_port=tls_port,
             conf=conf_path,
             pid_file=root / "nginx.pid",
+            tls=tls_files,
         )
     finally:
         nginx.terminate()

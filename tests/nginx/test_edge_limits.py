@@ -37,7 +37,7 @@ def backend() -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def edge(watcher: ModuleType, backend: int) -> Iterator[Edge]:
-    with running_edge(watcher) as running:
+    with running_edge(watcher, tls=True) as running:
         running.push_peers(django_blue=[backend], fastapi_blue=[backend])
         yield running
 
@@ -134,10 +134,11 @@ def test_admin_login_attempts_are_limited_per_address_and_page_loads_are_not(edg
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     attempts = [edge.request("POST", "/admin/login/", b"username=a&password=b", form)[0] for _ in range(5)]
     assert attempts == [200] * 5
-    # The 6th within the minute: 429 JSON with Retry-After.
-    refused = edge.request("POST", "/admin/login/", b"username=a&password=b", form)
+    # The 6th within the minute, over HTTPS here: 429 JSON, Retry-After, and HSTS like every HTTPS answer.
+    refused = edge.request("POST", "/admin/login/", b"username=a&password=b", form, tls=True)
     _assert_error(refused, 429, "too_many_requests")
     assert refused[1]["retry-after"] == "12"
+    assert refused[1]["strict-transport-security"].startswith("max-age=")
     assert edge.request("POST", "/admin/login/?next=/admin/", b"", form)[0] == 429
     # Pages and other POSTs are not limited.
     assert edge.request("GET", "/admin/login/")[0] == 200

@@ -4,6 +4,7 @@ settings, and a poll loop that survives any one failure."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -112,6 +113,21 @@ def test_settings_parse_services_and_refuse_bad_values(watcher: ModuleType) -> N
         watcher.settings_load({"DRAIN_SECONDS": "-1"})
 
 
+def test_tls_needs_both_paths_or_neither(watcher: ModuleType) -> None:
+    assert watcher.settings_load({}).tls is None
+    assert watcher.settings_load({"TLS_CERT_PATH": "", "TLS_KEY_PATH": " "}).tls is None
+    tls = watcher.settings_load({"TLS_CERT_PATH": "/run/secrets/tls_cert", "TLS_KEY_PATH": "/run/secrets/tls_key"}).tls
+    assert tls == watcher.TlsSettings(cert_path="/run/secrets/tls_cert", key_path="/run/secrets/tls_key")
+    with pytest.raises(watcher.SettingsError, match="TLS_KEY_PATH is missing"):
+        watcher.settings_load({"TLS_CERT_PATH": "/run/secrets/tls_cert"})
+    with pytest.raises(watcher.SettingsError, match="TLS_CERT_PATH is missing"):
+        watcher.settings_load({"TLS_KEY_PATH": "/run/secrets/tls_key"})
+    # The paths go into nginx.conf syntax: nothing that could end or add a directive.
+    for bad in ("run/secrets/cert", "/run/secrets/cert; include /etc/passwd", "/a b", "/a{b}", '/a"b'):
+        with pytest.raises(watcher.SettingsError, match="TLS_CERT_PATH must be an absolute path"):
+            watcher.settings_load({"TLS_CERT_PATH": bad, "TLS_KEY_PATH": "/run/secrets/tls_key"})
+
+
 def test_debug_headers_are_off_unless_set_to_1(watcher: ModuleType) -> None:
     assert watcher.settings_load({}).debug_headers is False
     assert watcher.settings_load({"EDGE_DEBUG_HEADERS": "0"}).debug_headers is False
@@ -120,6 +136,20 @@ def test_debug_headers_are_off_unless_set_to_1(watcher: ModuleType) -> None:
     for bad in ("true", "yes", "2"):
         with pytest.raises(watcher.SettingsError, match="EDGE_DEBUG_HEADERS must be 0 or 1"):
             watcher.settings_load({"EDGE_DEBUG_HEADERS": bad})
+
+
+def test_the_tls_listener_is_written_only_with_a_certificate(watcher: ModuleType, tmp_path: Path) -> None:
+    tls = watcher.TlsSettings(cert_path="/run/secrets/tls_cert", key_path="/run/secrets/tls_key")
+    folder = tmp_path / "tls"
+    watcher.tls_include_write(tls, directory=str(folder))
+    written = (folder / "listener.conf").read_text()
+    assert "listen 8443 ssl;\n" in written
+    assert "ssl_certificate /run/secrets/tls_cert;\n" in written
+    assert "ssl_certificate_key /run/secrets/tls_key;\n" in written
+    # A restart without a certificate leaves nothing behind for nginx.conf's include.
+    watcher.tls_include_write(None, directory=str(folder))
+    assert list(folder.iterdir()) == []
+    watcher.tls_include_write(None, directory=str(folder))
 
 
 def _fake_watcher(watcher: ModuleType, **io: Any) -> Any:
