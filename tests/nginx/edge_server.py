@@ -174,8 +174,22 @@ def running_edge(
     `tls` adds the TLS listener the watcher writes (self-signed certificate), `rewrite` replaces more text."""
     if shutil.which("nginx") is None:
         pytest.fail("nginx is not installed: scripts/system-packages.sh installs it", pytrace=False)
-    # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
     root = Path(tempfile.mkdtemp(prefix="partscat-edge-"))
+    try:
+        yield from _edge_run(root, watcher, environ=environ, tls=tls, rewrite=rewrite)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _edge_run(
+    root: Path,
+    watcher: ModuleType,
+    *,
+    environ: Mapping[str, str] | None,
+    tls: bool,
+    rewrite: Mapping[str, str] | None,
+) -> Iterator[Edge]:
+    # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
     root.chmod(0o755)
     port, preview_port, control_port, placeholder_port = free_port(), free_port(), free_port(), free_port()
     lua_dir = root / "lua"
@@ -233,4 +247,3 @@ def running_edge(
         nginx.terminate()
         nginx.wait(timeout=10)
         log.close()
-        shutil.rmtree(root, ignore_errors=True)
