@@ -65,6 +65,7 @@ function M.admit(app)
         local count = shared:incr(key, 1, 0)
         if count <= per_peer * peers then
             ngx.ctx.edge_admitted = key
+            ngx.var.edge_admitted = key
             return
         end
         shared:incr(key, -1, 0)
@@ -77,11 +78,15 @@ function M.admit(app)
     end
 end
 
--- Log phase: give the slot back.
+-- Log phase: give the slot back. An error page that Nginx answers itself (error_page: 413 while reading
+-- the body, 502, 504) moves the request to a named location. That clears ngx.ctx, and the named location's
+-- log phase runs instead of the search location's. So the key is also kept in $edge_admitted, which
+-- survives the move, and nginx.conf's server runs this for every location that has no log_by_lua of its own.
 function M.release()
-    local key = ngx.ctx.edge_admitted
-    if key then
+    local key = ngx.ctx.edge_admitted or ngx.var.edge_admitted
+    if key and key ~= "" then
         ngx.ctx.edge_admitted = nil
+        ngx.var.edge_admitted = ""
         shared:incr(key, -1, 0)
     end
 end

@@ -150,6 +150,15 @@ class Edge:
         finally:
             connection.close()
 
+    def state(self) -> dict[str, Any]:
+        """The control server's GET /edge/state: peers, live colour, searches in flight per service."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.control_port, timeout=10)
+        try:
+            connection.request("GET", "/edge/state")
+            return dict(json.loads(connection.getresponse().read()))
+        finally:
+            connection.close()
+
     def access_log(self) -> str:
         return (self.root / "access.log").read_text()
 

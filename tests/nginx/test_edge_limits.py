@@ -157,6 +157,36 @@ def test_methods_nginx_refuses_get_a_json_405(edge: Edge, method: str, path: str
     assert "GET" in reply[1]["allow"]
 
 
+def _chunked_search_over_the_limit(edge: Edge, path: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    try:
+        connection.request("POST", path, body=iter([b" " * 40_000] * 2), headers=JSON, encode_chunked=True)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def _searches_in_flight(edge: Edge) -> dict[str, int]:
+    return {service: count for service, count in edge.state()["inflight"].items() if count}
+
+
+def test_nginx_error_pages_on_a_search_give_its_admission_slot_back(edge: Edge, backend: int) -> None:
+    # The search was admitted (lua/admission.lua) before Nginx answered the error itself. Were its slot lost,
+    # a few of these would leave every search of the app shed with 503s. More than the per-task limit here.
+    for _ in range(10):
+        assert [_chunked_search_over_the_limit(edge, path) for path in SEARCHES] == [400, 400]
+    edge.push_peers(django_blue=[free_port()], fastapi_blue=[free_port()])
+    try:
+        for _ in range(10):
+            assert [edge.request("POST", path, b"{}", JSON)[0] for path in SEARCHES] == [502, 502]
+    finally:
+        edge.push_peers(django_blue=[backend], fastapi_blue=[backend])
+    assert _searches_in_flight(edge) == {}
+    assert [edge.request("POST", path, b"{}", JSON)[0] for path in SEARCHES] == [200, 200]
+
+
 def test_a_dead_task_gives_a_json_502(edge: Edge, backend: int) -> None:
     edge.push_peers(django_blue=[free_port()])
     try:
@@ -173,10 +203,13 @@ class _SlowBackend(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
         time.sleep(3)
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    do_POST = do_GET
 
     def log_message(self, *_args: Any) -> None:
         pass
@@ -202,6 +235,9 @@ def impatient_edge(watcher: ModuleType) -> Iterator[Edge]:
 
 def test_a_task_that_does_not_answer_in_time_gives_a_json_504(impatient_edge: Edge) -> None:
     _assert_error(impatient_edge.request("GET", "/mark/"), 504, "gateway_timeout")
+    # A search too, and it gives its admission slot back.
+    _assert_error(impatient_edge.request("POST", "/search/part/", b"{}", JSON), 504, "gateway_timeout")
+    assert _searches_in_flight(impatient_edge) == {}
 
 
 @pytest.mark.parametrize(
