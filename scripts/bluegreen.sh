@@ -62,13 +62,15 @@ wait_colour_ready() {
 
 # The smoke checks, run inside every Nginx task against PORT: 8080 is what users get, 8081 the idle colour.
 smoke_check() {
-    local port="$1" container path
+    local port="$1" container path host
+    host="$(django_public_host)"
     for container in $(nginx_containers); do
         for path in /mark/ /model/; do
-            docker exec "${container}" python3 /opt/healthcheck/http_probe.py "http://127.0.0.1:${port}${path}" >/dev/null || return 1
+            docker exec "${container}" python3 /opt/healthcheck/http_probe.py --host "${host}" \
+                "http://127.0.0.1:${port}${path}" >/dev/null || return 1
         done
         for path in /search/part/ /fastapi/search/part/; do
-            docker exec "${container}" python3 /opt/healthcheck/http_probe.py --json '{"page": 1}' \
+            docker exec "${container}" python3 /opt/healthcheck/http_probe.py --host "${host}" --json '{"page": 1}' \
                 "http://127.0.0.1:${port}${path}" >/dev/null || return 1
         done
     done

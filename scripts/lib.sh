@@ -51,6 +51,20 @@ service_name() {
     esac
 }
 
+# A host name Django accepts (the first of the live django service's DJANGO_ALLOWED_HOSTS), for checks that
+# go through Nginx: with a real domain configured, Django refuses Host: 127.0.0.1. "*" and ".example.com"
+# (a domain and its subdomains) are turned into a name that matches.
+django_public_host() {
+    local hosts first
+    hosts="$(docker service inspect "$(service_name django)" \
+        --format '{{range .Spec.TaskTemplate.ContainerSpec.Env}}{{println .}}{{end}}' 2>/dev/null |
+        sed -n 's/^DJANGO_ALLOWED_HOSTS=//p')"
+    first="${hosts%%,*}"
+    first="${first#.}"
+    case "${first}" in "" | "*") first=localhost ;; esac
+    printf '%s\n' "${first}"
+}
+
 service_image() { docker service inspect "$1" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}'; }
 service_replicas() { docker service inspect "$1" --format '{{.Spec.Mode.Replicated.Replicas}}'; }
 
