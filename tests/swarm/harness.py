@@ -34,21 +34,23 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
     return result.stdout
 
 
-def script(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def script(
+    name: str, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run scripts/<name> with the suite's STACK_NAME and HTTP_PORT; never raises on a non-zero exit.
 
     Every deploy the suite makes runs Nginx in debug mode: X-Upstream-Addr tells the tests which task answered
     (Reply.upstream, loadgen). Setting it on every script, not only on up.sh, means that no later deploy turns
     it off, which would also replace the Nginx task in the middle of a test.
     """
-    env = {**os.environ, "STACK_NAME": STACK, "HTTP_PORT": str(HTTP_PORT), "EDGE_DEBUG_HEADERS": "1"}
+    environment = {**os.environ, "STACK_NAME": STACK, "HTTP_PORT": str(HTTP_PORT), "EDGE_DEBUG_HEADERS": "1"}
     return subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / name), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
-        env=env,
+        env={**environment, **(env or {})},
         cwd=REPO_ROOT,
     )
 

@@ -244,7 +244,9 @@ def test_killed_task_is_replaced_and_no_request_fails(swarm_stack: str, zero_dow
         and outcome.finished >= moments["kill_sent"]
     ]
     assert_no_request_failed(load, [o for o in load.failures() if o not in lost_in_process])
-    assert len(lost_in_process) <= 2, lost_in_process
+    # Each client has one request in flight at most, and the excused ones are a fifth of the traffic: if half the
+    # clients were excused, the filter above would be hiding something else.
+    assert len(lost_in_process) <= 4, lost_in_process
     sent_after_drop = [
         o for o in load.outcomes if o.started > moments["dropped"] and o.upstream.startswith(victim_address + ":")
     ]
