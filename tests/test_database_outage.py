@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Postgres, Server, manage, start_app, start_postgres
+from tests.servers import Postgres, Server, start_app, start_postgres
 
 QUICK_SECONDS = 5.0
 
@@ -23,9 +23,7 @@ QUICK_SECONDS = 5.0
 @pytest.fixture(scope="module")
 def outage_postgres() -> Iterator[Postgres]:
     server = start_postgres(Path(tempfile.mkdtemp(prefix="parts-outage-pg-")))
-    server.psql("CREATE DATABASE catalog")
-    manage(server.url("catalog"), "migrate", "--no-input", "-v", "0")
-    manage(server.url("catalog"), "seed_parts", "--parts", "50", "--seed", "3")
+    server.catalog_create("catalog", parts=50, seed=3)
     try:
         yield server
     finally:
@@ -35,7 +33,7 @@ def outage_postgres() -> Iterator[Postgres]:
 @pytest.fixture(scope="module")
 def apps(outage_postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     log_dir = tmp_path_factory.mktemp("outage-logs")
-    servers = {name: start_app(name, outage_postgres.url("catalog"), log_dir) for name in ("django", "fastapi")}
+    servers = {name: start_app(name, outage_postgres.app_url("catalog"), log_dir) for name in ("django", "fastapi")}
     try:
         yield servers
     finally:
