@@ -3,6 +3,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# The database and its two roles (scripts/images/postgres-roles.sql); stack.yml and the URL secrets use them.
+export DB_NAME=partscat DB_OWNER_ROLE=partscat_owner DB_APP_ROLE=partscat_app
+
 require_docker
 load_images_env
 cd "${REPO_ROOT}"
@@ -24,23 +27,27 @@ secret_create() {
     fi
 }
 
-ensure_secrets() {
-    local password_secret="${STACK_NAME}_db_password" url_secret="${STACK_NAME}_database_url"
+# A role's password secret and its URL secret are made together from one random value: a secret cannot be
+# read back, so one cannot be rebuilt from the other. PostgreSQL applies the passwords on every start, so a
+# database volume older than its secrets is fine (the roles get the new passwords).
+ensure_database_role_secrets() {
+    local role="$1" password_secret="$2" url_secret="$3" password
     if secret_exists "${password_secret}" && secret_exists "${url_secret}"; then
-        log "database secrets exist"
+        log "secrets ${password_secret}, ${url_secret} exist"
     elif secret_exists "${password_secret}" || secret_exists "${url_secret}"; then
-        # Secrets cannot be read back, so one cannot be rebuilt from the other.
-        die "only one of ${password_secret} / ${url_secret} exists; remove it (and the pgdata volume) or recreate both"
-    elif docker volume inspect "${STACK_NAME}_pgdata" >/dev/null 2>&1; then
-        die "volume ${STACK_NAME}_pgdata exists but its password secret is gone; run scripts/down.sh --volumes to start over"
+        die "only one of ${password_secret} / ${url_secret} exists; remove it (docker secret rm) so that both are made again"
     else
-        local password
         password="$(random_value)"
         secret_create "${password_secret}" "${password}"
-        secret_create "${url_secret}" "postgres://partscat:${password}@postgres:5432/partscat"
+        secret_create "${url_secret}" "postgres://${role}:${password}@postgres:5432/${DB_NAME}"
     fi
+}
+
+ensure_secrets() {
+    ensure_database_role_secrets "${DB_OWNER_ROLE}" "${STACK_NAME}_db_owner_password" "${STACK_NAME}_db_owner_url"
+    ensure_database_role_secrets "${DB_APP_ROLE}" "${STACK_NAME}_db_app_password" "${STACK_NAME}_db_app_url"
     local name
-    for name in django_secret_key jobs_api_token; do
+    for name in django_secret_key jobs_api_token redis_password; do
         if secret_exists "${STACK_NAME}_${name}"; then
             log "secret ${STACK_NAME}_${name} exists"
         else
