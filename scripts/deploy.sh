@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# Deploy (or re-deploy) the stack: ensure secrets and the Postgres node label, `docker stack deploy`, wait until healthy.
+# Deploy (or re-deploy) the stack: ensure the Postgres node label and secrets, `docker stack deploy`, wait until healthy.
+# --new-database: no node carries the partscat.postgres label and this is not a first deploy; label this node
+# anyway, and let PostgreSQL start here with whatever this node's volume holds (nothing: an empty database).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/postgres-node.sh"
+
+new_database=0
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --new-database) new_database=1 ;;
+        *) die "usage: deploy.sh [--new-database]" ;;
+    esac
+    shift
+done
 
 # The database and its two roles (scripts/images/postgres-roles.sql); stack.yml and the URL secrets use them.
 export DB_NAME=partscat DB_OWNER_ROLE=partscat_owner DB_APP_ROLE=partscat_app
@@ -131,21 +143,6 @@ ensure_tls() {
     compose_files+=(--compose-file stack.tls.yml)
 }
 
-# Postgres and Redis keep data in node-local volumes: pin them to one node (this one, unless another is labelled).
-ensure_postgres_node_label() {
-    local node labelled=""
-    for node in $(docker node ls -q); do
-        if [ "$(docker node inspect "${node}" --format '{{index .Spec.Labels "partscat.postgres"}}')" = "true" ]; then
-            labelled="${node}"
-        fi
-    done
-    if [ -n "${labelled}" ]; then
-        log "node ${labelled} holds the partscat.postgres label"
-    else
-        run docker node update --label-add partscat.postgres=true "$(docker info --format '{{.Swarm.NodeID}}')" >/dev/null
-    fi
-}
-
 # Blue-green state and colours, read from the swarm so that a re-deploy disturbs no release in progress:
 # the live colour takes the images just built (a rolling update of what serves, at the configured replicas);
 # the idle colour keeps its image and replicas (0 unless bluegreen.sh deployed it).
@@ -171,9 +168,10 @@ export_colours() {
     log "live colour ${live}; idle colour ${idle} keeps $(printenv "DJANGO_${idle^^}_REPLICAS") + $(printenv "FASTAPI_${idle^^}_REPLICAS") replicas"
 }
 
+# The label first: creating the secrets would make a first deploy look like a later one.
+ensure_postgres_node_label "${new_database}"
 ensure_secrets
 ensure_tls
-ensure_postgres_node_label
 export_colours
 
 log "deploying stack ${STACK_NAME}: $(grep -v '^#' "${IMAGES_ENV}" | tr '\n' ' ')"
