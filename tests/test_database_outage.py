@@ -7,6 +7,7 @@ Swarm asks) stays 200, readiness (what Nginx's watcher asks) turns 503 quickly, 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,12 +23,14 @@ QUICK_SECONDS = 5.0
 
 @pytest.fixture(scope="module")
 def outage_postgres() -> Iterator[Postgres]:
-    server = start_postgres(Path(tempfile.mkdtemp(prefix="parts-outage-pg-")))
-    server.catalog_create("catalog", parts=50, seed=3)
+    base = Path(tempfile.mkdtemp(prefix="parts-outage-pg-"))
+    server = start_postgres(base)
     try:
+        server.catalog_create("catalog", parts=50, seed=3)
         yield server
     finally:
         server.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
