@@ -104,6 +104,16 @@ if [ "${bootstrap}" != "${POSTGRES_USER}" ]; then
     say "  on it has no password and pg_hba.conf refuses it over the network (socket only, inside this container);"
     say "  its objects in ${POSTGRES_DB} now belong to ${POSTGRES_OWNER_ROLE}; the apps connect as ${POSTGRES_APP_ROLE}."
 fi
+if [ "${superuser}" != "${POSTGRES_USER}" ]; then
+    # So that `psql -U "$POSTGRES_USER"` inside the container administers every volume alike; like every
+    # superuser it has no password and only the socket.
+    say "creating the superuser ${POSTGRES_USER} (socket only) for local administration"
+    psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --username="${superuser}" --dbname=postgres \
+        --set=name="${POSTGRES_USER}" <<'SQL'
+SELECT format('CREATE ROLE %I SUPERUSER LOGIN', :'name') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \gexec
+SQL
+    superuser="${POSTGRES_USER}"
+fi
 
 psql --no-psqlrc --username="${superuser}" --dbname=postgres \
     --set=dbname="${POSTGRES_DB}" --set=owner_role="${POSTGRES_OWNER_ROLE}" --set=app_role="${POSTGRES_APP_ROLE}" \

@@ -19,6 +19,7 @@ from tests.servers import (
     APP_ROLE,
     OWNER_ROLE,
     POSTGRES_ENTRYPOINT,
+    SUPERUSER,
     Postgres,
     free_port,
     manage,
@@ -98,6 +99,12 @@ def test_a_volume_from_before_the_role_split_is_taken_over(base: Path) -> None:
             assert conn.execute(
                 "SELECT rolsuper, rolpassword IS NULL FROM pg_authid WHERE rolname = %s", [LEGACY_SUPERUSER]
             ).fetchone() == (True, True)
+        # $POSTGRES_USER now exists too, so local administration (`psql -U "$POSTGRES_USER"`) works as on a
+        # new volume; the network refuses it like every superuser.
+        assert server.psql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") == "t"
+        with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects"):
+            psycopg.connect(f"host=127.0.0.1 port={server.port} user={SUPERUSER} dbname={LEGACY_DB}")
+        with psycopg.connect(_legacy_superuser(server)) as conn:
             owners = conn.execute(
                 "SELECT DISTINCT relowner::regrole::text FROM pg_class WHERE relnamespace = 'public'::regnamespace "
                 "UNION SELECT DISTINCT stxowner::regrole::text FROM pg_statistic_ext "
@@ -115,6 +122,13 @@ def test_a_volume_from_before_the_role_split_is_taken_over(base: Path) -> None:
         with psycopg.connect(server.owner_url(LEGACY_DB)) as owner:
             owner.execute("ALTER TABLE part ADD COLUMN supplier text")
             owner.rollback()
+
+        # The next start connects as $POSTGRES_USER and finds nothing left to change.
+        server.stop()
+        server.start()
+        assert server.log.read_text().count(f"creating the superuser {SUPERUSER}") == 1
+        with psycopg.connect(server.app_url(LEGACY_DB)) as app:
+            assert app.execute("SELECT count(*) FROM part").fetchone() == (40,)
     finally:
         server.stop()
 
