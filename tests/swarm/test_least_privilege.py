@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.swarm.harness import NETWORK, STACK, docker, service_containers, service_image
+from tests.swarm.harness import NETWORK, STACK, docker, postgres_sql, service_containers, service_image
 
 pytestmark = pytest.mark.swarm
 
@@ -111,6 +111,14 @@ def _exec_python(service: str, code: str) -> str:
 def test_the_apps_connect_as_a_role_that_is_no_superuser(swarm_stack: str, service: str) -> None:
     code = DJANGO_ROLE if service == "django" else FASTAPI_ROLE
     assert json.loads(_exec_python(service, code)) == [APP_ROLE, False, False, False]
+
+
+def test_the_owner_owns_the_schema_and_no_superuser_has_a_password(swarm_stack: str) -> None:
+    owners = postgres_sql("SELECT DISTINCT relowner::regrole FROM pg_class WHERE relnamespace = 'public'::regnamespace")
+    assert owners.split() == [OWNER_ROLE]
+    attributes = "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = :'role'"
+    assert postgres_sql(attributes, role=OWNER_ROLE) == "f|f|f"
+    assert postgres_sql("SELECT count(*) FROM pg_authid WHERE rolsuper AND rolpassword IS NOT NULL") == "0"
 
 
 def test_the_superuser_cannot_log_in_over_the_network(swarm_stack: str) -> None:
