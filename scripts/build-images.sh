@@ -148,19 +148,25 @@ fi
 
 build_wheelhouse
 
+# PostgreSQL and Redis: the official images, or offline stand-ins with the same paths and users, plus the
+# entrypoints that apply the roles (PostgreSQL) and require the password (Redis) on every start.
 if [ "${BASE_MODE}" = registry ]; then
-    # The official images; the offline ones below honour the same environment and paths.
-    POSTGRES_IMAGE="${OFFICIAL_POSTGRES_IMAGE}"
-    REDIS_IMAGE="${OFFICIAL_REDIS_IMAGE}"
-    run docker pull -q "${POSTGRES_IMAGE}" >/dev/null
-    run docker pull -q "${REDIS_IMAGE}" >/dev/null
+    POSTGRES_BASE="${OFFICIAL_POSTGRES_IMAGE}"
+    REDIS_BASE="${OFFICIAL_REDIS_IMAGE}"
+    run docker pull -q "${POSTGRES_BASE}" >/dev/null
+    run docker pull -q "${REDIS_BASE}" >/dev/null
 else
-    build_image postgres scripts/images/postgres.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" \
-        scripts/images/postgres-entrypoint.sh
-    POSTGRES_IMAGE="${IMAGE_REF}"
-    build_image redis scripts/images/redis.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}"
-    REDIS_IMAGE="${IMAGE_REF}"
+    build_image postgres-base scripts/images/postgres-base.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}"
+    POSTGRES_BASE="${IMAGE_REF}"
+    build_image redis-base scripts/images/redis-base.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}"
+    REDIS_BASE="${IMAGE_REF}"
 fi
+build_image postgres scripts/images/postgres.Dockerfile "--build-arg POSTGRES_BASE=${POSTGRES_BASE}" \
+    scripts/images/postgres-entrypoint.sh scripts/images/postgres-roles.sql
+POSTGRES_IMAGE="${IMAGE_REF}"
+build_image redis scripts/images/redis.Dockerfile "--build-arg REDIS_BASE=${REDIS_BASE}" \
+    scripts/images/redis-entrypoint.sh
+REDIS_IMAGE="${IMAGE_REF}"
 # Nginx is always built here (from debian:bookworm-slim with a registry): it carries the upstream watcher.
 build_image nginx nginx/Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" nginx healthcheck
 NGINX_IMAGE="${IMAGE_REF}"

@@ -1,7 +1,22 @@
 #!/usr/bin/env bash
-# Deploy (or re-deploy) the stack: ensure secrets and the Postgres node label, `docker stack deploy`, wait until healthy.
+# Deploy (or re-deploy) the stack: ensure the Postgres node label and secrets, `docker stack deploy`, wait until healthy.
+# --new-database: no node carries the partscat.postgres label and this is not a first deploy; label this node
+# anyway, and let PostgreSQL start here with whatever this node's volume holds (nothing: an empty database).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/postgres-node.sh"
+
+new_database=0
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --new-database) new_database=1 ;;
+        *) die "usage: deploy.sh [--new-database]" ;;
+    esac
+    shift
+done
+
+# The database and its two roles (scripts/images/postgres-roles.sql); stack.yml and the URL secrets use them.
+export DB_NAME=partscat DB_OWNER_ROLE=partscat_owner DB_APP_ROLE=partscat_app
 
 require_docker
 load_images_env
@@ -24,23 +39,27 @@ secret_create() {
     fi
 }
 
-ensure_secrets() {
-    local password_secret="${STACK_NAME}_db_password" url_secret="${STACK_NAME}_database_url"
+# A role's password secret and its URL secret are made together from one random value: a secret cannot be
+# read back, so one cannot be rebuilt from the other. PostgreSQL applies the passwords on every start, so a
+# database volume older than its secrets is fine (the roles get the new passwords).
+ensure_database_role_secrets() {
+    local role="$1" password_secret="$2" url_secret="$3" password
     if secret_exists "${password_secret}" && secret_exists "${url_secret}"; then
-        log "database secrets exist"
+        log "secrets ${password_secret}, ${url_secret} exist"
     elif secret_exists "${password_secret}" || secret_exists "${url_secret}"; then
-        # Secrets cannot be read back, so one cannot be rebuilt from the other.
-        die "only one of ${password_secret} / ${url_secret} exists; remove it (and the pgdata volume) or recreate both"
-    elif docker volume inspect "${STACK_NAME}_pgdata" >/dev/null 2>&1; then
-        die "volume ${STACK_NAME}_pgdata exists but its password secret is gone; run scripts/down.sh --volumes to start over"
+        die "only one of ${password_secret} / ${url_secret} exists; remove it (docker secret rm) so that both are made again"
     else
-        local password
         password="$(random_value)"
         secret_create "${password_secret}" "${password}"
-        secret_create "${url_secret}" "postgres://partscat:${password}@postgres:5432/partscat"
+        secret_create "${url_secret}" "postgres://${role}:${password}@postgres:5432/${DB_NAME}"
     fi
+}
+
+ensure_secrets() {
+    ensure_database_role_secrets "${DB_OWNER_ROLE}" "${STACK_NAME}_db_owner_password" "${STACK_NAME}_db_owner_url"
+    ensure_database_role_secrets "${DB_APP_ROLE}" "${STACK_NAME}_db_app_password" "${STACK_NAME}_db_app_url"
     local name
-    for name in django_secret_key jobs_api_token; do
+    for name in django_secret_key jobs_api_token redis_password; do
         if secret_exists "${STACK_NAME}_${name}"; then
             log "secret ${STACK_NAME}_${name} exists"
         else
@@ -124,21 +143,6 @@ ensure_tls() {
     compose_files+=(--compose-file stack.tls.yml)
 }
 
-# Postgres and Redis keep data in node-local volumes: pin them to one node (this one, unless another is labelled).
-ensure_postgres_node_label() {
-    local node labelled=""
-    for node in $(docker node ls -q); do
-        if [ "$(docker node inspect "${node}" --format '{{index .Spec.Labels "partscat.postgres"}}')" = "true" ]; then
-            labelled="${node}"
-        fi
-    done
-    if [ -n "${labelled}" ]; then
-        log "node ${labelled} holds the partscat.postgres label"
-    else
-        run docker node update --label-add partscat.postgres=true "$(docker info --format '{{.Swarm.NodeID}}')" >/dev/null
-    fi
-}
-
 # Blue-green state and colours, read from the swarm so that a re-deploy disturbs no release in progress:
 # the live colour takes the images just built (a rolling update of what serves, at the configured replicas);
 # the idle colour keeps its image and replicas (0 unless bluegreen.sh deployed it).
@@ -164,9 +168,10 @@ export_colours() {
     log "live colour ${live}; idle colour ${idle} keeps $(printenv "DJANGO_${idle^^}_REPLICAS") + $(printenv "FASTAPI_${idle^^}_REPLICAS") replicas"
 }
 
+# The label first: creating the secrets would make a first deploy look like a later one.
+ensure_postgres_node_label "${new_database}"
 ensure_secrets
 ensure_tls
-ensure_postgres_node_label
 export_colours
 
 log "deploying stack ${STACK_NAME}: $(grep -v '^#' "${IMAGES_ENV}" | tr '\n' ' ')"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Remove the stack and wait until its containers and network are gone; --volumes also deletes data and secrets.
+# Remove the stack and wait until its containers and networks are gone; --volumes also deletes data and secrets.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -19,8 +19,9 @@ fi
 
 deadline=$((SECONDS + 120))
 while [ -n "$(docker ps -aq --filter "label=com.docker.stack.namespace=${STACK_NAME}")" ] \
-    || docker network inspect "${STACK_NAME}_backend" >/dev/null 2>&1; do
-    [ "${SECONDS}" -lt "${deadline}" ] || die "stack ${STACK_NAME} still has containers or its network after 120s"
+    || docker network inspect "${STACK_NAME}_backend" >/dev/null 2>&1 \
+    || docker network inspect "${STACK_NAME}_redis" >/dev/null 2>&1; do
+    [ "${SECONDS}" -lt "${deadline}" ] || die "stack ${STACK_NAME} still has containers or its networks after 120s"
     sleep 2
 done
 log "stack ${STACK_NAME} removed"
@@ -31,8 +32,10 @@ if [ "${remove_data}" = 1 ]; then
             run docker volume rm "${STACK_NAME}_${volume}" >/dev/null
         fi
     done
-    # The database password lives in pgdata too: a new volume gets a new password.
-    for secret in db_password database_url django_secret_key jobs_api_token; do
+    # With the data gone, the next deploy starts from scratch with new secrets (the last two names are the
+    # ones used before the role split).
+    for secret in db_owner_password db_owner_url db_app_password db_app_url redis_password django_secret_key \
+        jobs_api_token db_password database_url; do
         if docker secret inspect "${STACK_NAME}_${secret}" >/dev/null 2>&1; then
             run docker secret rm "${STACK_NAME}_${secret}" >/dev/null
         fi

@@ -13,9 +13,10 @@ from tests.servers import manage, start_postgres
 base = Path(tempfile.mkdtemp(prefix="parts-explain-"))
 pg = start_postgres(base)
 try:
-    pg.psql("CREATE DATABASE catalog")
-    url = pg.url("catalog")
-    manage(url, "migrate", "--no-input", "-v", "0")
+    # Migrated as the owner role; seeded, and explained, as the apps' role.
+    pg.database_create("catalog")
+    manage(pg.owner_url("catalog"), "migrate", "--no-input", "-v", "0")
+    url = pg.app_url("catalog")
     print(manage(url, "seed_parts", "--parts", os.environ["PARTS"], "--seed", "1"), file=sys.stderr)
     pg.psql("VACUUM ANALYZE", dbname="catalog")
     subprocess.run([sys.executable, "scripts/explain_plans.py"], env={**os.environ, "DATABASE_URL": url}, check=True)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `make up`: Docker and Swarm, images, secrets, deploy, wait until healthy, seed an empty catalog, print the URLs.
+# Arguments go to deploy.sh (--new-database).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 started=${SECONDS}
 "${REPO_ROOT}/scripts/docker-engine.sh"
 "${REPO_ROOT}/scripts/build-images.sh"
-"${REPO_ROOT}/scripts/deploy.sh"
+"${REPO_ROOT}/scripts/deploy.sh" "$@"
 "${REPO_ROOT}/scripts/seed.sh" --if-empty --parts "${SEED_PARTS:-10000}" --seed "${SEED_NUMBER:-1}"
 
 base="http://127.0.0.1:${HTTP_PORT}"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.admin_login import ADMIN_USERNAME, admin_user_create
 from tests.expected import Row, load_rows
-from tests.servers import Postgres, Server, manage, start_app, start_postgres
+from tests.servers import Postgres, Server, start_app, start_postgres
 
 SEED_PARTS = 3_000
 SEED = 7
@@ -51,11 +51,9 @@ def postgres() -> Iterator[Postgres]:
 
 @pytest.fixture(scope="session")
 def database_url(postgres: Postgres) -> str:
-    """A migrated catalog seeded through the real ``seed_parts`` command, plus EXTRA_ROWS_SQL."""
-    postgres.psql("CREATE DATABASE catalog")
-    url = postgres.url("catalog")
-    manage(url, "migrate", "--no-input", "-v", "0")
-    manage(url, "seed_parts", "--parts", str(SEED_PARTS), "--seed", str(SEED))
+    """The apps' URL (their role may only read and write rows) of a catalog migrated as the owner role and
+    seeded through the real ``seed_parts`` command, plus EXTRA_ROWS_SQL."""
+    url = postgres.catalog_create("catalog", parts=SEED_PARTS, seed=SEED)
     postgres.psql(EXTRA_ROWS_SQL, dbname="catalog")
     postgres.psql("ANALYZE", dbname="catalog")
     return url

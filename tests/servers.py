@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -39,78 +40,167 @@ def _wait_for(check: Callable[[], bool], what: str, timeout: float = 60) -> None
     raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s")
 
 
-def _pg_bin(name: str) -> str:
+def pg_bin(name: str) -> str:
     found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None)
     if not found:
         raise RuntimeError(f"{name} not found: install postgresql (scripts/test.sh does)")
     return found
 
 
+# The role layout of the stack (scripts/images/postgres-roles.sql): migrations as the owner, the apps as a
+# role that may only read and write rows, the superuser through the socket only.
+IMAGES = ROOT / "scripts" / "images"
+POSTGRES_ENTRYPOINT = IMAGES / "postgres-entrypoint.sh"
+POSTGRES_ROLES_SQL = IMAGES / "postgres-roles.sql"
+REDIS_ENTRYPOINT = IMAGES / "redis-entrypoint.sh"
+SUPERUSER = "postgres"
+OWNER_ROLE = "partscat_owner"
+APP_ROLE = "partscat_app"
+# The database the entrypoint itself creates; tests make more with Postgres.database_create.
+ENTRYPOINT_DATABASE = "catalog"
+
+
 @dataclass
 class Postgres:
-    data_dir: Path
+    """A cluster run by the stack's own entrypoint (scripts/images/postgres-entrypoint.sh), as the image runs it."""
+
+    base: Path
     port: int
     log: Path
     as_user: list[str]
-    options: str
+    env: dict[str, str]
+    options: list[str]
+    owner_password_file: Path
+    app_password_file: Path
+    process: subprocess.Popen[bytes] | None = None
 
-    def url(self, dbname: str) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
+    @property
+    def data_dir(self) -> Path:
+        return self.base / "data"
+
+    def superuser_dsn(self, dbname: str = "postgres") -> str:
+        """The superuser, through the socket: the only way it may log in."""
+        return f"host={self.base} port={self.port} user={SUPERUSER} dbname={dbname}"
+
+    def owner_url(self, dbname: str) -> str:
+        """What migrations connect as (MIGRATE_DATABASE_URL)."""
+        return f"postgres://{OWNER_ROLE}:{self.owner_password_file.read_text()}@127.0.0.1:{self.port}/{dbname}"
+
+    def app_url(self, dbname: str) -> str:
+        """What the apps connect as (DATABASE_URL)."""
+        return f"postgres://{APP_ROLE}:{self.app_password_file.read_text()}@127.0.0.1:{self.port}/{dbname}"
 
     def psql(self, sql: str, dbname: str = "postgres") -> str:
         out = subprocess.run(
-            [_pg_bin("psql"), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", self.url(dbname), "-c", sql],
+            [pg_bin("psql"), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", self.superuser_dsn(dbname), "-c", sql],
             check=True,
             capture_output=True,
             text=True,
         )
         return out.stdout.strip()
 
-    def start(self) -> None:
-        pg_ctl = [*self.as_user, _pg_bin("pg_ctl"), "-D", str(self.data_dir)]
+    def database_create(self, dbname: str) -> None:
+        """A database with the stack's roles and privileges (the SQL the entrypoint applies to its own)."""
         subprocess.run(
-            [*pg_ctl, "-o", self.options, "-l", str(self.log), "-w", "start"],
+            [
+                pg_bin("psql"),
+                "-X",
+                *("-v", f"dbname={dbname}", "-v", f"owner_role={OWNER_ROLE}", "-v", f"app_role={APP_ROLE}"),
+                *("-v", f"owner_password_file={self.owner_password_file}"),
+                *("-v", f"app_password_file={self.app_password_file}"),
+                *("-f", str(POSTGRES_ROLES_SQL), self.superuser_dsn()),
+            ],
             check=True,
             capture_output=True,
         )
 
+    def database_drop(self, dbname: str) -> None:
+        self.psql(f'DROP DATABASE "{dbname}" WITH (FORCE)')
+
+    def catalog_create(self, dbname: str, *, parts: int = 0, seed: int = 1) -> str:
+        """A migrated catalog (as the owner), seeded with ``parts`` parts (as the app); returns the app's URL."""
+        self.database_create(dbname)
+        manage(self.owner_url(dbname), "migrate", "--no-input", "-v", "0")
+        if parts:
+            manage(self.app_url(dbname), "seed_parts", "--parts", str(parts), "--seed", str(seed))
+        return self.app_url(dbname)
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"postgres exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+        probe = [pg_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", APP_ROLE]
+        return subprocess.run([*probe, "-d", self.env["POSTGRES_DB"]], check=False).returncode == 0
+
+    def start(self) -> None:
+        """Run the entrypoint (initdb on the first start, roles and pg_hba.conf on every start, then postgres)."""
+        handle = self.log.open("ab")
+        command = [*self.as_user, "sh", str(POSTGRES_ENTRYPOINT), *self.options]
+        self.process = subprocess.Popen(
+            command, env={**os.environ, **self.env}, stdout=handle, stderr=subprocess.STDOUT
+        )
+        _wait_for(self._ready, "postgres")
+
     def stop(self) -> None:
         subprocess.run(
-            [*self.as_user, _pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
+            [*self.as_user, pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
             check=False,
             capture_output=True,
         )
+        if self.process is not None:
+            self.process.wait(timeout=60)
 
 
-def start_postgres(base: Path) -> Postgres:
-    """initdb a UTF-8 cluster (C.UTF-8: Cyrillic case-folding works) and start it."""
+def start_postgres(
+    base: Path, *, dbname: str = ENTRYPOINT_DATABASE, extra_env: dict[str, str] | None = None
+) -> Postgres:
+    """A UTF-8 cluster (C.UTF-8: Cyrillic case-folding works) started by the stack's entrypoint.
+
+    ``base/data`` may already hold a cluster (the entrypoint then only applies roles and pg_hba.conf).
+    """
     base.mkdir(parents=True, exist_ok=True)
     as_user: list[str] = []
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    data_dir, log, port = base / "data", base / "postgres.log", free_port()
-    subprocess.run(
-        [
-            *as_user,
-            _pg_bin("initdb"),
-            "-D",
-            str(data_dir),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C.UTF-8",
-        ],
-        check=True,
-        capture_output=True,
+    owner_password_file, app_password_file = base / "owner_password", base / "app_password"
+    for path in (owner_password_file, app_password_file):
+        path.write_text(secrets.token_hex(16))
+        path.chmod(0o644)  # read by the entrypoint, which runs as postgres
+    port = free_port()
+    bin_dir = Path(os.path.realpath(pg_bin("initdb"))).parent
+    env = {
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "PGDATA": str(base / "data"),
+        "PGPORT": str(port),
+        "POSTGRES_SOCKET_DIR": str(base),
+        "POSTGRES_USER": SUPERUSER,
+        "POSTGRES_DB": dbname,
+        # Tests make a database each; the stack lets the roles reach its one database only.
+        "POSTGRES_HBA_DATABASES": "all",
+        "POSTGRES_LOCALE": "C.UTF-8",
+        "POSTGRES_OWNER_ROLE": OWNER_ROLE,
+        "POSTGRES_APP_ROLE": APP_ROLE,
+        "POSTGRES_OWNER_PASSWORD_FILE": str(owner_password_file),
+        "POSTGRES_APP_PASSWORD_FILE": str(app_password_file),
+        "POSTGRES_ROLES_SQL": str(POSTGRES_ROLES_SQL),
+        **(extra_env or {}),
+    }
+    # Durability is pointless for a throwaway cluster; speed is not. Loopback only.
+    options = [
+        *("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off"),
+        *("-c", "full_page_writes=off", "-c", "max_connections=200"),
+    ]
+    server = Postgres(
+        base=base,
+        port=port,
+        log=base / "postgres.log",
+        as_user=as_user,
+        env=env,
+        options=options,
+        owner_password_file=owner_password_file,
+        app_password_file=app_password_file,
     )
-    # Durability is pointless for a throwaway cluster; speed is not.
-    options = (
-        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    server = Postgres(data_dir=data_dir, port=port, log=log, as_user=as_user, options=options)
     server.start()
     return server
 
@@ -158,48 +248,54 @@ def start_server(name: str, command: list[str], *, env: dict[str, str], cwd: Pat
 class Redis:
     process: subprocess.Popen[bytes]
     port: int
+    password: str
 
     def url(self, db: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
+
+    def env(self) -> dict[str, str]:
+        """What the Django-image services read to reach it (config/settings/base.py builds Celery's URLs)."""
+        return {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.port), "REDIS_PASSWORD": self.password}
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
 
 
+def redis_command(port: int, *command: bytes) -> bytes:
+    """One command without authenticating; the raw reply (``-NOAUTH ...`` when Redis wants a password)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(b"*%d\r\n" % len(command) + b"".join(b"$%d\r\n%s\r\n" % (len(c), c) for c in command))
+        return sock.recv(256)
+
+
 def _redis_answers(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+        return redis_command(port, b"PING").startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False
 
 
 def start_redis(base: Path) -> Redis:
-    """A memory-only Redis on a free loopback port."""
+    """A memory-only Redis on a free loopback port, with a password, started by the stack's entrypoint."""
     port = free_port()
-    server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    command = [
-        server,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(base),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    password = secrets.token_hex(16)
+    password_file = base / "redis_password"
+    password_file.write_text(password)
+    env = {**os.environ, "REDIS_PASSWORD_FILE": str(password_file), "REDIS_DATA_DIR": str(base)}
+    command = ["sh", str(REDIS_ENTRYPOINT), "--port", str(port), "--bind", "127.0.0.1", "--appendonly", "no"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(lambda: _redis_answers(port), "redis")
-    return Redis(process=process, port=port)
+    return Redis(process=process, port=port, password=password)
+
+
+# Production settings need a Redis password; where a test starts no Redis, nothing listens on port 1.
+NO_REDIS = {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": "1", "REDIS_PASSWORD": "no-redis-in-this-test"}
 
 
 def service_env(database_url: str, drain_marker: Path | None = None) -> dict[str, str]:
     return {
+        **NO_REDIS,
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "tests-" + "x" * 40,
@@ -233,9 +329,9 @@ def start_app(
     return start_server(name, command, env=env, cwd=cwd, log=log_dir / f"{name}.log", port=port)
 
 
-def manage(database_url: str, *args: str) -> str:
+def manage(database_url: str, *args: str, extra_env: dict[str, str] | None = None) -> str:
     """Run ``python manage.py ARGS`` against ``database_url``; return its stdout."""
-    env = {**os.environ, **service_env(database_url)}
+    env = {**os.environ, **service_env(database_url), **(extra_env or {})}
     out = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=APP_DIR, env=env, check=True, capture_output=True, text=True
     )

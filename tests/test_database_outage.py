@@ -7,6 +7,7 @@ Swarm asks) stays 200, readiness (what Nginx's watcher asks) turns 503 quickly, 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,27 +16,27 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Postgres, Server, manage, start_app, start_postgres
+from tests.servers import Postgres, Server, start_app, start_postgres
 
 QUICK_SECONDS = 5.0
 
 
 @pytest.fixture(scope="module")
 def outage_postgres() -> Iterator[Postgres]:
-    server = start_postgres(Path(tempfile.mkdtemp(prefix="parts-outage-pg-")))
-    server.psql("CREATE DATABASE catalog")
-    manage(server.url("catalog"), "migrate", "--no-input", "-v", "0")
-    manage(server.url("catalog"), "seed_parts", "--parts", "50", "--seed", "3")
+    base = Path(tempfile.mkdtemp(prefix="parts-outage-pg-"))
+    server = start_postgres(base)
     try:
+        server.catalog_create("catalog", parts=50, seed=3)
         yield server
     finally:
         server.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def apps(outage_postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     log_dir = tmp_path_factory.mktemp("outage-logs")
-    servers = {name: start_app(name, outage_postgres.url("catalog"), log_dir) for name in ("django", "fastapi")}
+    servers = {name: start_app(name, outage_postgres.app_url("catalog"), log_dir) for name in ("django", "fastapi")}
     try:
         yield servers
     finally:

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from search_contract import MAX_BODY_BYTES
-from tests.servers import Postgres, Server, manage, start_app
+from tests.servers import Postgres, Server, start_app
 
 STATEMENT_TIMEOUT_S = 2.0
 QUEUE_WAIT_S = 0.3
@@ -34,11 +34,7 @@ LIMITS = {
 
 @pytest.fixture(scope="module")
 def small_url(postgres: Postgres) -> str:
-    postgres.psql("CREATE DATABASE overload")
-    url = postgres.url("overload")
-    manage(url, "migrate", "--no-input", "-v", "0")
-    manage(url, "seed_parts", "--parts", "50", "--seed", "5")
-    return url
+    return postgres.catalog_create("overload", parts=50, seed=5)
 
 
 @pytest.fixture(scope="module", params=["django", "fastapi"])

@@ -4,6 +4,9 @@ Every django task runs this before gunicorn (RUN_MIGRATIONS=1 in stack.yml). The
 lock migrates; the others wait for it, then find nothing left to apply. It first waits for the database,
 because on a fresh deploy Postgres may still be initialising.
 
+Migrations connect as the schema owner, MIGRATE_DATABASE_URL (or MIGRATE_DATABASE_URL_FILE, a secret only
+the django web services mount); the apps' own DATABASE_URL is a role that may only read and write rows.
+
 Migrations must never take the serving stack down:
 - No statement timeout (the requests' 5 s would cancel a long index build), but a short ``lock_timeout``:
   a migration that needs a table lock while searches hold the table gives up after MIGRATE_LOCK_TIMEOUT
@@ -27,6 +30,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.utils import OperationalError
 from psycopg.errors import LockNotAvailable
+
+from search_contract.settings import env_value
 
 # Any constant works; all tasks must use the same one.
 MIGRATION_LOCK_KEY = 4_815_162_342
@@ -95,9 +100,15 @@ def migrations_apply_locked() -> None:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
 
 
+def owner_database_use() -> None:
+    """Make this process's DATABASE_URL the owner's, before Django reads its settings."""
+    os.environ["DATABASE_URL"] = env_value("MIGRATE_DATABASE_URL")
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+    owner_database_use()
     django.setup()
     try:
         database_wait(timeout_seconds=float(os.environ.get("MIGRATE_DB_WAIT_SECONDS", "120")))

@@ -1,15 +1,13 @@
-# Redis from Debian: the Celery broker and result backend, append-only file on a volume.
-ARG DEBIAN_BASE=debian:bookworm-slim
-FROM ${DEBIAN_BASE}
-RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server \
-    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
-    && mkdir -p /data && chown redis:redis /data
+# The stack's Redis (Celery's broker and result backend): the official redis:7 image (offline:
+# redis-base.Dockerfile) with an entrypoint that requires the password from REDIS_PASSWORD_FILE.
+ARG REDIS_BASE=redis:7-bookworm
+FROM ${REDIS_BASE}
+COPY scripts/images/redis-entrypoint.sh /usr/local/bin/redis-entrypoint
 USER redis
 WORKDIR /data
-VOLUME /data
-EXPOSE 6379
+# The probe authenticates (REDISCLI_AUTH, never -a on a command line); an unauthenticated PING gets NOAUTH.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
-    CMD redis-cli -h 127.0.0.1 ping | grep -q PONG
-# Only the overlay network reaches it, so protected mode (loopback only without a password) is off.
-CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--dir", "/data", "--appendonly", "yes", "--save", ""]
+    CMD REDISCLI_AUTH="$(cat "${REDIS_PASSWORD_FILE}")" redis-cli -h 127.0.0.1 ping | grep -q PONG
+ENTRYPOINT ["/usr/local/bin/redis-entrypoint"]
+# The official image's CMD ("redis-server") would reach the entrypoint as an argument.
+CMD []

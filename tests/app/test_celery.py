@@ -1,4 +1,4 @@
-"""The Celery worker boots from the Django settings and answers over a real Redis broker."""
+"""The Celery worker boots from the Django settings and answers over a real Redis broker that requires a password."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ def test_worker_answers_ping_through_redis(redis: Redis, database_url: str, tmp_
     env = {
         **os.environ,
         **service_env(database_url),
-        "CELERY_BROKER_URL": redis.url(0),
-        "CELERY_RESULT_BACKEND": redis.url(1),
+        # Host, port and password, as stack.yml gives them (the password from a secret file there):
+        # the settings build Celery's URLs from them.
+        **redis.env(),
     }
     worker_name = f"test-{os.getpid()}@localhost"
     log = (tmp_path / "worker.log").open("wb")

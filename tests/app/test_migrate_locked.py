@@ -29,13 +29,20 @@ _names = itertools.count()
 @pytest.fixture
 def fresh_url(postgres: Postgres) -> Iterator[str]:
     name = f"migrate_{os.getpid()}_{next(_names)}"
-    postgres.psql(f"CREATE DATABASE {name}")
-    yield postgres.url(name)
-    postgres.psql(f"DROP DATABASE {name} WITH (FORCE)")
+    postgres.database_create(name)
+    # The owner role's URL: what migrations connect as, and what the tests' "other task" uses too.
+    yield postgres.owner_url(name)
+    postgres.database_drop(name)
 
 
 def _start(url: str, **extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, **service_env(url), "PYTHONPATH": f"{APP_DIR}:{ROOT}", **extra}
+    env = {
+        **os.environ,
+        **service_env(url),
+        "MIGRATE_DATABASE_URL": url,
+        "PYTHONPATH": f"{APP_DIR}:{ROOT}",
+        **extra,
+    }
     return subprocess.Popen(
         [sys.executable, str(MIGRATE_LOCKED)], cwd=APP_DIR, env=env, stderr=subprocess.PIPE, text=True
     )

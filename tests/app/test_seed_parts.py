@@ -20,11 +20,9 @@ FROM part p JOIN mark m ON m.id = p.mark_id JOIN model d ON d.id = p.model_id
 @pytest.fixture
 def empty_database(postgres: Postgres, request: pytest.FixtureRequest) -> Iterator[str]:
     name = f"seed_{request.node.name.lower()}"[:60]
-    postgres.psql(f'CREATE DATABASE "{name}"')
-    url = postgres.url(name)
-    manage(url, "migrate", "--no-input", "-v", "0")
-    yield url
-    postgres.psql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    # Seeded as the apps' role, as scripts/seed.sh does inside a django task.
+    yield postgres.catalog_create(name)
+    postgres.database_drop(name)
 
 
 def fingerprint(url: str) -> tuple[object, ...]:

@@ -15,11 +15,14 @@ def _secret_values() -> dict[str, str]:
     postgres = service_containers("postgres")[0]
     values = {
         name: docker("exec", django, "cat", f"/run/secrets/{name}")
-        for name in ("database_url", "django_secret_key", "jobs_api_token")
+        for name in ("database_url", "migrate_database_url", "django_secret_key", "jobs_api_token", "redis_password")
     }
-    values["db_password"] = docker("exec", postgres, "cat", "/run/secrets/db_password")
+    for name in ("db_owner_password", "db_app_password"):
+        values[name] = docker("exec", postgres, "cat", f"/run/secrets/{name}")
     assert all(len(value) >= 20 for value in values.values()), "secrets should be long random values"
-    assert values["db_password"] in values["database_url"]
+    # Each role's URL carries the password PostgreSQL sets for that role.
+    assert values["db_app_password"] in values["database_url"]
+    assert values["db_owner_password"] in values["migrate_database_url"]
     return values
 
 
@@ -33,8 +36,11 @@ def test_secrets_are_mounted_as_files(swarm_stack: str) -> None:
     environment = docker("exec", django, "env")
 
     assert "DATABASE_URL_FILE=/run/secrets/database_url" in environment
+    assert "MIGRATE_DATABASE_URL_FILE=/run/secrets/migrate_database_url" in environment
     assert "DJANGO_SECRET_KEY_FILE=/run/secrets/django_secret_key" in environment
+    assert "REDIS_PASSWORD_FILE=/run/secrets/redis_password" in environment
     assert "DATABASE_URL=" not in environment.replace("DATABASE_URL_FILE=", "")
+    assert "REDIS_PASSWORD=" not in environment.replace("REDIS_PASSWORD_FILE=", "")
 
 
 def test_no_secret_in_service_specs_containers_or_images(swarm_stack: str) -> None:

@@ -6,7 +6,7 @@ fails fast naming the missing variable.
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from config import APP_DIR, project_root_on_path
 
@@ -137,10 +137,24 @@ LOGGING = {
 # SHUTDOWN: while this file exists the task is draining and /healthz answers 503.
 DRAIN_MARKER = env_value("DRAIN_MARKER", "/tmp/draining")
 
+# REDIS (Celery's broker and result backend)
+# The password comes from a secret (REDIS_PASSWORD_FILE) and never sits in a URL in the environment;
+# production refuses to run without one. Empty means a developer's Redis without AUTH.
+REDIS_HOST = env_value("REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(env_value("REDIS_PORT", "6379"))
+REDIS_PASSWORD = env_value("REDIS_PASSWORD", "")
+
+
+def redis_url(*, db: int) -> str:
+    """``redis://:password@host:port/db`` for this project's Redis (the password percent-encoded)."""
+    auth = f":{quote(REDIS_PASSWORD, safe='')}@" if REDIS_PASSWORD else ""
+    return f"redis://{auth}{REDIS_HOST}:{REDIS_PORT}/{db}"
+
+
 # CELERY
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
-CELERY_BROKER_URL = env_value("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-CELERY_RESULT_BACKEND = env_value("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/1")
+CELERY_BROKER_URL = redis_url(db=0)
+CELERY_RESULT_BACKEND = redis_url(db=1)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -22,3 +22,8 @@ USE_X_FORWARDED_HOST = False
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# REDIS: the stack's Redis requires a password (stack.yml mounts it as a secret); without one, every
+# connection would fail with NOAUTH at the first job instead of here.
+if not REDIS_PASSWORD:
+    raise MissingSetting("REDIS_PASSWORD (or REDIS_PASSWORD_FILE) must be set")
