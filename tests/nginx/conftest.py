@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.nginx.edge_server import echo_backends
 
 NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
 
@@ -25,3 +28,10 @@ def _load(name: str, path: Path) -> ModuleType:
 @pytest.fixture(scope="session")
 def watcher() -> ModuleType:
     return _load("upstream_watcher", NGINX_DIR / "upstream_watcher.py")
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[int]:
+    """One echo backend (tests/nginx/edge_server.py) that every route of a module's edge is pointed at."""
+    with echo_backends(1) as ports:
+        yield ports[0]

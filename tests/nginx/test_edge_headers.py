@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.nginx.edge_server import Edge, echo_backends, running_edge
+from tests.nginx.edge_server import Edge, running_edge
 from tests.servers import free_port
 
 # Every kind of location in nginx.conf: a location that set its own proxy_set_header would lose the server's.
@@ -36,12 +36,6 @@ SPOOFED = {
     "X-Forwarded-Protocol": "ssl",
     "Forwarded": "for=203.0.113.9;proto=https;host=evil.example",
 }
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[int]:
-    with echo_backends(1) as ports:
-        yield ports[0]
 
 
 @pytest.fixture(scope="module")

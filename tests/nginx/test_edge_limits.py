@@ -21,18 +21,12 @@ import orjson
 import pytest
 
 from search_contract import MAX_BODY_BYTES, body_too_large, error_body
-from tests.nginx.edge_server import Edge, Reply, echo_backends, running_edge
+from tests.nginx.edge_server import Edge, Reply, running_edge
 from tests.servers import Server, free_port
 
 JSON = {"Content-Type": "application/json"}
 SEARCHES = ["/search/part/", "/fastapi/search/part/"]
 IMPORT_LIMIT = 100 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[int]:
-    with echo_backends(1) as ports:
-        yield ports[0]
 
 
 @pytest.fixture(scope="module")
