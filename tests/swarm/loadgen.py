@@ -130,6 +130,15 @@ class Window:
         )
 
 
+class AnswerCutShort(Exception):
+    """The response's headers arrived (with the task that sent them), then its body broke off."""
+
+    def __init__(self, upstream: str, error: Exception) -> None:
+        super().__init__(f"answer from {upstream or '?'} cut short: {error!r}")
+        self.upstream = upstream
+        self.error = error
+
+
 @dataclass
 class LoadGenerator:
     """`clients` threads sending TRAFFIC through Nginx until stopped; every outcome is kept."""
@@ -146,6 +155,7 @@ class LoadGenerator:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _send(self, connection: http.client.HTTPConnection, call: Call, close: bool) -> tuple[int, str]:
+        """(status, upstream task); raises AnswerCutShort when the body breaks off after the headers came."""
         headers = {"Connection": "close"} if close else {}
         body = None
         if call.body is not None:
@@ -153,8 +163,12 @@ class LoadGenerator:
             headers["Content-Type"] = "application/json"
         connection.request(call.method, call.path, body=body, headers=headers)
         response = connection.getresponse()
-        response.read()
-        return response.status, (response.getheader("X-Upstream-Addr") or "").split(",")[-1].strip()
+        upstream = (response.getheader("X-Upstream-Addr") or "").split(",")[-1].strip()
+        try:
+            response.read()
+        except (OSError, http.client.HTTPException) as error:
+            raise AnswerCutShort(upstream, error) from error
+        return response.status, upstream
 
     def _run(self, client: int) -> None:
         keepalive = client % 2 == 0
@@ -169,6 +183,12 @@ class LoadGenerator:
             try:
                 status, upstream = self._send(connection, call, close=not keepalive)
                 outcome = Outcome(client, kind, started, time.monotonic(), call, status, upstream)
+            except AnswerCutShort as cut:
+                # The task died while its answer was on the way: Nginx had passed the headers on, so it could
+                # not move the request elsewhere. Which task it was is known from those headers.
+                connection.close()
+                error_name = type(cut.error).__name__
+                outcome = Outcome(client, kind, started, time.monotonic(), call, None, cut.upstream, error_name)
             except (OSError, http.client.HTTPException) as error:
                 # Closed without a response, reset, refused, timed out: the user saw an error. No retry.
                 connection.close()
