@@ -39,7 +39,7 @@ def _enable_keepalives(connection: asyncpg.Connection) -> None:
     """TCP keep-alives and a bound on unacknowledged writes: a node lost without a reset is noticed.
 
     asyncpg has no option for them, so they are set on the connection's socket. The transport is not public
-    API; tests/fastapi_search checks that the options really are on, so an asyncpg upgrade cannot drop them
+    API; tests/test_overload.py checks with ss that the options really are on, so an asyncpg upgrade cannot drop them
     silently.
     """
     sock = connection._transport.get_extra_info("socket")
@@ -178,7 +178,8 @@ async def search_part(request: Request) -> JSONBytesResponse:
         return JSONBytesResponse(await part_search(connection, filters=filters))
 
 
-# Readiness waits at most this long for a pooled connection and for its query: a busy pool is "not ready".
+# Readiness waits at most this long for a pooled connection and for its query. The pool keeps one connection
+# beyond the search slots, so a busy task stays ready; a database that does not answer in time is "not ready".
 HEALTH_WAIT_SECONDS = 1.0
 # Failures of the connection itself (server gone, refused, restarting), not of a query.
 DATABASE_CONNECTION_ERRORS = (

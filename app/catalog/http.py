@@ -75,17 +75,14 @@ class ContractErrorMiddleware:
         return None
 
 
-# Requests that never touch the database, so admission control never delays them.
-ADMISSION_EXEMPT_PATHS = frozenset({"/livez", "/healthz"})
-
-
 class DatabaseAdmissionMiddleware:
     """Bounded database concurrency per process: at most ``DB_CONCURRENCY`` requests do database work at once.
 
     A request that finds every slot busy waits at most ``DB_QUEUE_WAIT_MS``, then gets a fast JSON 503 with
-    Retry-After. gunicorn runs more threads than slots (config/gunicorn.py), so a thread is always free for
-    /livez and /healthz however slow the database is: load and locks never turn into failed health checks
-    and replaced tasks. Nginx bounds the queue in front of each task too (nginx/lua/edge.lua).
+    Retry-After. The probes never get here (catalog.middleware.HealthProbeMiddleware answers them first), and
+    gunicorn runs more threads than slots (config/gunicorn.py), so a thread is always free for them however
+    slow the database is: load and locks never turn into failed health checks and replaced tasks. Nginx bounds
+    the queue in front of each task too (nginx/lua/admission.lua).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -95,8 +92,6 @@ class DatabaseAdmissionMiddleware:
         self.queue_wait_s = limits.queue_wait_s
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path in ADMISSION_EXEMPT_PATHS:
-            return self.get_response(request)
         if not self.slots.acquire(timeout=self.queue_wait_s):
             return error_response(overloaded())
         try:
