@@ -1,5 +1,10 @@
 """Every SQL statement of the service: named constants with ``$n`` parameters only.
 
+A search is two steps (search_contract/totals.py): ``PART_GROUPS`` on the
+``part_totals`` table gives the totals and the ids and names of the matching
+groups; ``PART_SEARCH_PAGE`` (and ``PART_SEARCH_TOTALS`` for a price or stock
+count filter) reads ``part`` with those as plain values.
+
 One statement serves every combination of filters: a filter whose parameter is
 NULL is switched off by ``$n IS NULL OR ...``. The pool sets
 ``plan_cache_mode = force_custom_plan`` so PostgreSQL plans each execution with
@@ -10,46 +15,65 @@ The column expressions are the ones Django's ORM emits for the same filters
 (app/catalog/selectors.py), so both services hit the same indexes. One thing
 differs: Django writes ``mark_id IN (SELECT ...)``, but behind ``$n IS NULL OR``
 PostgreSQL cannot turn that into a join (sublinks are pulled up before the NULL
-test is folded away) and leaves a per-row SubPlan that no index can serve. So
-here the ids are fetched once, ``= ANY(ARRAY(SELECT ...))``, which is an index
-condition on ``mark_id`` again.
+test is folded away) and leaves a per-row SubPlan. So here the ids are fetched
+once, ``= ANY(ARRAY(SELECT ...))``.
 
-Parameters of ``PART_MATCH``:
-$1 mark name, $2 producer country, $3 mark ids, $4 model name, $5 model ids,
-$6 part name LIKE pattern, $7 colour, $8 is_new_part (jsonb), $9 count (jsonb),
-$10 lowest price, $11 highest price.
+Parameters of ``PART_GROUPS``: $1 mark name, $2 producer country, $3 mark ids,
+$4 model name, $5 model ids, $6 part name LIKE pattern, $7 colour, $8
+is_new_part (jsonb).
+
+Parameters of ``PART_MATCH``: $1 mark ids, $2 model ids (both resolved, or
+NULL), $3 names (resolved, or NULL), $4 part name LIKE pattern (when the names
+are not sent), $5 colour, $6 is_new_part (jsonb), $7 count (jsonb), $8 lowest
+price, $9 highest price.
 """
 
 from __future__ import annotations
 
 from search_contract import PAGE_SIZE
 
-PART_MATCH = """
-    p.is_visible
-    AND ($1::text IS NULL OR p.mark_id = ANY(ARRAY(
+# sum() of bigint is numeric: cast back, the totals fit a bigint.
+PART_GROUPS = """
+SELECT coalesce(sum(t.parts), 0)::bigint AS count,
+       coalesce(sum(t.price_sum), 0)::bigint AS summ,
+       coalesce(array_agg(DISTINCT t.mark_id), '{}') AS marks,
+       coalesce(array_agg(DISTINCT t.model_id), '{}') AS models,
+       coalesce(array_agg(DISTINCT t.name::text), '{}') AS names
+FROM part_totals t
+WHERE ($1::text IS NULL OR t.mark_id = ANY(ARRAY(
         SELECT m1.id FROM mark m1 WHERE upper(m1.name::text) = upper($1::text))))
-    AND ($2::text IS NULL OR p.mark_id = ANY(ARRAY(
+  AND ($2::text IS NULL OR t.mark_id = ANY(ARRAY(
         SELECT m2.id FROM mark m2 WHERE upper(m2.producer_country_name::text) = upper($2::text))))
-    AND ($3::bigint[] IS NULL OR p.mark_id = ANY($3::bigint[]))
-    AND ($4::text IS NULL OR p.model_id = ANY(ARRAY(
+  AND ($3::bigint[] IS NULL OR t.mark_id = ANY($3::bigint[]))
+  AND ($4::text IS NULL OR t.model_id = ANY(ARRAY(
         SELECT d.id FROM model d WHERE upper(d.name::text) = upper($4::text))))
-    AND ($5::bigint[] IS NULL OR p.model_id = ANY($5::bigint[]))
-    AND ($6::text IS NULL OR upper(p.name::text) LIKE upper($6::text))
-    AND ($7::text IS NULL OR upper((p.json_data ->> 'color')::text) = upper($7::text))
-    AND ($8::jsonb IS NULL OR (p.json_data -> 'is_new_part') = $8::jsonb)
-    AND ($9::jsonb IS NULL OR (p.json_data -> 'count') = $9::jsonb)
-    AND ($10::integer IS NULL OR p.price >= $10::integer)
-    AND ($11::integer IS NULL OR p.price <= $11::integer)
+  AND ($5::bigint[] IS NULL OR t.model_id = ANY($5::bigint[]))
+  AND ($6::text IS NULL OR upper(t.name::text) LIKE upper($6::text))
+  AND ($7::text IS NULL OR t.color_key = upper($7::text))
+  AND ($8::jsonb IS NULL OR t.is_new_part = $8::jsonb)
 """
 
-# count and summ of every match, computed by PostgreSQL.
+PART_MATCH = """
+    p.is_visible
+    AND ($1::bigint[] IS NULL OR p.mark_id = ANY($1::bigint[]))
+    AND ($2::bigint[] IS NULL OR p.model_id = ANY($2::bigint[]))
+    AND ($3::text[] IS NULL OR p.name::text = ANY($3::text[]))
+    AND ($4::text IS NULL OR upper(p.name::text) LIKE upper($4::text))
+    AND ($5::text IS NULL OR upper((p.json_data ->> 'color')::text) = upper($5::text))
+    AND ($6::jsonb IS NULL OR (p.json_data -> 'is_new_part') = $6::jsonb)
+    AND ($7::jsonb IS NULL OR (p.json_data -> 'count') = $7::jsonb)
+    AND ($8::integer IS NULL OR p.price >= $8::integer)
+    AND ($9::integer IS NULL OR p.price <= $9::integer)
+"""
+
+# count and summ of the matches, when a price or stock-count filter splits the groups.
 PART_SEARCH_TOTALS = f"""
 SELECT count(*) AS count, coalesce(sum(p.price), 0) AS summ
 FROM part p
 WHERE {PART_MATCH}
 """  # noqa: S608 (composed of constants, never of input)
 
-# One page of matches in id order; $12 is the offset.
+# One page of matches in id order; $10 is the offset.
 PART_SEARCH_PAGE = f"""
 SELECT p.id, p.name, p.json_data, p.price,
        m.id AS mark_id, m.name AS mark_name, m.producer_country_name,
@@ -59,7 +83,7 @@ JOIN mark m ON m.id = p.mark_id
 JOIN model d ON d.id = p.model_id
 WHERE {PART_MATCH}
 ORDER BY p.id
-LIMIT {PAGE_SIZE} OFFSET $12::integer
+LIMIT {PAGE_SIZE} OFFSET $10::integer
 """  # noqa: S608 (composed of constants, never of input)
 
 HEALTH_CHECK = "SELECT 1"

@@ -1,4 +1,4 @@
-"""The parts search over an asyncpg connection: two statements, no ORM."""
+"""The parts search over an asyncpg connection: two or three statements, no ORM."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 import asyncpg
 
-from fastapi_search.queries import PART_SEARCH_PAGE, PART_SEARCH_TOTALS
+from fastapi_search.queries import PART_GROUPS, PART_SEARCH_PAGE, PART_SEARCH_TOTALS
 from search_contract import PartFilters
+from search_contract.totals import name_choices, narrows_marks_and_models, totals_need_rows
 
 
 def like_pattern(text: str) -> str:
@@ -16,8 +17,8 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def match_arguments(filters: PartFilters) -> tuple[Any, ...]:
-    """The values of ``$1``..``$11`` of ``PART_MATCH``, in order."""
+def group_arguments(filters: PartFilters) -> tuple[Any, ...]:
+    """The values of ``$1``..``$8`` of ``PART_GROUPS``, in order."""
     return (
         filters.mark_name,
         filters.producer_country_name,
@@ -25,6 +26,21 @@ def match_arguments(filters: PartFilters) -> tuple[Any, ...]:
         filters.model_name,
         filters.model_ids,
         None if filters.part_name is None else like_pattern(filters.part_name),
+        filters.color,
+        filters.is_new_part,
+    )
+
+
+def match_arguments(filters: PartFilters, groups: asyncpg.Record) -> tuple[Any, ...]:
+    """The values of ``$1``..``$9`` of ``PART_MATCH``, from the filters and the resolved ``groups``."""
+    narrow = narrows_marks_and_models(filters)
+    names = name_choices(filters, groups["names"])
+    pattern = None if filters.part_name is None or names is not None else like_pattern(filters.part_name)
+    return (
+        groups["marks"] if narrow else None,
+        groups["models"] if narrow else None,
+        names,
+        pattern,
         filters.color,
         filters.is_new_part,
         filters.count,
@@ -49,13 +65,23 @@ def _part_json(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def part_search(connection: asyncpg.Connection, *, filters: PartFilters) -> dict[str, Any]:
-    """One page of matches in id order, with count and price sum of all matches."""
-    arguments = match_arguments(filters)
-    totals = await connection.fetchrow(PART_SEARCH_TOTALS, *arguments)
-    rows = await connection.fetch(PART_SEARCH_PAGE, *arguments, filters.offset)
+    """One page of matches in id order, with count and price sum of all matches.
+
+    Two steps (search_contract/totals.py): the matching groups, then the parts.
+    """
+    groups = await connection.fetchrow(PART_GROUPS, *group_arguments(filters))
+    count, summ = groups["count"], groups["summ"]
+    rows: list[asyncpg.Record] = []
+    if count:
+        arguments = match_arguments(filters, groups)
+        if totals_need_rows(filters):
+            totals = await connection.fetchrow(PART_SEARCH_TOTALS, *arguments)
+            count, summ = totals["count"], totals["summ"]
+        if filters.offset < count:
+            rows = await connection.fetch(PART_SEARCH_PAGE, *arguments, filters.offset)
     return {
         "response": [_part_json(row) for row in rows],
-        "count": totals["count"],
-        "summ": totals["summ"],
+        "count": count,
+        "summ": summ,
         "page": filters.page,
     }

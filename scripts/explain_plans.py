@@ -28,8 +28,8 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from catalog.selectors import part_search  # noqa: E402
-from fastapi_search.queries import PART_SEARCH_PAGE, PART_SEARCH_TOTALS  # noqa: E402
-from fastapi_search.search import match_arguments  # noqa: E402
+from fastapi_search.queries import PART_GROUPS, PART_SEARCH_PAGE, PART_SEARCH_TOTALS  # noqa: E402
+from fastapi_search.search import group_arguments, match_arguments  # noqa: E402
 from search_contract import PartFilters  # noqa: E402
 
 CASES: dict[str, PartFilters] = {
@@ -38,6 +38,8 @@ CASES: dict[str, PartFilters] = {
     "name substring alone": PartFilters(part_name="фара"),
     "rare name substring": PartFilters(part_name="belt"),
     "no filter, deep page": PartFilters(page=5_000),
+    "mark + name + price range": PartFilters(mark_name="BMW", part_name="фара", price_gte=5_000, price_lte=15_000),
+    "colour + price range": PartFilters(color="синий", price_gte=5_000),
 }
 
 
@@ -51,7 +53,7 @@ def _print_plan(title: str, lines: list[str]) -> None:
 def django_plans(name: str, filters: PartFilters) -> None:
     with CaptureQueriesContext(connection) as captured:
         part_search(filters=filters)
-    for query, label in zip(captured.captured_queries, ("totals", "page"), strict=True):
+    for query, label in zip(captured.captured_queries, ("groups", "totals or page", "page"), strict=False):
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
             _print_plan(f"Django, {name}, {label}", [row[0] for row in cursor.fetchall()])
@@ -61,10 +63,13 @@ async def fastapi_plans(name: str, filters: PartFilters) -> None:
     conn = await asyncpg.connect(os.environ["DATABASE_URL"], server_settings={"plan_cache_mode": "force_custom_plan"})
     try:
         await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=str)
-        arguments: tuple[Any, ...] = match_arguments(filters)
+        rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {PART_GROUPS}", *group_arguments(filters))
+        _print_plan(f"FastAPI, {name}, groups", [row[0] for row in rows])
+        groups = await conn.fetchrow(PART_GROUPS, *group_arguments(filters))
+        arguments: tuple[Any, ...] = match_arguments(filters, groups)
         for sql, label, extra in ((PART_SEARCH_TOTALS, "totals", ()), (PART_SEARCH_PAGE, "page", (filters.offset,))):
             rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *arguments, *extra)
-            _print_plan(f"FastAPI, {name}, {label}", [row[0] for row in rows])
+            _print_plan(f"FastAPI, {name}, {label} (run only when needed)", [row[0] for row in rows])
     finally:
         await conn.close()
 

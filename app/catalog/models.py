@@ -85,7 +85,55 @@ class Part(models.Model):
                 condition=VISIBLE,
                 name="part_name_trgm_idx",
             ),
+            # The rows step of a search (search_contract/totals.py): every group column, then price. The
+            # ids and names resolved on part_totals are equalities on the leading columns, so a page or a
+            # price total reads only the matching parts, and without a colour or is_new_part filter
+            # (nothing then reads json_data) as an index-only scan.
+            models.Index(
+                F("mark"),
+                F("model"),
+                F("name"),
+                Upper(KeyTextTransform("color", "json_data")),
+                KeyTransform("is_new_part", "json_data"),
+                F("price"),
+                condition=VISIBLE,
+                name="part_group_price_idx",
+            ),
+            # Price and stock-count totals with no group filter: an index-only scan of the price range
+            # (7 ms for a fifth of a million parts, against 55 ms through the table), and the few parts of
+            # one stock count.
+            models.Index(F("price"), condition=VISIBLE, name="part_price_idx"),
+            models.Index(KeyTransform("count", "json_data"), condition=VISIBLE, name="part_count_idx"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class PartTotals(models.Model):
+    """Count and price sum of the visible parts of each group of parts that share every group column.
+
+    Maintained by statement triggers on ``part`` (migration 0004) in the writing transaction, so it is
+    exact at every snapshot; the searches read totals and the matching ids and names from here
+    (search_contract/totals.py). Rows are keyed by the values the search filters test: the colour
+    upper-cased as both services compare it, ``is_new_part`` as the jsonb value (SQL NULL when the key
+    is absent). Nothing but the triggers writes it.
+    """
+
+    mark_id = models.BigIntegerField()
+    model_id = models.BigIntegerField()
+    name = models.CharField(max_length=200)
+    color_key = models.TextField(null=True)
+    is_new_part = models.JSONField(null=True)
+    parts = models.BigIntegerField()
+    price_sum = models.BigIntegerField()
+
+    class Meta:
+        db_table = "part_totals"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mark_id", "model_id", "name", "color_key", "is_new_part"],
+                name="part_totals_group",
+                nulls_distinct=False,
+            ),
+        ]

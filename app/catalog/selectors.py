@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from django.db.models import Count, QuerySet, Sum
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Count, QuerySet, Sum, Value
+from django.db.models.functions import Upper
 
-from catalog.models import Mark, Model, Part
+from catalog.models import Mark, Model, Part, PartTotals
 from search_contract import PAGE_SIZE, PartFilters
+from search_contract.totals import name_choices, narrows_marks_and_models, totals_need_rows
 
 
 class SearchPage(TypedDict):
@@ -30,26 +33,46 @@ PAGE_FIELDS = (
 )
 
 
-def part_matches(*, filters: PartFilters) -> QuerySet[Part]:
-    """Visible parts matching every given filter.
+def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals]:
+    """The groups of ``part_totals`` whose parts pass the mark, model, name, colour and is_new_part filters.
 
-    Mark, model and country filters are ``IN (SELECT id ...)`` subqueries rather
-    than joins, so counting matches never joins; fastapi_search/queries.py writes
-    the same SQL by hand.
+    Mark, model and country filters are ``IN (SELECT id ...)`` subqueries rather than joins; the colour
+    is compared upper-cased, as the group holds it.
     """
-    parts = Part.objects.filter(is_visible=True)
+    groups = PartTotals.objects.all()
     if filters.mark_name is not None:
-        parts = parts.filter(mark__in=Mark.objects.filter(name__iexact=filters.mark_name).values("id"))
+        groups = groups.filter(mark_id__in=Mark.objects.filter(name__iexact=filters.mark_name).values("id"))
     if filters.producer_country_name is not None:
         country = Mark.objects.filter(producer_country_name__iexact=filters.producer_country_name)
-        parts = parts.filter(mark__in=country.values("id"))
+        groups = groups.filter(mark_id__in=country.values("id"))
     if filters.mark_ids is not None:
-        parts = parts.filter(mark_id__in=filters.mark_ids)
+        groups = groups.filter(mark_id__in=filters.mark_ids)
     if filters.model_name is not None:
-        parts = parts.filter(model__in=Model.objects.filter(name__iexact=filters.model_name).values("id"))
+        groups = groups.filter(model_id__in=Model.objects.filter(name__iexact=filters.model_name).values("id"))
     if filters.model_ids is not None:
-        parts = parts.filter(model_id__in=filters.model_ids)
+        groups = groups.filter(model_id__in=filters.model_ids)
     if filters.part_name is not None:
+        groups = groups.filter(name__icontains=filters.part_name)
+    if filters.color is not None:
+        groups = groups.filter(color_key=Upper(Value(filters.color)))
+    if filters.is_new_part is not None:
+        groups = groups.filter(is_new_part=filters.is_new_part)
+    return groups
+
+
+def _matching_parts(filters: PartFilters, resolved: dict[str, Any]) -> QuerySet[Part]:
+    """The visible parts of the ``resolved`` groups that pass every filter.
+
+    The ids and names are plain values, so PostgreSQL estimates them from its statistics; the colour
+    and JSON expressions are the ones the indexes of catalog/models.py hold, letter for letter.
+    """
+    parts = Part.objects.filter(is_visible=True)
+    if narrows_marks_and_models(filters):
+        parts = parts.filter(mark_id__in=resolved["marks"], model_id__in=resolved["models"])
+    names = name_choices(filters, resolved["names"])
+    if names is not None:
+        parts = parts.filter(name__in=names)
+    elif filters.part_name is not None:
         parts = parts.filter(name__icontains=filters.part_name)
     if filters.color is not None:
         parts = parts.filter(json_data__color__iexact=filters.color)
@@ -82,16 +105,33 @@ def _part_json(row: dict[str, Any]) -> dict[str, Any]:
 def part_search(*, filters: PartFilters) -> SearchPage:
     """One page of matches in id order, with count and price sum of all matches.
 
-    Both totals are computed by PostgreSQL in one aggregate query; rows are only
-    loaded for the page itself.
+    Two steps (search_contract/totals.py): the matching groups of ``part_totals`` give the totals and
+    the ids and names to look for; the page (and, with a price or stock-count filter, the totals) is
+    then read from ``part`` with those as plain values.
     """
-    matches = part_matches(filters=filters)
-    totals = matches.aggregate(count=Count("id"), summ=Sum("price", default=0))
-    rows = matches.order_by("id").values(*PAGE_FIELDS)[filters.offset : filters.offset + PAGE_SIZE]
+    resolved = _matching_groups(filters).aggregate(
+        count=Sum("parts", default=0),
+        summ=Sum("price_sum", default=0),
+        marks=ArrayAgg("mark_id", distinct=True, default=[]),
+        models=ArrayAgg("model_id", distinct=True, default=[]),
+        names=ArrayAgg("name", distinct=True, default=[]),
+    )
+    # sum() of a bigint column is numeric in PostgreSQL, a Decimal here.
+    count, summ = int(resolved["count"]), int(resolved["summ"])
+    rows: list[dict[str, Any]] = []
+    if count:
+        parts = _matching_parts(filters, resolved)
+        if totals_need_rows(filters):
+            # count(*), not count(id): the price range is then an index-only scan of part_price_idx.
+            totals = parts.aggregate(count=Count("*"), summ=Sum("price", default=0))
+            count, summ = totals["count"], totals["summ"]
+        if filters.offset < count:
+            page = parts.order_by("id").values(*PAGE_FIELDS)[filters.offset : filters.offset + PAGE_SIZE]
+            rows = list(page)
     return {
         "response": [_part_json(row) for row in rows],
-        "count": totals["count"],
-        "summ": totals["summ"],
+        "count": count,
+        "summ": summ,
         "page": filters.page,
     }
 
