@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Fill the catalog with seed_parts inside a running django task; with --if-empty, only when no part is visible.
+# Fill the catalog with seed_parts inside a running django task; with --if-empty, only when no part is visible;
+# with --clear, replace every part (the same seed then gives the same catalog, whatever it held before).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 if_empty=0
+clear=()
 parts=10000
 seed=1
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --if-empty) if_empty=1 ;;
+        --clear) clear=(--clear) ;;
         --parts) parts="$2"; shift ;;
         --seed) seed="$2"; shift ;;
-        *) die "usage: seed.sh [--if-empty] [--parts N] [--seed S]" ;;
+        *) die "usage: seed.sh [--if-empty] [--clear] [--parts N] [--seed S]" ;;
     esac
     shift
 done
@@ -41,5 +44,5 @@ django_service="$(service_name django)"
 container="$(docker ps -q --filter "label=com.docker.swarm.service.name=${django_service}" --filter health=healthy | head -n 1)"
 [ -n "${container}" ] || die "no healthy ${django_service} task on this node"
 started=${SECONDS}
-run docker exec "${container}" python manage.py seed_parts --parts "${parts}" --seed "${seed}"
+run docker exec "${container}" python manage.py seed_parts "${clear[@]}" --parts "${parts}" --seed "${seed}"
 log "seeded ${parts} parts (seed ${seed}) in $((SECONDS - started))s"
