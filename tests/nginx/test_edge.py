@@ -121,6 +121,13 @@ def test_no_peer_answers_503_json(edge: Edge, watcher: ModuleType) -> None:
     assert json.loads(body)["error"]["code"] == "service_unavailable"
 
 
+def test_the_bench_fixed_answer_comes_from_nginx_alone(edge: Edge, watcher: ModuleType) -> None:
+    # make bench's edge ceiling (scripts/bench/): Nginx answers it with no peer at all.
+    _push(watcher, [])
+    status, headers, body = edge.request("GET", "/bench/fixed")
+    assert (status, headers["content-type"], json.loads(body)) == (200, "application/json", {"status": "ok"})
+
+
 def test_requests_alternate_over_the_pushed_peers(edge: Edge, watcher: ModuleType) -> None:
     _push(watcher, edge.backends)
     # One keep-alive connection stays on one worker, and each worker takes turns over the peers.
