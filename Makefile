@@ -1,5 +1,5 @@
 # One command each: `make test` runs every test, `make lint` every check.
-.PHONY: up down status test test-fast test-swarm lint format venv explain clean
+.PHONY: up down status test test-fast test-swarm lint format venv explain bench clean
 
 # The whole stack on a single-node Docker Swarm; a second run changes nothing.
 up:
@@ -34,6 +34,11 @@ venv:
 # EXPLAIN ANALYZE of the search shapes on a throwaway database of PARTS parts.
 explain:
 	bash scripts/explain.sh
+
+# wrk and pgbench on the running stack at each data size; writes bench-results/<date>-<commit>/ (README,
+# "Benchmark"). Options as variables: make bench PARTS="10000 1000000" RUNS=3 DURATION=10 CONNECTIONS="8 32 128".
+bench:
+	bash scripts/bench.sh
 
 clean:
 	rm -rf .venv .cache .pytest_cache .mypy_cache .ruff_cache

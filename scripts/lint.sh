@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check .
 # The settings module needs a DATABASE_URL to import; mypy never connects.
 DATABASE_URL=${DATABASE_URL:-postgres://mypy@localhost/mypy} .venv/bin/mypy app/catalog app/config fastapi_search search_contract tests \
-  healthcheck nginx/upstream_watcher.py scripts/explain_plans.py scripts/images/migrate_locked.py
+  healthcheck nginx/upstream_watcher.py scripts/explain_plans.py scripts/images/migrate_locked.py scripts/bench

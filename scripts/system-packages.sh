@@ -4,6 +4,8 @@ set -euo pipefail
 
 # package name -> a file it installs (a glob), to tell whether it is there already
 declare -A wanted=(
+  # PostgreSQL 15's server package also ships pgbench (the benchmark's tests run it; `make bench` runs the
+  # copy inside the stack's postgres image, whose server package is the same).
   [postgresql]='/usr/lib/postgresql/*/bin/initdb'
   [redis-server]=/usr/bin/redis-server
   # The edge's tests run the real Nginx with the stack's Lua balancer (nginx/lua/edge.lua).
@@ -12,6 +14,8 @@ declare -A wanted=(
   [lua-resty-core]=/usr/share/lua/5.1/resty/core.lua
   # The HTTPS tests make a throwaway self-signed certificate with the openssl CLI.
   [openssl]=/usr/bin/openssl
+  # `make bench` drives the searches through Nginx with wrk (scripts/bench/wrk.lua).
+  [wrk]=/usr/bin/wrk
 )
 # Debian's own python3 needs python3-venv for `python3 -m venv`; other builds carry it.
 python3 -c "import ensurepip, venv" 2>/dev/null || wanted[python3-venv]=/nonexistent

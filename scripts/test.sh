@@ -7,7 +7,8 @@ which=${1:-all}
 case "$which" in all | fast | swarm) ;; *) echo "usage: scripts/test.sh [all|fast|swarm]" >&2; exit 2 ;; esac
 
 bash scripts/system-packages.sh
-bash scripts/venv.sh
+# The bench's requirements too: the fast suite tests its plots (tests/scripts/test_bench.py).
+bash scripts/venv.sh requirements/bench.txt
 if [ "$which" != swarm ]; then
   bash scripts/lint.sh
   echo "tests: fast suite (real PostgreSQL, Redis and both services on loopback)"

@@ -1,0 +1,462 @@
+"""Measurements of `make bench`: parsing wrk's and pgbench's output, medians, summary.md and the index.
+
+Pure functions over text and :class:`Point` lists, so the summary can be rebuilt from a run's results.json
+(``python -m scripts.bench.run summarize FOLDER``) and the parsing is tested without a stack.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SEARCHES = ("django", "fastapi")
+CEILINGS = ("nginx", "django-healthz", "fastapi-healthz", "pgbench")
+CACHE_MODES = ("bypass", "on")
+LABELS = {
+    "django": "Django search",
+    "fastapi": "FastAPI search",
+    "nginx": "Nginx fixed answer",
+    "django-healthz": "Django /healthz",
+    "fastapi-healthz": "FastAPI /healthz",
+    "pgbench": "pgbench, FastAPI's SQL",
+}
+CACHE_LABELS = {"bypass": "bypassed", "on": "on", "-": "-"}
+OWN_HEALTHZ = {"django": "django-healthz", "fastapi": "fastapi-healthz"}
+WRK_RESULT_PREFIX = "BENCH_RESULT "
+# Between these markers summary.md holds the tables that bench-results/README.md repeats for the latest run.
+TABLES_BEGIN = "<!-- tables -->"
+TABLES_END = "<!-- /tables -->"
+
+
+@dataclass
+class Point:
+    """One measured point: one target at one connection count, one run."""
+
+    size: int
+    target: str  # one of SEARCHES or CEILINGS
+    cache: str  # "bypass" or "on" for searches, "-" for ceilings
+    connections: int  # asked for
+    run: int
+    clients: int = 0  # actually used (pgbench is capped by max_connections)
+    ok_rps: float = 0.0  # 2xx answers (pgbench: transactions) per second
+    rps: float = 0.0  # every answer per second
+    p50_ms: float = 0.0
+    p90_ms: float = 0.0
+    p99_ms: float = 0.0
+    requests: int = 0
+    errors: int = 0  # non-2xx answers + socket errors (pgbench: failed transactions)
+    statuses: dict[str, int] = field(default_factory=dict)
+    socket_errors: dict[str, int] = field(default_factory=dict)
+    x_cache: dict[str, int] = field(default_factory=dict)
+    cpu_busy: list[float] = field(default_factory=list)  # % per core over the point
+    seconds: float = 0.0
+    raw: str = ""  # path of the raw output, relative to the run folder
+    command: str = ""
+    failed: str = ""  # why there is no measurement; empty when there is one
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Point:
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one wrk or pgbench run gave, before it is put on a :class:`Point`."""
+
+    ok_rps: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    statuses: dict[str, int]
+    socket_errors: dict[str, int]
+    x_cache: dict[str, int]
+
+
+def wrk_parse(output: str) -> Measured:
+    """The BENCH_RESULT line that scripts/bench/wrk.lua's done() prints."""
+    for line in output.splitlines():
+        if line.startswith(WRK_RESULT_PREFIX):
+            data = json.loads(line[len(WRK_RESULT_PREFIX) :])
+            break
+    else:
+        raise ValueError("no BENCH_RESULT line in the wrk output")
+    seconds = data["duration_us"] / 1e6
+    statuses = {str(code): int(count) for code, count in data["statuses"].items()}
+    socket_errors = {name: int(count) for name, count in data["socket_errors"].items()}
+    ok = sum(count for code, count in statuses.items() if code.startswith("2"))
+    answered = sum(statuses.values())
+    latency = data["latency_us"]
+    return Measured(
+        ok_rps=ok / seconds if seconds else 0.0,
+        rps=data["requests"] / seconds if seconds else 0.0,
+        p50_ms=latency["p50"] / 1000,
+        p90_ms=latency["p90"] / 1000,
+        p99_ms=latency["p99"] / 1000,
+        requests=int(data["requests"]),
+        errors=(answered - ok) + sum(socket_errors.values()),
+        statuses=statuses,
+        socket_errors=socket_errors,
+        x_cache={str(key): int(count) for key, count in data["x_cache"].items()},
+    )
+
+
+def percentile(values: Sequence[float], percent: float) -> float:
+    """Nearest-rank percentile of ``values`` (as wrk reports its own)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def pgbench_log_latencies_us(log: str) -> list[float]:
+    """Transaction latencies from pgbench's per-transaction log (-l): the third field, in microseconds.
+
+    A failed transaction is logged with "failed" (or "skipped") in place of the latency and is left out.
+    """
+    latencies = []
+    for line in log.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[2].isdigit():
+            latencies.append(float(fields[2]))
+    return latencies
+
+
+_PGBENCH_PROCESSED = re.compile(r"number of transactions actually processed: (\d+)")
+_PGBENCH_FAILED = re.compile(r"number of failed transactions: (\d+)")
+_PGBENCH_TPS = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
+
+
+def pgbench_parse(output: str, latencies_us: Sequence[float]) -> Measured:
+    """pgbench's report (its tps excludes connection set-up) and percentiles from its per-transaction log."""
+    processed = _PGBENCH_PROCESSED.search(output)
+    tps = _PGBENCH_TPS.search(output)
+    if processed is None or tps is None:
+        raise ValueError("no transaction count or tps in the pgbench output")
+    failed_match = _PGBENCH_FAILED.search(output)
+    failed = int(failed_match.group(1)) if failed_match else 0
+    done = int(processed.group(1))
+    rate = float(tps.group(1))
+    return Measured(
+        ok_rps=rate,
+        rps=rate * (done + failed) / done if done else 0.0,
+        p50_ms=percentile(latencies_us, 50) / 1000,
+        p90_ms=percentile(latencies_us, 90) / 1000,
+        p99_ms=percentile(latencies_us, 99) / 1000,
+        requests=done + failed,
+        errors=failed,
+        statuses={},
+        socket_errors={},
+        x_cache={},
+    )
+
+
+# /proc/stat, per core: (busy, total) jiffies.
+CpuSample = list[tuple[int, int]]
+
+
+def cpu_sample_parse(proc_stat: str) -> CpuSample:
+    sample = []
+    for line in proc_stat.splitlines():
+        name, *values = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            numbers = [int(value) for value in values[:8]]  # user nice system idle iowait irq softirq steal
+            idle = numbers[3] + numbers[4]
+            sample.append((sum(numbers) - idle, sum(numbers)))
+    return sample
+
+
+def cpu_busy_percent(before: CpuSample, after: CpuSample) -> list[float]:
+    """Per core, the share of the interval spent busy (anything but idle and I/O wait)."""
+    busy = []
+    for (busy0, total0), (busy1, total1) in zip(before, after, strict=True):
+        elapsed = total1 - total0
+        busy.append(round(100 * (busy1 - busy0) / elapsed, 1) if elapsed > 0 else 0.0)
+    return busy
+
+
+# Medians.
+
+
+@dataclass(frozen=True)
+class Median:
+    """The runs of one (size, target, cache, connections), summarised."""
+
+    runs: int
+    clients: int
+    ok_rps: float
+    p99_ms: float
+    error_share: float  # errors / requests over all runs
+    cpu_busy: list[float]
+    x_cache_hit_share: float | None  # share of answers with X-Cache: HIT, None when no answer carried X-Cache
+
+
+def _key(point: Point) -> tuple[int, str, str, int]:
+    return (point.size, point.target, point.cache, point.connections)
+
+
+def medians(points: Iterable[Point]) -> dict[tuple[int, str, str, int], Median]:
+    groups: dict[tuple[int, str, str, int], list[Point]] = {}
+    for point in points:
+        if not point.failed:
+            groups.setdefault(_key(point), []).append(point)
+    result = {}
+    for key, group in groups.items():
+        requests = sum(point.requests for point in group)
+        cores = max(len(point.cpu_busy) for point in group)
+        cache_answers = sum(sum(point.x_cache.values()) for point in group)
+        hits = sum(count for point in group for value, count in point.x_cache.items() if value.upper() == "HIT")
+        result[key] = Median(
+            runs=len(group),
+            clients=min(point.clients for point in group),
+            ok_rps=statistics.median(point.ok_rps for point in group),
+            p99_ms=statistics.median(point.p99_ms for point in group),
+            error_share=sum(point.errors for point in group) / requests if requests else 0.0,
+            cpu_busy=[
+                statistics.median(point.cpu_busy[core] for point in group if len(point.cpu_busy) > core)
+                for core in range(cores)
+            ],
+            x_cache_hit_share=hits / cache_answers if cache_answers else None,
+        )
+    return result
+
+
+def paired_ratios(points: Iterable[Point], size: int, cache: str, connections: int) -> tuple[float, float] | None:
+    """Median over runs of Django / FastAPI (rps, p99), each pair measured back to back in the same round."""
+    by_run: dict[int, dict[str, Point]] = {}
+    for point in points:
+        if (point.size, point.cache, point.connections) == (size, cache, connections) and not point.failed:
+            by_run.setdefault(point.run, {})[point.target] = point
+    rps_ratios, p99_ratios = [], []
+    for pair in by_run.values():
+        django, fastapi = pair.get("django"), pair.get("fastapi")
+        if django and fastapi and fastapi.ok_rps > 0 and fastapi.p99_ms > 0:
+            rps_ratios.append(django.ok_rps / fastapi.ok_rps)
+            p99_ratios.append(django.p99_ms / fastapi.p99_ms)
+    if not rps_ratios:
+        return None
+    return statistics.median(rps_ratios), statistics.median(p99_ratios)
+
+
+# Formatting.
+
+
+def number(value: float) -> str:
+    """A figure with about three significant digits and thin grouping: 37 200, 812, 45.1, 0.84."""
+    if value >= 1000:
+        return f"{round(value, 2 - math.floor(math.log10(value))):,.0f}".replace(",", " ")
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def share(value: float) -> str:
+    """A fraction as a percentage with about two significant digits: 64 %, 7.5 %, 0.83 %."""
+    percent = value * 100
+    if percent >= 10:
+        return f"{percent:.0f} %"
+    if percent >= 1:
+        return f"{percent:.1f} %"
+    return f"{percent:.2f} %"
+
+
+def fraction(numerator: Median | None, denominator: Median | None) -> str:
+    if numerator is None or denominator is None or denominator.ok_rps <= 0:
+        return "-"
+    return share(numerator.ok_rps / denominator.ok_rps)
+
+
+def cpu_text(median: Median) -> str:
+    return " / ".join(f"{value:.0f}" for value in median.cpu_busy) or "-"
+
+
+def errors_text(median: Median) -> str:
+    return "0" if median.error_share == 0 else share(median.error_share)
+
+
+def connections_text(median: Median, connections: int) -> str:
+    if median.clients and median.clients != connections:
+        return f"{connections} ({median.clients} used)"
+    return str(connections)
+
+
+def size_tables(points: Sequence[Point], size: int, *, visible: int | None, plot: str | None) -> str:
+    """The Markdown tables of one data size."""
+    table = medians(points)
+    connection_counts = sorted({point.connections for point in points if point.size == size})
+    heading = f"### {size:,} parts".replace(",", " ")
+    if visible is not None:
+        heading += f" ({visible:,} visible)".replace(",", " ")
+    lines = [
+        heading,
+        "",
+        "| search | cache | connections | rps | p99 ms | errors | of its /healthz | of Nginx fixed | of pgbench "
+        "| X-Cache HIT | CPU % per core |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for target in SEARCHES:
+        for cache in CACHE_MODES:
+            for connections in connection_counts:
+                median = table.get((size, target, cache, connections))
+                if median is None:
+                    continue
+                healthz = table.get((size, OWN_HEALTHZ[target], "-", connections))
+                nginx = table.get((size, "nginx", "-", connections))
+                pgbench = table.get((size, "pgbench", "-", connections))
+                hits = "-" if median.x_cache_hit_share is None else share(median.x_cache_hit_share)
+                lines.append(
+                    f"| {LABELS[target]} | {CACHE_LABELS[cache]} | {connections} | {number(median.ok_rps)} "
+                    f"| {number(median.p99_ms)} | {errors_text(median)} | {fraction(median, healthz)} "
+                    f"| {fraction(median, nginx)} | {fraction(median, pgbench)} | {hits} | {cpu_text(median)} |"
+                )
+    lines += [
+        "",
+        "Django / FastAPI, each pair measured back to back (median of the runs' ratios):",
+        "",
+        "| cache | connections | rps ratio | p99 ratio |",
+        "| --- | --- | --- | --- |",
+    ]
+    for cache in CACHE_MODES:
+        for connections in connection_counts:
+            ratios = paired_ratios(points, size, cache, connections)
+            if ratios is not None:
+                lines.append(f"| {CACHE_LABELS[cache]} | {connections} | {ratios[0]:.2f} | {ratios[1]:.2f} |")
+    lines += [
+        "",
+        "Ceilings, same run:",
+        "",
+        "| ceiling | connections | rps | p99 ms | errors | CPU % per core |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for target in CEILINGS:
+        for connections in connection_counts:
+            median = table.get((size, target, "-", connections))
+            if median is None:
+                continue
+            lines.append(
+                f"| {LABELS[target]} | {connections_text(median, connections)} | {number(median.ok_rps)} "
+                f"| {number(median.p99_ms)} | {errors_text(median)} | {cpu_text(median)} |"
+            )
+    if plot:
+        lines += ["", f"![throughput and p99 against connections, {size} parts]({plot})"]
+    return "\n".join(lines) + "\n"
+
+
+def summary_markdown(
+    points: Sequence[Point],
+    *,
+    title: str,
+    preamble: str,
+    sizes: Sequence[int],
+    visible: dict[int, int],
+    plots: dict[int, str],
+    notes: Sequence[str],
+) -> str:
+    failed = [point for point in points if point.failed]
+    parts = [f"# {title}", "", preamble.strip(), "", TABLES_BEGIN, ""]
+    for size in sizes:
+        parts.append(size_tables(points, size, visible=visible.get(size), plot=plots.get(size)))
+    parts += [TABLES_END, "", "## Notes", ""]
+    parts += [f"- {note}" for note in notes]
+    if failed:
+        parts += ["", "## Points without a measurement", ""]
+        parts += [f"- `{point.raw}`: {point.failed}" for point in failed]
+    return "\n".join(parts) + "\n"
+
+
+def load_points(results_json: Path) -> tuple[dict[str, Any], list[Point]]:
+    data = json.loads(results_json.read_text(encoding="utf-8"))
+    return data["meta"], [Point.from_dict(item) for item in data["points"]]
+
+
+# The index, bench-results/README.md.
+
+RUN_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}-[0-9a-f]{7,40}(-dirty)?(-\d+)?$")
+
+
+def _first_heading(path: Path) -> str:
+    if path.is_dir():
+        path = path / "README.md"
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip()
+    return ""
+
+
+def _run_tables(summary: str, folder: str) -> str:
+    """The tables of a summary.md, with its relative links made relative to bench-results/."""
+    if TABLES_BEGIN not in summary or TABLES_END not in summary:
+        return ""
+    tables = summary.split(TABLES_BEGIN, 1)[1].split(TABLES_END, 1)[0].strip()
+    return re.sub(r"\]\((?!https?://|/)([^)]+)\)", rf"]({folder}/\1)", tables)
+
+
+def index_markdown(results_dir: Path) -> str:
+    """bench-results/README.md: every `make bench` run, the other results, and the latest run's tables."""
+    runs = []
+    others = []
+    for entry in sorted(results_dir.iterdir()):
+        if entry.name.startswith(".") or entry.name == "README.md":
+            continue
+        if entry.is_dir() and RUN_FOLDER.match(entry.name) and (entry / "summary.md").is_file():
+            runs.append(entry)
+        else:
+            others.append(entry)
+
+    def started(run: Path) -> str:
+        meta_file = run / "results.json"
+        if meta_file.is_file():
+            return str(json.loads(meta_file.read_text(encoding="utf-8"))["meta"].get("started", run.name))
+        return run.name
+
+    runs.sort(key=started)
+    lines = [
+        "# Benchmark results",
+        "",
+        '`make bench` (README, "Benchmark") writes one folder per run here and rewrites this index. Each run',
+        "folder holds `summary.md` (tables and plots), `env.md` (hardware, stack, data, commands, commit),",
+        "`results.json` (every point) and `raw/` (the output of every wrk and pgbench run).",
+        "",
+        "## Runs",
+        "",
+    ]
+    if runs:
+        lines += ["| run | started | data sizes | summary | environment |", "| --- | --- | --- | --- | --- |"]
+        for run in reversed(runs):
+            sizes = "-"
+            meta_file = run / "results.json"
+            if meta_file.is_file():
+                meta = json.loads(meta_file.read_text(encoding="utf-8"))["meta"]
+                sizes = ", ".join(f"{size:,}".replace(",", " ") for size in meta.get("parts", []))
+            lines.append(
+                f"| {run.name} | {started(run)} | {sizes} | [summary.md]({run.name}/summary.md) "
+                f"| [env.md]({run.name}/env.md) |"
+            )
+    else:
+        lines.append("No `make bench` run is recorded yet.")
+    lines += ["", "## Other results", ""]
+    for entry in others:
+        name = entry.name + ("/" if entry.is_dir() else "")
+        heading = _first_heading(entry)
+        lines.append(f"- [{name}]({name})" + (f": {heading}" if heading else ""))
+    if runs:
+        latest = runs[-1]
+        tables = _run_tables((latest / "summary.md").read_text(encoding="utf-8"), latest.name)
+        if tables:
+            lines += ["", f"## Latest run: {latest.name}", "", tables]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,539 @@
+"""`make bench`'s pure parts (scripts/bench/): the workload, wrk's script and output, pgbench's script, the summary.
+
+The wrk script runs in the real wrk against a small server on loopback; the pgbench script runs in the real
+pgbench against the fast suite's PostgreSQL, and its SQL is checked against the running FastAPI service.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from scripts.bench import results
+from scripts.bench.pgbench_script import (
+    parameter_literal,
+    pgbench_script,
+    search_statements,
+    sql_literal,
+    statement_render,
+)
+from scripts.bench.results import Point
+from scripts.bench.run import worker_count
+from scripts.bench.workload import (
+    DEEP_PAGES,
+    SEED_MAX_COUNT,
+    UNKNOWN_COLORS,
+    UNKNOWN_COUNTRIES,
+    UNKNOWN_MARKS,
+    UNKNOWN_PART_WORDS,
+    WorkloadBody,
+    bodies_read,
+    bodies_write,
+    vocabulary_load,
+    workload_generate,
+    workload_shape,
+)
+from search_contract import parse_search_request
+from tests.servers import ROOT, Postgres, pg_bin
+
+WRK_LUA = ROOT / "scripts" / "bench" / "wrk.lua"
+
+
+@pytest.fixture(scope="module")
+def bodies() -> list[WorkloadBody]:
+    return workload_generate(seed=1)
+
+
+# The workload.
+
+
+def test_the_vocabulary_is_the_seeds_own() -> None:
+    vocabulary = vocabulary_load()
+    assert ("Honda", "Япония", "Accord") in vocabulary.catalog
+    assert len(vocabulary.catalog) == 5
+    assert "Бампер передний" in vocabulary.part_names and len(vocabulary.part_names) >= 5
+    assert "черный" in vocabulary.colors
+    assert vocabulary.max_price == 100_000
+
+
+def test_a_source_without_the_vocabulary_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "services.py"
+    source.write_text('CATALOG = (("A", "B", "C"),)\nCOLORS = ("x",)\n')
+    with pytest.raises(ValueError, match="MAX_PRICE, PART_NAMES"):
+        vocabulary_load(source)
+
+
+def test_at_least_1000_distinct_bodies_that_the_contract_accepts(bodies: list[WorkloadBody]) -> None:
+    assert len(bodies) >= 1000
+    assert len({json.dumps(json.loads(item.body), sort_keys=True) for item in bodies}) == len(bodies)
+    for item in bodies:
+        parse_search_request(item.body.encode("utf-8"))  # raises ContractError on a bad body
+        assert item.weight >= 1
+
+
+def test_the_same_seed_gives_the_same_workload_and_another_seed_another(bodies: list[WorkloadBody]) -> None:
+    assert workload_generate(seed=1) == bodies
+    assert workload_generate(seed=2) != bodies
+    assert len(workload_generate(seed=3, distinct=1500)) == 1500
+
+
+def test_popularity_is_skewed_and_the_kinds_have_their_shares(bodies: list[WorkloadBody]) -> None:
+    shape = workload_shape(bodies)
+    weights = sorted((item.weight for item in bodies), reverse=True)
+    # A few bodies carry much of the traffic; the median body is rare.
+    assert shape.top1_share > 0.05
+    assert shape.top10_share > 0.25
+    assert weights[0] > 100 * weights[len(weights) // 2]
+    assert bodies[0].weight == weights[0]  # most popular first (pgbench's \elif chain relies on it)
+    assert shape.traffic_by_kind["selective"] == pytest.approx(0.72, abs=0.01)
+    assert shape.traffic_by_kind["broad"] == pytest.approx(0.20, abs=0.01)
+    assert shape.traffic_by_kind["deep"] == pytest.approx(0.03, abs=0.01)
+    assert shape.traffic_by_kind["nothing"] == pytest.approx(0.05, abs=0.01)
+
+
+def test_each_kind_looks_like_its_traffic(bodies: list[WorkloadBody]) -> None:
+    vocabulary = vocabulary_load()
+    marks = {mark.lower() for mark, _country, _model in vocabulary.catalog}
+    pairs = {(mark.lower(), model.lower()) for mark, _country, model in vocabulary.catalog}
+    for item in bodies:
+        body = json.loads(item.body)
+        params = body.get("params", {})
+        if item.kind == "selective":
+            assert {"mark_name", "model_name", "mark_list", "model_list"} & body.keys()
+            assert len(body.keys() - {"page"}) >= 2
+            assert body.get("page", 1) <= 5
+        elif item.kind == "broad":
+            # One filter: a mark, a country (perhaps with is_new_part), a colour, a name or a price range.
+            assert len(body.keys() - {"page", "price_gte", "price_lte", "params"}) <= 1
+            assert not ({"mark_name", "model_name", "mark_list", "model_list"} & body.keys() and "part_name" in body)
+            assert body.get("page", 1) <= 5
+        elif item.kind == "deep":
+            assert DEEP_PAGES[0] <= body["page"] <= DEEP_PAGES[1]
+        else:
+            unknown = (
+                body.get("mark_name") in UNKNOWN_MARKS
+                or body.get("producer_country_name") in UNKNOWN_COUNTRIES
+                or body.get("part_name") in UNKNOWN_PART_WORDS
+                or params.get("color") in UNKNOWN_COLORS
+                or body.get("price_gte", 0) > vocabulary.max_price
+                or params.get("count", 0) > SEED_MAX_COUNT
+                or (
+                    body.get("mark_name", "").lower() in marks
+                    and (body["mark_name"].lower(), body.get("model_name", "").lower()) not in pairs
+                )
+            )
+            assert unknown, item.body
+
+
+def test_the_bodies_file_reads_back_as_written(tmp_path: Path, bodies: list[WorkloadBody]) -> None:
+    path = tmp_path / "bodies.tsv"
+    digest = bodies_write(path, bodies)
+    assert bodies_read(path) == bodies
+    assert bodies_write(tmp_path / "again.tsv", workload_generate(seed=1)) == digest
+
+
+# wrk's script, in the real wrk.
+
+
+class _RecordingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Nginx answers
+    seen: list[tuple[str, str, str | None, str | None]]  # method, body, Cache-Control, Host
+    lock = threading.Lock()
+
+    def _answer(self, body: str) -> None:
+        with self.lock:
+            self.seen.append((self.command, body, self.headers.get("Cache-Control"), self.headers.get("Host")))
+        status = 503 if body == '{"part_name":"rare"}' else 200
+        payload = b'{"status":"ok"}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Cache", "MISS" if self.headers.get("Cache-Control") else "HIT")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_POST(self) -> None:
+        self._answer(self.rfile.read(int(self.headers["Content-Length"])).decode())
+
+    def do_GET(self) -> None:
+        self._answer("")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recording_server() -> Iterator[tuple[str, list[tuple[str, str, str | None, str | None]]]]:
+    seen: list[tuple[str, str, str | None, str | None]] = []
+    handler = type("Handler", (_RecordingHandler,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _wrk(url: str, *args: str) -> results.Measured:
+    wrk = shutil.which("wrk")
+    assert wrk, "wrk is missing: scripts/system-packages.sh installs it"
+    done = subprocess.run(
+        [wrk, "-t2", "-c4", "-d1s", "--timeout", "5s", "-s", str(WRK_LUA), url, "--", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return results.wrk_parse(done.stdout)
+
+
+def test_wrk_draws_bodies_by_weight_and_counts_statuses_and_cache_answers(
+    tmp_path: Path, recording_server: tuple[str, list[tuple[str, str, str | None, str | None]]]
+) -> None:
+    url, seen = recording_server
+    bodies_file = tmp_path / "bodies.tsv"
+    weights = {'{"mark_name":"Honda"}': 90, '{"part_name":"бамп"}': 9, '{"part_name":"rare"}': 1}
+    bodies_write(bodies_file, [WorkloadBody(kind="k", body=body, weight=w) for body, w in weights.items()])
+
+    arguments = ("mode=search", f"bodies={bodies_file}", "seed=1", "cache=bypass", "host=bench.example")
+    measured = _wrk(url + "/search/part/", *arguments)
+
+    sent = Counter(body for _method, body, _cache, _host in seen)
+    assert set(sent) == set(weights)
+    assert sent['{"mark_name":"Honda"}'] > 5 * sent['{"part_name":"бамп"}'] > 0
+    assert sent['{"part_name":"бамп"}'] > sent['{"part_name":"rare"}'] > 0
+    assert {(method, cache, host) for method, _body, cache, host in seen} == {("POST", "no-cache", "bench.example")}
+    # Every answer wrk counted is one the server sent; the last few may still have been on the way.
+    answered = measured.statuses.get("200", 0) + measured.statuses.get("503", 0)
+    assert answered == measured.requests
+    assert measured.requests <= len(seen) <= measured.requests + 4
+    assert measured.errors == measured.statuses["503"] > 0
+    assert measured.ok_rps < measured.rps
+    assert measured.x_cache == {"MISS": measured.requests}
+    assert 0 < measured.p50_ms <= measured.p90_ms <= measured.p99_ms
+
+
+def test_wrk_get_mode_sends_one_request_with_the_cache_on(
+    recording_server: tuple[str, list[tuple[str, str, str | None, str | None]]],
+) -> None:
+    url, seen = recording_server
+    measured = _wrk(url + "/healthz", "mode=get", "seed=1", "cache=on", "host=localhost")
+    assert {(method, body, cache, host) for method, body, cache, host in seen} == {("GET", "", None, "localhost")}
+    assert measured.statuses == {"200": measured.requests} and measured.errors == 0
+    assert measured.x_cache == {"HIT": measured.requests}
+
+
+# wrk's and pgbench's output, CPU, medians, the summary.
+
+WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8080/search/part/
+  2 threads and 32 connections
+  1200 requests in 10.00s, 1.00MB read
+Requests/sec:    120.00
+BENCH_RESULT {"duration_us":10000000,"requests":1200,"bytes":1048576,"latency_us":{"p50":2500,"p90":9000,\
+"p99":45100,"max":90000,"mean":3000.5},"statuses":{"200":1000,"503":190,"404":10},"x_cache":{"HIT":600,"MISS":600},\
+"socket_errors":{"connect":0,"read":2,"write":0,"timeout":3}}
+"""
+
+PGBENCH_OUTPUT = """pgbench (15.20 (Debian 15.20-0+deb12u1))
+transaction type: -
+query mode: simple
+number of clients: 8
+number of threads: 2
+duration: 10 s
+number of transactions actually processed: 7590
+number of failed transactions: 10 (0.132%)
+latency average = 10.543 ms
+initial connection time = 17.148 ms
+tps = 758.790695 (without initial connection time)
+"""
+
+
+def test_wrk_output_gives_served_rate_errors_and_percentiles() -> None:
+    measured = results.wrk_parse(WRK_OUTPUT)
+    assert measured.ok_rps == 100.0  # 2xx only
+    assert measured.rps == 120.0
+    assert (measured.p50_ms, measured.p90_ms, measured.p99_ms) == (2.5, 9.0, 45.1)
+    assert measured.errors == 190 + 10 + 2 + 3
+    assert measured.x_cache == {"HIT": 600, "MISS": 600}
+    with pytest.raises(ValueError, match="BENCH_RESULT"):
+        results.wrk_parse("Running 10s test\n")
+
+
+def test_pgbench_output_and_log_give_tps_failures_and_percentiles() -> None:
+    log = "0 1 7031 0 1795560710 349558\n1 1 7260 0 1795560710 349919\n1 2 failed 0 1795560710 351917\n"
+    log += "".join(f"0 {n} {n * 100} 0 1795560711 0\n" for n in range(3, 103))
+    latencies = results.pgbench_log_latencies_us(log)
+    assert len(latencies) == 102  # the failed one is left out
+    measured = results.pgbench_parse(PGBENCH_OUTPUT, latencies)
+    assert measured.ok_rps == pytest.approx(758.790695)
+    assert (measured.requests, measured.errors) == (7600, 10)
+    assert measured.p50_ms == pytest.approx(5.3)  # nearest rank: the 51st of 102
+    assert measured.p99_ms == pytest.approx(10.1)  # the 101st
+    assert results.percentile([5, 1, 3], 50) == 3
+    with pytest.raises(ValueError):
+        results.pgbench_parse("pgbench: fatal: connection failed\n", [])
+
+
+def test_cpu_use_per_core_from_proc_stat() -> None:
+    before = results.cpu_sample_parse(
+        "cpu  10 0 10 80 0 0 0 0 0 0\ncpu0 5 0 5 40 0 0 0 0 0 0\ncpu1 5 0 5 40 0 0 0 0 0 0\nintr 1\n"
+    )
+    after = results.cpu_sample_parse(
+        "cpu  10 0 10 80 0 0 0 0 0 0\ncpu0 95 0 5 50 0 0 0 0 0 0\ncpu1 10 0 5 130 5 0 0 0 0 0\nintr 1\n"
+    )
+    assert results.cpu_busy_percent(before, after) == [90.0, 5.0]
+
+
+def _point(target: str, cache: str, run: int, ok_rps: float, p99_ms: float, *, connections: int = 8) -> Point:
+    return Point(
+        size=10_000,
+        target=target,
+        cache=cache,
+        connections=connections,
+        run=run,
+        clients=connections if target != "pgbench" else min(connections, 60),
+        ok_rps=ok_rps,
+        rps=ok_rps,
+        p99_ms=p99_ms,
+        requests=int(ok_rps * 10),
+        cpu_busy=[90.0, 80.0],
+    )
+
+
+def _run_points() -> list[Point]:
+    points = []
+    for run, drift in ((1, 1.0), (2, 0.5), (3, 1.1)):  # run 2 ran on a busy machine
+        points += [
+            _point("django", "bypass", run, 200 * drift, 50),
+            _point("fastapi", "bypass", run, 400 * drift, 25),
+            _point("django", "on", run, 800 * drift, 10),
+            _point("fastapi", "on", run, 1000 * drift, 8),
+            _point("nginx", "-", run, 40_000 * drift, 2),
+            _point("django-healthz", "-", run, 1000 * drift, 20),
+            _point("fastapi-healthz", "-", run, 2000 * drift, 10),
+            _point("pgbench", "-", run, 800 * drift, 30),
+            _point("pgbench", "-", run, 300 * drift, 90, connections=128),
+        ]
+    points[0].x_cache = {"MISS": 2000}
+    return points
+
+
+def test_medians_fractions_and_same_run_ratios() -> None:
+    points = _run_points()
+    table = results.medians(points)
+    django = table[(10_000, "django", "bypass", 8)]
+    assert django.ok_rps == 200 and django.runs == 3 and django.cpu_busy == [90.0, 80.0]
+    assert django.x_cache_hit_share == 0.0
+    assert table[(10_000, "fastapi", "bypass", 8)].x_cache_hit_share is None
+    assert results.fraction(django, table[(10_000, "django-healthz", "-", 8)]) == "20 %"
+    assert results.fraction(django, table[(10_000, "nginx", "-", 8)]) == "0.50 %"
+    # Paired within each run, drift cancels: Django is half of FastAPI in every run.
+    assert results.paired_ratios(points, 10_000, "bypass", 8) == (0.5, 2.0)
+
+
+def test_the_summary_has_a_table_per_size_and_the_index_repeats_the_latest(tmp_path: Path) -> None:
+    points = _run_points()
+    failed = _point("django", "on", 4, 0, 0)
+    failed.failed, failed.raw = "wrk exited 1: unable to connect", "raw/10000/099-django-on-c8-run4.txt"
+    summary = results.summary_markdown(
+        [*points, failed],
+        title="Benchmark 2026-11-24-abcdef0",
+        preamble="Preamble.",
+        sizes=[10_000],
+        visible={10_000: 8_980},
+        plots={10_000: "plot-10000.png"},
+        notes=["A note."],
+    )
+    assert "### 10 000 parts (8 980 visible)" in summary
+    assert "| Django search | bypassed | 8 | 200 | 50.0 | 0 | 20 % | 0.50 % | 25 % | 0.00 % | 90 / 80 |" in summary
+    assert "| bypassed | 8 | 0.50 | 2.00 |" in summary
+    assert "| pgbench, FastAPI's SQL | 128 (60 used) | 300 | 90.0 | 0 | 90 / 80 |" in summary
+    assert "![throughput and p99 against connections, 10000 parts](plot-10000.png)" in summary
+    assert "`raw/10000/099-django-on-c8-run4.txt`: wrk exited 1: unable to connect" in summary
+
+    results_dir = tmp_path / "bench-results"
+    for name, started in (("2026-11-20-1234567", "2026-11-20 10:00:00 UTC"), ("2026-11-24-abcdef0", None)):
+        run = results_dir / name
+        run.mkdir(parents=True)
+        (run / "summary.md").write_text(summary.replace("plot-10000.png", f"plot-{name}.png"))
+        meta = {"started": started or "2026-11-24 09:00:00 UTC", "parts": [10_000, 1_000_000]}
+        (run / "results.json").write_text(json.dumps({"meta": meta, "points": []}))
+    (results_dir / "explain-1m").mkdir()
+    (results_dir / "explain-1m" / "README.md").write_text("# Query plans at 1M parts\n")
+    (results_dir / "zero-downtime.md").write_text("# Zero-downtime report\n")
+    index = results.index_markdown(results_dir)
+    assert "| 2026-11-24-abcdef0 | 2026-11-24 09:00:00 UTC | 10 000, 1 000 000 |" in index
+    assert index.index("2026-11-24-abcdef0 |") < index.index("2026-11-20-1234567 |")  # newest first
+    assert "- [explain-1m/](explain-1m/): Query plans at 1M parts" in index
+    assert "- [zero-downtime.md](zero-downtime.md): Zero-downtime report" in index
+    assert "## Latest run: 2026-11-24-abcdef0" in index
+    assert "](2026-11-24-abcdef0/plot-2026-11-24-abcdef0.png)" in index
+    assert "## Notes" not in index
+
+
+def test_figures_are_rounded_for_reading() -> None:
+    assert [results.number(v) for v in (37_213.0, 1_234.0, 812.4, 45.12, 0.8412)] == [
+        "37 200",
+        "1 230",
+        "812",
+        "45.1",
+        "0.84",
+    ]
+    assert [results.share(v) for v in (0.643, 0.075, 0.0083)] == ["64 %", "7.5 %", "0.83 %"]
+
+
+def test_a_plot_per_size_is_a_small_png(tmp_path: Path) -> None:
+    from scripts.bench.plots import plot_size  # noqa: PLC0415 (matplotlib is the bench's own requirement)
+
+    path = tmp_path / "plot.png"
+    assert plot_size(_run_points(), 10_000, path)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) < 80_000
+    assert not plot_size(_run_points(), 1_000_000, tmp_path / "none.png")
+
+
+def test_worker_processes_are_counted_from_a_tasks_process_tree() -> None:
+    # `docker top` of a django task and of the nginx task, as the stack runs them.
+    command = "gunicorn --config config/gunicorn.py config.wsgi:application"
+    django = [
+        (23948, 23920, f"/bin/sh /usr/local/bin/app-entrypoint {command}"),
+        (23998, 23948, f"/opt/venv/bin/python3 /opt/venv/bin/{command}"),
+        (23999, 23998, f"/opt/venv/bin/python3 /opt/venv/bin/{command}"),
+        (24000, 23998, f"/opt/venv/bin/python3 /opt/venv/bin/{command}"),
+    ]
+    nginx = [
+        (18821, 18800, "python3 /opt/nginx/upstream_watcher.py"),
+        (18897, 18821, "nginx: master process nginx -e stderr -c /tmp/nginx/nginx.conf -g daemon off;"),
+        (18898, 18897, "nginx: worker process"),
+        (18899, 18897, "nginx: worker process"),
+    ]
+    assert (worker_count(django), worker_count(nginx)) == (2, 2)
+
+
+# pgbench's script.
+
+NASTY = [
+    "O'Reilly",
+    "a:draw b :scale ::text",
+    "back\\slash \\if \\set",
+    "line\nbreak; SELECT 1/0;",
+    "tab\tand 'quotes' \"double\"",
+    "$1 $$dollar$$ --comment /* c */",
+    "Бампер ёж Ё 😀 e\u0301",
+    "%_\\%",
+    "",
+]
+
+
+def test_literals_are_written_with_safe_characters_only() -> None:
+    assert sql_literal("Бампер передний") == "'Бампер передний'"
+    assert sql_literal("O'Reilly: a\\b") == "U&'O\\0027Reilly\\003A a\\005Cb'"
+    assert sql_literal("😀") == "U&'\\+01F600'"
+    for text in NASTY:
+        literal = sql_literal(text)
+        inner = literal.removeprefix("U&")[1:-1]
+        assert not set(inner) & set("'\n\r\t:;\"$"), literal
+    with pytest.raises(ValueError, match="NUL"):
+        sql_literal("a\x00b")
+
+
+def test_parameters_are_written_for_their_cast() -> None:
+    assert parameter_literal(None, "text") == "NULL"
+    assert parameter_literal(True, "jsonb") == "'true'"
+    assert parameter_literal(5, "jsonb") == "'5'"
+    assert parameter_literal((1, 20), "bigint[]") == "U&'\\007B1,20\\007D'"
+    assert parameter_literal(40, "integer") == "40"
+    for value, sql_type in ((True, "integer"), ("5", "integer"), (5, "text"), ((True,), "bigint[]")):
+        with pytest.raises(TypeError):
+            parameter_literal(value, sql_type)
+    with pytest.raises(ValueError, match="no literal form"):
+        parameter_literal(1, "numeric")
+
+
+def test_statements_keep_their_casts_and_refuse_what_pgbench_would_misread() -> None:
+    assert statement_render("SELECT $1::text,\n  $2::integer", ("a", None)) == "SELECT 'a'::text, NULL::integer;"
+    with pytest.raises(ValueError, match="no argument"):
+        statement_render("SELECT $3::text", ("a",))
+    with pytest.raises(ValueError, match="without a ::type cast"):
+        statement_render("SELECT $1", ("a",))
+    with pytest.raises(ValueError, match="variable"):
+        statement_render("SELECT a[1:2] FROM t WHERE b = $1::text", ("a",))
+
+
+def test_a_body_becomes_the_fastapi_statements_with_its_values() -> None:
+    totals, page = search_statements('{"mark_name":"Honda","part_name":"a_b","params":{"is_new_part":true},"page":3}')
+    assert totals.startswith("SELECT count(*) AS count") and "ORDER BY" not in totals
+    assert "upper('Honda'::text)" in totals
+    assert "LIKE upper(U&'%a\\005C_b%'::text)" in totals  # the service's LIKE escaping, then the literal's
+    assert "= 'true'::jsonb" in totals
+    assert page.endswith("LIMIT 10 OFFSET 20::integer;")
+
+
+def test_the_script_draws_each_body_by_its_cumulative_weight(bodies: list[WorkloadBody]) -> None:
+    three = [WorkloadBody(kind="k", body=text, weight=w) for text, w in (("{}", 5), ('{"page":2}', 3), ("{}", 2))]
+    lines = pgbench_script(three).splitlines()
+    conditions = [line for line in lines if line.startswith("\\")]
+    expected = ["\\set draw random(1, 10)", "\\if :draw <= 5", "\\elif :draw <= 8", "\\elif :draw <= 10", "\\endif"]
+    assert conditions == expected
+    assert len(lines) == 2 + len(conditions) + 2 * 3
+
+
+def _pgbench(script: Path, dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [pg_bin("pgbench"), "-n", "-M", "simple", *args, "-f", str(script), dsn],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_pgbench_passes_every_literal_to_postgresql_unchanged(tmp_path: Path, postgres: Postgres) -> None:
+    # Each comparison divides by zero if PostgreSQL received a different string (pgbench would have
+    # replaced :draw, or a quote or backslash had ended the literal early).
+    checks = [
+        f"SELECT 1 / (CASE WHEN {sql_literal(text)} = convert_from(decode('{text.encode().hex()}', 'hex'), 'UTF8') "
+        "THEN 1 ELSE 0 END);"
+        for text in NASTY
+    ]
+    script = tmp_path / "literals.sql"
+    script.write_text("\\set draw 1\n\\set scale 7\n" + "\n".join(checks) + "\n", encoding="utf-8")
+    done = _pgbench(script, postgres.superuser_dsn(), "-t", "1")
+    assert done.returncode == 0, done.stderr
+    assert "number of failed transactions: 0" in done.stdout
+
+
+def test_the_workload_script_runs_in_pgbench(tmp_path: Path, database_url: str, bodies: list[WorkloadBody]) -> None:
+    script = tmp_path / "search.sql"
+    script.write_text(pgbench_script(bodies), encoding="utf-8")
+    done = _pgbench(script, database_url, "-c", "2", "-j", "2", "-t", "50", "--random-seed=1")
+    assert done.returncode == 0, done.stderr
+    assert "number of transactions actually processed: 100/100" in done.stdout
+    assert "number of failed transactions: 0" in done.stdout
+
+
+def test_the_rendered_sql_answers_what_the_fastapi_service_answers(
+    database_url: str, fastapi_client: httpx.Client, bodies: list[WorkloadBody]
+) -> None:
+    # The 30 most popular bodies and every tenth of the rest: every kind, deep pages and empty results.
+    sample = bodies[:30] + bodies[30::10]
+    with psycopg.connect(database_url) as connection:
+        for item in sample:
+            totals, page = search_statements(item.body)
+            count, summ = connection.execute(totals.rstrip(";")).fetchone() or (None, None)
+            ids = [row[0] for row in connection.execute(page.rstrip(";")).fetchall()]
+            answer = fastapi_client.post("/search/part/", json=json.loads(item.body)).json()
+            assert (count, summ, ids) == (answer["count"], answer["summ"], [part["id"] for part in answer["response"]])
