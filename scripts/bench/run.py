@@ -54,6 +54,7 @@ from scripts.bench.results import (
 from scripts.bench.workload import (
     DEFAULT_DISTINCT,
     ZIPF_EXPONENT,
+    bodies_read,
     bodies_write,
     workload_generate,
     workload_shape,
@@ -63,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = ROOT / "bench-results"
 WRK_SCRIPT = ROOT / "scripts" / "bench" / "wrk.lua"
 SEED_SCRIPT = ROOT / "scripts" / "seed.sh"
+RECORDER = ROOT / "scripts" / "bench" / "recorder.py"
 FIXED_PATH = "/bench/fixed"
 FIXED_BODY = b'{"status":"ok"}'
 # Served by Nginx's Lua alone; the fixed answer's stand-in where the running Nginx predates /bench/fixed.
@@ -366,7 +368,8 @@ class Bench:
         self.seeded: tuple[int, int] | None = None  # (parts, seed) the catalog holds since this run seeded it
         self.fixed_path = FIXED_PATH
         self.bodies_file = out / "tmp" / "bodies.tsv"
-        self.pgbench_file = out / "tmp" / "pgbench-search.sql"
+        self.pgbench_file = out / "tmp" / "pgbench-search.sql"  # one for each data size, see record_pgbench_script
+        self.pgbench_problem = ""  # why there is no pgbench script for the current data size
         self.progress = Progress(total=plan.total_points(), plan=plan, sizes_left=list(plan.parts))
         self.sequence = 0
 
@@ -424,9 +427,36 @@ class Bench:
             raise RuntimeError(f"wrk exited {code}: {err.strip()[-300:]}")
         return wrk_parse(out), cpu_after
 
+    def record_pgbench_script(self, size: int) -> None:
+        """The pgbench script of this data size: what the running FastAPI task sends PostgreSQL for each body."""
+        self.pgbench_problem = ""
+        self.pgbench_file = self.out / "tmp" / f"pgbench-search-{size}.sql"
+        bodies = bodies_read(self.bodies_file)
+        container = self.stack.container(self.stack.fastapi_service)
+        command = ["docker", "exec", "-i", container, "python", "-c", RECORDER.read_text()]
+        started = time.monotonic()
+        code, out, err = run_command(command, stdin=self.bodies_file, timeout=1800)
+        try:
+            if code != 0:
+                raise RuntimeError(f"the recorder exited {code} in {container}: {err.strip()[-500:]}")
+            recorded = [json.loads(line) for line in out.splitlines() if line.strip()]
+            self.pgbench_file.write_text(pgbench_script(bodies, recorded), encoding="utf-8")
+        except (RuntimeError, ValueError, TypeError) as error:
+            self.pgbench_problem = f"no pgbench script for {size} parts: {error}"
+            log(self.pgbench_problem)
+            return
+        statements = sum(len(search) for search in recorded)
+        log(
+            f"recorded FastAPI's {statements} statements for {len(recorded)} bodies in "
+            f"{time.monotonic() - started:.1f}s (task {container}): {shown(self.pgbench_file)}"
+        )
+
     def measure_pgbench(self, point: Point) -> tuple[Measured, CpuSample]:
         """pgbench's figures (latency percentiles from its per-transaction log), and /proc/stat as it ends."""
         raw = self.raw_path(point)
+        point.raw = str(raw.relative_to(self.out))
+        if self.pgbench_problem:
+            raise RuntimeError(self.pgbench_problem)
         clients = self.stack.pgbench_clients(point.connections)
         threads = min(self.plan.threads, clients)
         container = self.stack.container(self.stack.postgres_service)
@@ -448,7 +478,6 @@ class Bench:
         logs = self.out / "tmp" / "pgbench-logs" / (raw.stem + ".log.gz")
         logs.parent.mkdir(parents=True, exist_ok=True)
         logs.write_bytes(gzip.compress(log_text.encode()))
-        point.raw = str(raw.relative_to(self.out))
         point.command = display
         point.clients = clients
         if code != 0:
@@ -537,6 +566,7 @@ class Bench:
         }
         self.progress.sizes_left.remove(size)
         log(f"{size} parts seeded in {self.seed_seconds[size]:.0f}s ({self.visible[size]} visible)")
+        self.record_pgbench_script(size)
         self.warm_up(size)
         for connections in self.plan.connections:
             for run in range(1, self.plan.runs + 1):
@@ -551,7 +581,6 @@ class Bench:
         (self.out / "tmp" / ".gitignore").write_text("*\n")
         bodies = workload_generate(seed=self.plan.workload_seed, distinct=self.plan.distinct)
         digest = bodies_write(self.bodies_file, bodies)
-        self.pgbench_file.write_text(pgbench_script(bodies), encoding="utf-8")
         shape = workload_shape(bodies)
         self.meta.update(
             {
@@ -689,8 +718,8 @@ def env_markdown(meta: dict[str, Any], points: Sequence[Point]) -> str:
         f"- Skew: Zipf-like within each kind (exponent {ZIPF_EXPONENT}); the most popular body is "
         f"{workload['top1_share']:.1%} of requests, the top 10 {workload['top10_share']:.1%}, the top 100 "
         f"{workload['top100_share']:.1%}.",
-        f"- The bodies file and the pgbench script are in `tmp/` (not in git); `python -m scripts.bench.run "
-        f"workload --seed {plan['workload_seed']} --distinct {workload['distinct']} --out DIR` writes them again.",
+        f"- The bodies file is in `tmp/` (not in git); `python -m scripts.bench.run workload --seed "
+        f"{plan['workload_seed']} --distinct {workload['distinct']} --out DIR` writes it again.",
         "",
         "## Points",
         "",
@@ -701,6 +730,9 @@ def env_markdown(meta: dict[str, Any], points: Sequence[Point]) -> str:
         "then cache on; then the ceilings: "
         f"Nginx's fixed answer (`{meta.get('fixed_path', FIXED_PATH)}`), `/healthz` and `/fastapi/healthz`, "
         "and pgbench running the FastAPI SQL (`fastapi_search/queries.py`) with the same bodies and weights.",
+        "- pgbench's script for each data size holds, for every body, the statements the running FastAPI task's "
+        "own `part_search` sent PostgreSQL for it on that data, with their arguments as literals "
+        "(`scripts/bench/recorder.py`, `scripts/bench/pgbench_script.py`), kept as `tmp/pgbench-search-<parts>.sql`.",
         "- pgbench runs inside the postgres task as the apps' role through the socket, simple protocol "
         f"(each statement planned with its values), statement_timeout {STATEMENT_TIMEOUT_MS} ms as in the service; "
         "its clients are capped by what max_connections leaves free.",
@@ -742,9 +774,9 @@ def write_reports(out: Path) -> None:
     )
     fixed = meta.get("fixed_path", FIXED_PATH)
     notes = [
-        "rps counts 2xx answers per second (pgbench: transactions, each the two statements of one search). "
-        "errors is the share of non-2xx answers (such as the edge's 503 `overloaded` past its admission limit) "
-        "and socket errors among all answers.",
+        "rps counts 2xx answers per second (pgbench: transactions, each one search's statements as the FastAPI "
+        "task ran them). errors is the share of non-2xx answers (such as the edge's 503 `overloaded` past its "
+        "admission limit) and socket errors among all answers.",
         "p99 is wrk's, over every answer, the fast 503s included; pgbench's is from its per-transaction log.",
         '"of its /healthz", "of Nginx fixed" and "of pgbench" divide the search\'s median rps by that '
         "ceiling's median rps at the same connection count, in the same run.",
@@ -817,7 +849,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("index", help="rewrite bench-results/README.md")
 
-    workload = commands.add_parser("workload", help="write the bodies file and the pgbench script")
+    workload = commands.add_parser("workload", help="write the bodies file")
     workload.add_argument("--seed", type=int, default=1)
     workload.add_argument("--distinct", type=int, default=DEFAULT_DISTINCT)
     workload.add_argument("--out", type=Path, required=True)
@@ -832,8 +864,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "workload":
         bodies = workload_generate(seed=args.seed, distinct=args.distinct)
         digest = bodies_write(args.out / "bodies.tsv", bodies)
-        (args.out / "pgbench-search.sql").write_text(pgbench_script(bodies), encoding="utf-8")
-        print(f"{args.out / 'bodies.tsv'} (sha256 {digest}), {args.out / 'pgbench-search.sql'}")
+        print(f"{args.out / 'bodies.tsv'} (sha256 {digest})")
         return 0
 
     if min(args.connections) < args.threads:

@@ -1,24 +1,29 @@
-"""`make bench`'s pure parts (scripts/bench/): the workload, wrk's script and output, pgbench's script, the summary.
+"""`make bench`'s parts (scripts/bench/) without a stack: workload, wrk's script and output, pgbench's script, summary.
 
-The wrk script runs in the real wrk against a small server on loopback; the pgbench script runs in the real
-pgbench against the fast suite's PostgreSQL, and its SQL is checked against the running FastAPI service.
+The wrk script runs in the real wrk against a small server on loopback. The recorder runs the FastAPI
+service's own search on the fast suite's catalog; the pgbench script made from it runs in the real pgbench,
+and its SQL answers what the running FastAPI service answers.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 
+from fastapi_search import queries
 from scripts.bench import results
 from scripts.bench.pgbench_script import (
     parameter_literal,
@@ -44,9 +49,10 @@ from scripts.bench.workload import (
     workload_shape,
 )
 from search_contract import parse_search_request
-from tests.servers import ROOT, Postgres, pg_bin
+from tests.servers import ROOT, Postgres, pg_bin, service_env
 
 WRK_LUA = ROOT / "scripts" / "bench" / "wrk.lua"
+RECORDER = ROOT / "scripts" / "bench" / "recorder.py"
 
 
 @pytest.fixture(scope="module")
@@ -454,9 +460,11 @@ def test_parameters_are_written_for_their_cast() -> None:
     assert parameter_literal(None, "text") == "NULL"
     assert parameter_literal(True, "jsonb") == "'true'"
     assert parameter_literal(5, "jsonb") == "'5'"
-    assert parameter_literal((1, 20), "bigint[]") == "U&'\\007B1,20\\007D'"
+    assert parameter_literal((1, 20), "bigint[]") == "ARRAY[1,20]"
+    assert parameter_literal([], "bigint[]") == "ARRAY[]"
+    assert parameter_literal(["Фара левая", "O'Reilly"], "text[]") == "ARRAY['Фара левая',U&'O\\0027Reilly']"
     assert parameter_literal(40, "integer") == "40"
-    for value, sql_type in ((True, "integer"), ("5", "integer"), (5, "text"), ((True,), "bigint[]")):
+    for value, sql_type in ((True, "integer"), ("5", "integer"), (5, "text"), ((True,), "bigint[]"), ("ab", "text[]")):
         with pytest.raises(TypeError):
             parameter_literal(value, sql_type)
     with pytest.raises(ValueError, match="no literal form"):
@@ -465,6 +473,7 @@ def test_parameters_are_written_for_their_cast() -> None:
 
 def test_statements_keep_their_casts_and_refuse_what_pgbench_would_misread() -> None:
     assert statement_render("SELECT $1::text,\n  $2::integer", ("a", None)) == "SELECT 'a'::text, NULL::integer;"
+    assert statement_render("SELECT $1::text[]", ([],)) == "SELECT ARRAY[]::text[];"
     with pytest.raises(ValueError, match="no argument"):
         statement_render("SELECT $3::text", ("a",))
     with pytest.raises(ValueError, match="without a ::type cast"):
@@ -473,22 +482,29 @@ def test_statements_keep_their_casts_and_refuse_what_pgbench_would_misread() -> 
         statement_render("SELECT a[1:2] FROM t WHERE b = $1::text", ("a",))
 
 
-def test_a_body_becomes_the_fastapi_statements_with_its_values() -> None:
-    totals, page = search_statements('{"mark_name":"Honda","part_name":"a_b","params":{"is_new_part":true},"page":3}')
-    assert totals.startswith("SELECT count(*) AS count") and "ORDER BY" not in totals
-    assert "upper('Honda'::text)" in totals
-    assert "LIKE upper(U&'%a\\005C_b%'::text)" in totals  # the service's LIKE escaping, then the literal's
-    assert "= 'true'::jsonb" in totals
-    assert page.endswith("LIMIT 10 OFFSET 20::integer;")
-
-
-def test_the_script_draws_each_body_by_its_cumulative_weight(bodies: list[WorkloadBody]) -> None:
+def test_the_script_draws_each_body_by_its_cumulative_weight() -> None:
     three = [WorkloadBody(kind="k", body=text, weight=w) for text, w in (("{}", 5), ('{"page":2}', 3), ("{}", 2))]
-    lines = pgbench_script(three).splitlines()
-    conditions = [line for line in lines if line.startswith("\\")]
-    expected = ["\\set draw random(1, 10)", "\\if :draw <= 5", "\\elif :draw <= 8", "\\elif :draw <= 10", "\\endif"]
-    assert conditions == expected
-    assert len(lines) == 2 + len(conditions) + 2 * 3
+    recorded: list[list[tuple[str, list[Any]]]] = [
+        [("SELECT $1::integer", [1]), ("SELECT $1::text", ["a"])],
+        [("SELECT $1::integer", [2])],
+        [("SELECT $1::integer", [3])],
+    ]
+    lines = pgbench_script(three, recorded).splitlines()
+    assert lines[2:] == [
+        "\\set draw random(1, 10)",
+        "\\if :draw <= 5",
+        "SELECT 1::integer;",
+        "SELECT 'a'::text;",
+        "\\elif :draw <= 8",
+        "SELECT 2::integer;",
+        "\\elif :draw <= 10",
+        "SELECT 3::integer;",
+        "\\endif",
+    ]
+    with pytest.raises(ValueError, match="3 bodies but 2 recorded"):
+        pgbench_script(three, recorded[:2])
+    with pytest.raises(ValueError, match="without a statement"):
+        pgbench_script(three, [*recorded[:2], []])
 
 
 def _pgbench(script: Path, dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -516,9 +532,41 @@ def test_pgbench_passes_every_literal_to_postgresql_unchanged(tmp_path: Path, po
     assert "number of failed transactions: 0" in done.stdout
 
 
-def test_the_workload_script_runs_in_pgbench(tmp_path: Path, database_url: str, bodies: list[WorkloadBody]) -> None:
+@pytest.fixture(scope="module")
+def recorded(database_url: str, bodies: list[WorkloadBody]) -> list[list[list[Any]]]:
+    """What the FastAPI service runs for each body on the fast suite's catalog, recorded as `make bench` does
+    inside a task: scripts/bench/recorder.py run as a program, with the service's settings from the environment."""
+    done = subprocess.run(
+        [sys.executable, "-c", RECORDER.read_text()],
+        input="".join(f"{item.weight}\t{item.kind}\t{item.body}\n" for item in bodies),
+        env={**os.environ, **service_env(database_url)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_the_recorder_keeps_every_statement_the_service_ran(
+    recorded: list[list[list[Any]]], bodies: list[WorkloadBody]
+) -> None:
+    assert len(recorded) == len(bodies)
+    named = {value for name, value in vars(queries).items() if name.isupper() and isinstance(value, str)}
+    for statements in recorded:
+        assert statements and {query for query, _arguments in statements} <= named
+    # Later statements take what the first one found: a search by part of a name sends the resolved names.
+    body = bodies.index(next(item for item in bodies if '"part_name":"бампер"' in item.body))
+    later = [argument for _query, arguments in recorded[body][1:] for argument in arguments]
+    assert ["Бампер задний", "Бампер передний"] in [sorted(a) for a in later if isinstance(a, list)]
+
+
+def test_the_workload_script_runs_in_pgbench(
+    tmp_path: Path, database_url: str, bodies: list[WorkloadBody], recorded: list[list[list[Any]]]
+) -> None:
     script = tmp_path / "search.sql"
-    script.write_text(pgbench_script(bodies), encoding="utf-8")
+    script.write_text(pgbench_script(bodies, recorded), encoding="utf-8")
     done = _pgbench(script, database_url, "-c", "2", "-j", "2", "-t", "50", "--random-seed=1")
     assert done.returncode == 0, done.stderr
     assert "number of transactions actually processed: 100/100" in done.stdout
@@ -526,14 +574,22 @@ def test_the_workload_script_runs_in_pgbench(tmp_path: Path, database_url: str, 
 
 
 def test_the_rendered_sql_answers_what_the_fastapi_service_answers(
-    database_url: str, fastapi_client: httpx.Client, bodies: list[WorkloadBody]
+    database_url: str, fastapi_client: httpx.Client, bodies: list[WorkloadBody], recorded: list[list[list[Any]]]
 ) -> None:
     # The 30 most popular bodies and every tenth of the rest: every kind, deep pages and empty results.
-    sample = bodies[:30] + bodies[30::10]
+    chosen = list(range(30)) + list(range(30, len(bodies), 10))
     with psycopg.connect(database_url) as connection:
-        for item in sample:
-            totals, page = search_statements(item.body)
-            count, summ = connection.execute(totals.rstrip(";")).fetchone() or (None, None)
-            ids = [row[0] for row in connection.execute(page.rstrip(";")).fetchall()]
-            answer = fastapi_client.post("/search/part/", json=json.loads(item.body)).json()
-            assert (count, summ, ids) == (answer["count"], answer["summ"], [part["id"] for part in answer["response"]])
+        for index in chosen:
+            count = summ = None
+            ids: list[int] = []
+            for statement in search_statements(recorded[index]):
+                cursor = connection.execute(statement.rstrip(";"))
+                columns = [column.name for column in cursor.description or []]
+                rows = cursor.fetchall()
+                if columns[:2] == ["count", "summ"]:
+                    count, summ = rows[0][0], rows[0][1]
+                elif columns[:1] == ["id"]:
+                    ids = [row[0] for row in rows]
+            answer = fastapi_client.post("/search/part/", json=json.loads(bodies[index].body)).json()
+            expected = (answer["count"], answer["summ"], [part["id"] for part in answer["response"]])
+            assert (count, summ, ids) == expected, bodies[index].body
