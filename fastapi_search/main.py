@@ -17,8 +17,8 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_search.queries import HEALTH_CHECK
-from fastapi_search.responses import JSONBytesResponse
-from fastapi_search.search import part_search
+from fastapi_search.responses import JSONBodyResponse, JSONBytesResponse
+from fastapi_search.search_cache import SearchCache
 from fastapi_search.settings import Settings, settings_from_env
 from search_contract import MAX_BODY_BYTES, ContractError, body_too_large, parse_search_request
 from search_contract.errors import (
@@ -30,6 +30,7 @@ from search_contract.errors import (
     query_timeout,
 )
 from search_contract.openapi import SEARCH_REQUEST_SCHEMA
+from search_contract.search_cache import CACHE_HEADER
 
 settings: Settings = settings_from_env()
 logger = logging.getLogger(__name__)
@@ -99,9 +100,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # One pool per worker process, created with the event loop that will use it.
     app.state.pool = await _create_pool()
     app.state.search_slots = asyncio.Semaphore(settings.limits.concurrency)
+    app.state.search_cache = SearchCache(settings.search_cache)
     try:
         yield
     finally:
+        await app.state.search_cache.aclose()
         await app.state.pool.close()
 
 
@@ -171,11 +174,15 @@ async def _read_body(request: Request) -> bytes:
         "requestBody": {"required": True, "content": {"application/json": {"schema": SEARCH_REQUEST_SCHEMA}}}
     },
 )
-async def search_part(request: Request) -> JSONBytesResponse:
+async def search_part(request: Request) -> JSONBodyResponse:
     # The body is read and checked before a database slot is taken: a slow client holds no slot.
     filters = parse_search_request(await _read_body(request))
+    cache: SearchCache = request.app.state.search_cache
+    cache_control = ", ".join(request.headers.getlist("cache-control"))
     async with _search_connection(request) as connection:
-        return JSONBytesResponse(await part_search(connection, filters=filters))
+        # Through the Redis response cache (search_cache.py); X-Cache says whether it answered.
+        body, cache_status = await cache.part_search(connection, filters=filters, cache_control=cache_control)
+    return JSONBodyResponse(body, headers={CACHE_HEADER: cache_status})
 
 
 # Readiness waits at most this long for a pooled connection and for its query. The pool keeps one connection

@@ -13,3 +13,9 @@ class JSONBytesResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+class JSONBodyResponse(Response):
+    """A JSON body rendered already (the search cache keeps the bytes), sent as it is."""
+
+    media_type = "application/json"

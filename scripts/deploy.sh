@@ -59,7 +59,8 @@ ensure_secrets() {
     ensure_database_role_secrets "${DB_OWNER_ROLE}" "${STACK_NAME}_db_owner_password" "${STACK_NAME}_db_owner_url"
     ensure_database_role_secrets "${DB_APP_ROLE}" "${STACK_NAME}_db_app_password" "${STACK_NAME}_db_app_url"
     local name
-    for name in django_secret_key jobs_api_token redis_password; do
+    # redis_cache_password: the search cache's own Redis (stack.yml, redis-cache), apart from Celery's broker.
+    for name in django_secret_key jobs_api_token redis_password redis_cache_password; do
         if secret_exists "${STACK_NAME}_${name}"; then
             log "secret ${STACK_NAME}_${name} exists"
         else
@@ -187,7 +188,7 @@ run docker stack deploy "${compose_files[@]}" --resolve-image never --prune --de
 # place. Put every service on the image this deploy asked for (a rolling update where one differs).
 enforce_images() {
     local pair service image
-    for pair in "postgres=${POSTGRES_IMAGE}" "redis=${REDIS_IMAGE}" "nginx=${NGINX_IMAGE}" \
+    for pair in "postgres=${POSTGRES_IMAGE}" "redis=${REDIS_IMAGE}" "redis-cache=${REDIS_IMAGE}" "nginx=${NGINX_IMAGE}" \
         "celery-worker=${DJANGO_IMAGE}" "celery-beat=${DJANGO_IMAGE}" \
         "django-blue=${DJANGO_BLUE_IMAGE}" "django-green=${DJANGO_GREEN_IMAGE}" \
         "fastapi-blue=${FASTAPI_BLUE_IMAGE}" "fastapi-green=${FASTAPI_GREEN_IMAGE}"; do

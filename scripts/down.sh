@@ -20,7 +20,8 @@ fi
 deadline=$((SECONDS + 120))
 while [ -n "$(docker ps -aq --filter "label=com.docker.stack.namespace=${STACK_NAME}")" ] \
     || docker network inspect "${STACK_NAME}_backend" >/dev/null 2>&1 \
-    || docker network inspect "${STACK_NAME}_redis" >/dev/null 2>&1; do
+    || docker network inspect "${STACK_NAME}_redis" >/dev/null 2>&1 \
+    || docker network inspect "${STACK_NAME}_cache" >/dev/null 2>&1; do
     [ "${SECONDS}" -lt "${deadline}" ] || die "stack ${STACK_NAME} still has containers or its networks after 120s"
     sleep 2
 done
@@ -34,8 +35,8 @@ if [ "${remove_data}" = 1 ]; then
     done
     # With the data gone, the next deploy starts from scratch with new secrets (the last two names are the
     # ones used before the role split).
-    for secret in db_owner_password db_owner_url db_app_password db_app_url redis_password django_secret_key \
-        jobs_api_token db_password database_url; do
+    for secret in db_owner_password db_owner_url db_app_password db_app_url redis_password redis_cache_password \
+        django_secret_key jobs_api_token db_password database_url; do
         if docker secret inspect "${STACK_NAME}_${secret}" >/dev/null 2>&1; then
             run docker secret rm "${STACK_NAME}_${secret}" >/dev/null
         fi

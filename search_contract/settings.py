@@ -8,6 +8,7 @@ with a message naming the variable.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -60,3 +61,48 @@ def _positive_int(name: str, default: str) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise MissingSetting(f"{name} must be a whole number of at least 1, not {raw!r}")
     return int(raw)
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = env_value(name, default).strip().lower()
+    if raw not in allowed:
+        raise MissingSetting(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchCacheSettings:
+    """The Redis response cache of ``POST /search/part/``, read once by both services (search_contract/search_cache.py).
+
+    - ``enabled``: ``SEARCH_CACHE`` is ``on`` (the default) and a cache Redis is named (``SEARCH_CACHE_REDIS_HOST``);
+      without a host there is no cache, so a developer's checkout and the Celery worker need no Redis for it.
+    - ``password``: ``SEARCH_CACHE_REDIS_PASSWORD`` (a secret file in the stack); empty means a Redis without AUTH.
+    - ``ttl_seconds``: how long an answer is kept. Entries are never served stale (their key carries the catalog
+      version); the TTL only bounds how long entries of older versions take up memory.
+    - ``timeout_s``: the bound on connecting to Redis and on each of its replies. A few tens of milliseconds: Redis
+      answers in well under one, and a Redis that does not answer must not hold a search up for longer.
+    - ``breaker_seconds``: after a Redis failure, Redis is not asked at all for this long (searches go straight to
+      PostgreSQL), so a dead or hanging Redis costs one timeout per process per period, not one per request.
+    """
+
+    enabled: bool
+    host: str
+    port: int
+    password: str
+    ttl_seconds: int
+    timeout_s: float
+    breaker_seconds: int
+
+    @classmethod
+    def from_env(cls) -> SearchCacheSettings:
+        switch = _choice("SEARCH_CACHE", "on", ("on", "off"))
+        host = env_value("SEARCH_CACHE_REDIS_HOST", "").strip()
+        return cls(
+            enabled=switch == "on" and bool(host),
+            host=host,
+            port=_positive_int("SEARCH_CACHE_REDIS_PORT", "6379"),
+            password=env_value("SEARCH_CACHE_REDIS_PASSWORD", ""),
+            ttl_seconds=_positive_int("SEARCH_CACHE_TTL_SECONDS", "300"),
+            timeout_s=_positive_int("SEARCH_CACHE_TIMEOUT_MS", "50") / 1000,
+            breaker_seconds=_positive_int("SEARCH_CACHE_BREAKER_SECONDS", "5"),
+        )

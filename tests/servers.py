@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = ROOT / "app"
 BIN = Path(sys.executable).parent
@@ -249,6 +251,7 @@ class Redis:
     process: subprocess.Popen[bytes]
     port: int
     password: str
+    password_file: Path
 
     def url(self, db: int = 0) -> str:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
@@ -257,8 +260,22 @@ class Redis:
         """What the Django-image services read to reach it (config/settings/base.py builds Celery's URLs)."""
         return {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.port), "REDIS_PASSWORD": self.password}
 
+    def cache_env(self) -> dict[str, str]:
+        """What both services read to use it as the search cache (search_contract/settings.py), password from a
+        file as stack.yml gives it."""
+        return {
+            "SEARCH_CACHE_REDIS_HOST": "127.0.0.1",
+            "SEARCH_CACHE_REDIS_PORT": str(self.port),
+            "SEARCH_CACHE_REDIS_PASSWORD_FILE": str(self.password_file),
+        }
+
     def stop(self) -> None:
         self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """Gone at once, as a crashed or OOM-killed Redis is."""
+        self.process.kill()
         self.process.wait(timeout=10)
 
 
@@ -276,17 +293,38 @@ def _redis_answers(port: int) -> bool:
         return False
 
 
-def start_redis(base: Path) -> Redis:
-    """A memory-only Redis on a free loopback port, with a password, started by the stack's entrypoint."""
-    port = free_port()
-    password = secrets.token_hex(16)
-    password_file = base / "redis_password"
+def start_redis(
+    base: Path,
+    *,
+    port: int | None = None,
+    password: str | None = None,
+    options: tuple[str, ...] = ("--appendonly", "no"),
+) -> Redis:
+    """A Redis on loopback (a free port unless given), with a password, started by the stack's entrypoint.
+
+    By default memory-only; ``options`` are passed on as the stack passes its ``command`` (they override the
+    entrypoint's configuration). Given the port and password of one that was stopped, it comes back as it was.
+    """
+    port = port or free_port()
+    password = password or secrets.token_hex(16)
+    password_file = base / f"redis_password_{port}"
     password_file.write_text(password)
     env = {**os.environ, "REDIS_PASSWORD_FILE": str(password_file), "REDIS_DATA_DIR": str(base)}
-    command = ["sh", str(REDIS_ENTRYPOINT), "--port", str(port), "--bind", "127.0.0.1", "--appendonly", "no"]
+    command = ["sh", str(REDIS_ENTRYPOINT), "--port", str(port), "--bind", "127.0.0.1", *options]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(lambda: _redis_answers(port), "redis")
-    return Redis(process=process, port=port, password=password)
+    return Redis(process=process, port=port, password=password, password_file=password_file)
+
+
+def stack_service_command(service: str) -> list[str]:
+    """The ``command`` that stack.yml gives a service, so a throwaway server runs with the stack's options."""
+    stack = yaml.safe_load((ROOT / "stack.yml").read_text(encoding="utf-8"))
+    return [str(item) for item in stack["services"][service]["command"]]
+
+
+def start_cache_redis(base: Path, *, port: int | None = None, password: str | None = None) -> Redis:
+    """The search cache's Redis, with stack.yml's redis-cache options (memory only, bounded, LRU eviction)."""
+    return start_redis(base, port=port, password=password, options=tuple(stack_service_command("redis-cache")))
 
 
 # Production settings need a Redis password; where a test starts no Redis, nothing listens on port 1.

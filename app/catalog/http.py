@@ -28,7 +28,12 @@ View = Callable[..., HttpResponse]
 
 
 def json_response(data: Any, *, status: int = 200) -> HttpResponse:
-    return HttpResponse(orjson.dumps(data), status=status, content_type="application/json")
+    return json_body_response(orjson.dumps(data), status=status)
+
+
+def json_body_response(body: bytes, *, status: int = 200) -> HttpResponse:
+    """A response for a JSON body that is already rendered (the search cache stores the bytes)."""
+    return HttpResponse(body, status=status, content_type="application/json")
 
 
 def error_response(error: ContractError) -> HttpResponse:

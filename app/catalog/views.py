@@ -10,9 +10,11 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from catalog.http import allow_methods, json_response
-from catalog.selectors import mark_list, model_list, part_search
+from catalog.http import allow_methods, json_body_response, json_response
+from catalog.search_cache import search_cache
+from catalog.selectors import mark_list, model_list
 from search_contract import body_too_large, parse_search_request
+from search_contract.search_cache import CACHE_HEADER
 
 
 @csrf_exempt  # a public read-only JSON API with no cookie authentication
@@ -23,7 +25,11 @@ def search_part(request: HttpRequest) -> HttpResponse:
     except RequestDataTooBig:
         raise body_too_large() from None
     filters = parse_search_request(body)
-    return json_response(part_search(filters=filters))
+    # Through the Redis response cache (catalog/search_cache.py); X-Cache says whether it answered.
+    answer, cache_status = search_cache.part_search(filters=filters, cache_control=request.headers.get("Cache-Control"))
+    response = json_body_response(answer)
+    response[CACHE_HEADER] = cache_status
+    return response
 
 
 @csrf_exempt  # read-only: lets a POST get the JSON 405, not the CSRF page

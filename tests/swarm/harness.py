@@ -70,10 +70,12 @@ class Reply:
         return self.headers.get("x-upstream-addr", "").split(",")[-1].strip()
 
 
-def http_call(method: str, path: str, body: object | None = None, timeout: float = 15) -> Reply:
+def http_call(
+    method: str, path: str, body: object | None = None, timeout: float = 15, headers: dict[str, str] | None = None
+) -> Reply:
     """One request through Nginx; HTTP errors come back as a Reply, connection errors raise."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(BASE_URL + path, data=data, method=method)  # noqa: S310 - always http://
+    request = urllib.request.Request(BASE_URL + path, data=data, method=method, headers=headers or {})  # noqa: S310
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:

@@ -1,6 +1,6 @@
 """Least privilege on the running stack: the apps connect as a role that owns nothing, the superuser is kept
-off the network, each service holds only the secrets it needs, and Redis wants a password and cannot be
-reached from the attachable network that one-off containers join."""
+off the network, each service holds only the secrets it needs, and both Redis servers (Celery's broker and the
+search cache) want a password and cannot be reached from the attachable network that one-off containers join."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ APP_ROLE = "partscat_app"
 OWNER_ROLE = "partscat_owner"
 LEGACY_SUPERUSER = "partscat"
 REDIS_NETWORK = f"{STACK}_redis"
+CACHE_NETWORK = f"{STACK}_cache"
 
 ROLE_SQL = "SELECT current_user, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
 
@@ -67,6 +68,29 @@ with socket.create_connection(("redis", 6379), timeout=5) as sock:
     print(sock.recv(128).decode().strip())
 """
 
+# From a FastAPI task: the cache's Redis without AUTH, then the broker's name (FastAPI is not on its network).
+CACHE_FROM_FASTAPI = """
+import json, socket
+seen = {}
+with socket.create_connection(("redis-cache", 6379), timeout=5) as sock:
+    sock.sendall(b"PING\\r\\n")
+    seen["redis-cache"] = sock.recv(128).decode().strip()
+try:
+    socket.getaddrinfo("redis", None)
+    seen["redis"] = "resolved"
+except socket.gaierror:
+    seen["redis"] = "unresolved"
+print(json.dumps(seen))
+"""
+
+# The cache as the apps configure it (SEARCH_CACHE_REDIS_*, the password from its secret file).
+CACHE_THROUGH_ITS_SETTINGS = """
+import redis
+from search_contract.settings import SearchCacheSettings
+settings = SearchCacheSettings.from_env()
+print(redis.Redis(host=settings.host, port=settings.port, password=settings.password, socket_timeout=5).ping())
+"""
+
 # Celery's broker and result backend URLs, as the settings build them from the password secret.
 CELERY_THROUGH_ITS_URL = """
 from config.celery import app
@@ -80,7 +104,7 @@ print(app.backend.client.ping())
 REACH_FROM_ONE_OFF = f"""
 import json, socket, sys
 seen = {{}}
-for name in ("redis", "tasks.redis", "{STACK}_redis", "postgres"):
+for name in ("redis", "tasks.redis", "{STACK}_redis", "redis-cache", "tasks.redis-cache", "postgres"):
     try:
         socket.getaddrinfo(name, None)
         seen[name] = "resolved"
@@ -136,12 +160,23 @@ def test_the_superuser_cannot_log_in_over_the_network(swarm_stack: str) -> None:
     ("service", "secrets"),
     [
         # Only the web services migrate, so only they hold the owner's URL.
-        ("django", {"database_url", "migrate_database_url", "django_secret_key", "jobs_api_token", "redis_password"}),
+        (
+            "django",
+            {
+                "database_url",
+                "migrate_database_url",
+                "django_secret_key",
+                "jobs_api_token",
+                "redis_password",
+                "redis_cache_password",
+            },
+        ),
         ("celery-worker", {"database_url", "django_secret_key", "jobs_api_token", "redis_password"}),
         ("celery-beat", {"database_url", "django_secret_key", "jobs_api_token", "redis_password"}),
-        ("fastapi", {"database_url"}),
+        ("fastapi", {"database_url", "redis_cache_password"}),
         ("postgres", {"db_owner_password", "db_app_password"}),
         ("redis", {"redis_password"}),
+        ("redis-cache", {"redis_cache_password"}),
     ],
 )
 def test_each_service_holds_only_the_secrets_it_needs(swarm_stack: str, service: str, secrets: set[str]) -> None:
@@ -156,16 +191,25 @@ def test_redis_refuses_a_connection_that_did_not_authenticate(swarm_stack: str) 
     assert _exec_python("django", CELERY_THROUGH_ITS_URL) == "True"
 
 
-def _redis_addresses() -> list[str]:
-    containers = service_containers("redis")
-    assert containers, "no running redis task on this node"
+def test_the_search_cache_wants_a_password_and_fastapi_reaches_only_the_cache(swarm_stack: str) -> None:
+    seen = json.loads(_exec_python("fastapi", CACHE_FROM_FASTAPI))
+    assert seen["redis-cache"].startswith("-NOAUTH"), seen
+    assert seen["redis"] == "unresolved", seen
+    # ...while each web app's configured cache client authenticates.
+    for service in ("django", "fastapi"):
+        assert _exec_python(service, CACHE_THROUGH_ITS_SETTINGS) == "True", service
+
+
+def _redis_addresses(service: str, network: str) -> list[str]:
+    containers = service_containers(service)
+    assert containers, f"no running {service} task on this node"
     networks = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", containers[0]))
-    assert set(networks) == {REDIS_NETWORK}, f"redis should be on {REDIS_NETWORK} only, not {sorted(networks)}"
+    assert set(networks) == {network}, f"{service} should be on {network} only, not {sorted(networks)}"
     return [str(settings["IPAddress"]) for settings in networks.values()]
 
 
 def test_a_one_off_container_on_the_attachable_network_cannot_reach_redis(swarm_stack: str) -> None:
-    addresses = _redis_addresses()
+    addresses = _redis_addresses("redis", REDIS_NETWORK) + _redis_addresses("redis-cache", CACHE_NETWORK)
     out = docker(
         *("run", "--rm", "--network", NETWORK, "--entrypoint", "python", service_image("django")),
         *("-c", REACH_FROM_ONE_OFF, *addresses),
@@ -177,14 +221,17 @@ def test_a_one_off_container_on_the_attachable_network_cannot_reach_redis(swarm_
         "redis": "unresolved",
         "tasks.redis": "unresolved",
         f"{STACK}_redis": "unresolved",
+        "redis-cache": "unresolved",
+        "tasks.redis-cache": "unresolved",
         **{address: seen[address] for address in addresses},
     }
     assert all(seen[address] != "redis answered" for address in addresses), seen
 
 
-def test_no_one_off_container_can_join_the_redis_network(swarm_stack: str) -> None:
+@pytest.mark.parametrize("network", [REDIS_NETWORK, CACHE_NETWORK])
+def test_no_one_off_container_can_join_a_redis_network(swarm_stack: str, network: str) -> None:
     result = subprocess.run(
-        ["docker", "run", "--rm", "--network", REDIS_NETWORK, "--entrypoint", "true", service_image("django")],
+        ["docker", "run", "--rm", "--network", network, "--entrypoint", "true", service_image("django")],
         capture_output=True,
         text=True,
         timeout=120,

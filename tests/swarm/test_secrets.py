@@ -15,11 +15,20 @@ def _secret_values() -> dict[str, str]:
     postgres = service_containers("postgres")[0]
     values = {
         name: docker("exec", django, "cat", f"/run/secrets/{name}")
-        for name in ("database_url", "migrate_database_url", "django_secret_key", "jobs_api_token", "redis_password")
+        for name in (
+            "database_url",
+            "migrate_database_url",
+            "django_secret_key",
+            "jobs_api_token",
+            "redis_password",
+            "redis_cache_password",
+        )
     }
     for name in ("db_owner_password", "db_app_password"):
         values[name] = docker("exec", postgres, "cat", f"/run/secrets/{name}")
     assert all(len(value) >= 20 for value in values.values()), "secrets should be long random values"
+    # The cache's Redis has a password of its own, not the broker's.
+    assert values["redis_cache_password"] != values["redis_password"]
     # Each role's URL carries the password PostgreSQL sets for that role.
     assert values["db_app_password"] in values["database_url"]
     assert values["db_owner_password"] in values["migrate_database_url"]
@@ -39,8 +48,12 @@ def test_secrets_are_mounted_as_files(swarm_stack: str) -> None:
     assert "MIGRATE_DATABASE_URL_FILE=/run/secrets/migrate_database_url" in environment
     assert "DJANGO_SECRET_KEY_FILE=/run/secrets/django_secret_key" in environment
     assert "REDIS_PASSWORD_FILE=/run/secrets/redis_password" in environment
+    assert "SEARCH_CACHE_REDIS_PASSWORD_FILE=/run/secrets/redis_cache_password" in environment
     assert "DATABASE_URL=" not in environment.replace("DATABASE_URL_FILE=", "")
     assert "REDIS_PASSWORD=" not in environment.replace("REDIS_PASSWORD_FILE=", "")
+    fastapi_environment = docker("exec", service_containers("fastapi")[0], "env")
+    assert "SEARCH_CACHE_REDIS_PASSWORD_FILE=/run/secrets/redis_cache_password" in fastapi_environment
+    assert "SEARCH_CACHE_REDIS_PASSWORD=" not in fastapi_environment.replace("SEARCH_CACHE_REDIS_PASSWORD_FILE=", "")
 
 
 def test_no_secret_in_service_specs_containers_or_images(swarm_stack: str) -> None:

@@ -11,7 +11,7 @@ from tests.swarm.harness import docker, swarm_service
 pytestmark = pytest.mark.swarm
 
 # django and fastapi: their live colour (blue-green); the idle colour normally runs 0 replicas.
-SERVICES = ["postgres", "redis", "django", "fastapi", "celery-worker", "celery-beat", "nginx"]
+SERVICES = ["postgres", "redis", "redis-cache", "django", "fastapi", "celery-worker", "celery-beat", "nginx"]
 
 
 @pytest.mark.parametrize("service", SERVICES)

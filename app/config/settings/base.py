@@ -13,7 +13,7 @@ from config import APP_DIR, project_root_on_path
 project_root_on_path()
 
 from search_contract import MAX_BODY_BYTES
-from search_contract.settings import DatabaseLimits, MissingSetting, env_value
+from search_contract.settings import DatabaseLimits, MissingSetting, SearchCacheSettings, env_value
 
 DATABASE_LIMITS = DatabaseLimits()
 
@@ -170,3 +170,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_TASK_SOFT_TIME_LIMIT = 60 * 60
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# SEARCH CACHE
+# The Redis response cache of POST /search/part/ (catalog/search_cache.py, search_contract/search_cache.py):
+# SEARCH_CACHE_REDIS_HOST, _PORT and _PASSWORD (or _PASSWORD_FILE) name a memory-only Redis of its own, never
+# Celery's broker (which must not evict). Off without a host, or with SEARCH_CACHE=off.
+SEARCH_CACHE = SearchCacheSettings.from_env()

@@ -1,0 +1,236 @@
+"""The cache decisions both services share: the key, the bypass rule, the breaker and the settings."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+
+from search_contract import parse_search_request
+from search_contract.search_cache import (
+    CacheBreaker,
+    CacheStatus,
+    SearchCachePolicy,
+    cache_bypassed,
+    search_cache_key,
+)
+from search_contract.settings import MissingSetting, SearchCacheSettings
+
+
+def key(body: bytes, *, version: int = 7, service: str = "django") -> str:
+    return search_cache_key(filters=parse_search_request(body), catalog_version=version, service=service)
+
+
+def test_the_key_names_the_version_and_the_service_and_hashes_the_rest() -> None:
+    assert re.fullmatch(r"partscat:search:v7:django:[0-9a-f]{64}", key(b"{}"))
+    assert key(b"{}", version=8) != key(b"{}", version=7)
+    assert key(b"{}", service="fastapi") != key(b"{}")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # Key order.
+        (
+            b'{"mark_name": "Honda", "part_name": "x", "page": 2}',
+            b'{"page": 2, "part_name": "x", "mark_name": "Honda"}',
+        ),
+        # Id lists mean "any of": order and repeats do not matter.
+        (b'{"mark_list": [3, 1, 2]}', b'{"mark_list": [1, 2, 3, 3, 1]}'),
+        (b'{"model_list": [9, 4]}', b'{"model_list": [4, 9]}'),
+        # null is "not given"; the page defaults to 1.
+        (b'{"mark_name": null, "params": {"color": null}}', b"{}"),
+        (b'{"page": 1}', b"{}"),
+        (b'{"params": {}}', b"{}"),
+        # Prices are integers: the parser rounds the bounds inwards before the key is made.
+        (b'{"price_gte": 10.2, "price_lte": 20.9}', b'{"price_gte": 11, "price_lte": 20}'),
+        (b'{"params": {"is_new_part": true, "color": "red"}}', b'{"params": {"color": "red", "is_new_part": true}}'),
+    ],
+)
+def test_equal_requests_share_a_key(first: bytes, second: bytes) -> None:
+    assert key(first) == key(second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # Texts are kept as sent: PostgreSQL decides what case-insensitive means, not Python.
+        (b'{"mark_name": "Honda"}', b'{"mark_name": "HONDA"}'),
+        # str.upper("\xdf") is "SS" in Python; PostgreSQL's upper() keeps it.
+        ('{"part_name": "\u00df"}'.encode(), b'{"part_name": "SS"}'),
+        (b'{"part_name": " x"}', b'{"part_name": "x"}'),
+        # An empty list matches nothing; no list matches everything.
+        (b'{"mark_list": []}', b"{}"),
+        (b'{"mark_list": [1]}', b'{"model_list": [1]}'),
+        (b'{"params": {"count": 1}}', b'{"params": {"is_new_part": true}}'),
+        (b'{"page": 2}', b"{}"),
+        (b'{"price_gte": 0}', b"{}"),
+    ],
+)
+def test_different_requests_get_different_keys(first: bytes, second: bytes) -> None:
+    assert key(first) != key(second)
+
+
+@pytest.mark.parametrize(
+    ("header", "bypassed"),
+    [
+        (None, False),
+        ("", False),
+        ("max-age=0", False),
+        ("no-cache", True),
+        ("no-store", True),
+        ("No-Cache", True),
+        ("max-age=0, no-cache", True),
+        ("private, no-store , must-revalidate", True),
+        ('no-cache="set-cookie"', True),
+        ("no-transform", False),
+    ],
+)
+def test_cache_control_bypass(header: str | None, bypassed: bool) -> None:
+    assert cache_bypassed(header) is bypassed
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_breaker_skips_redis_for_its_period_after_a_failure() -> None:
+    clock = Clock()
+    breaker = CacheBreaker(open_seconds=5, logger=logging.getLogger("test.breaker"), clock=clock)
+    assert breaker.closed()
+    breaker.failed(ConnectionError("refused"), doing="Redis GET")
+    assert not breaker.closed()
+    clock.now += 4.9
+    assert not breaker.closed()
+    clock.now += 0.1
+    assert breaker.closed()
+    # A failure of the trial request opens it again for a whole period.
+    breaker.failed(TimeoutError("timed out"), doing="Redis GET")
+    clock.now += 4.9
+    assert not breaker.closed()
+
+
+def test_the_breaker_reports_failures_at_most_once_a_period_and_the_recovery_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    logger = logging.getLogger("test.breaker.log")
+    breaker = CacheBreaker(open_seconds=1, log_every_seconds=60, logger=logger, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="test.breaker.log"):
+        for _ in range(100):
+            breaker.failed(ConnectionError("refused"), doing="Redis GET")
+            clock.now += 0.5
+        assert len(caplog.records) == 1
+        assert "Redis GET failed (ConnectionError: refused)" in caplog.records[0].getMessage()
+        clock.now += 60
+        breaker.failed(ConnectionError("refused"), doing="Redis SET")
+        assert len(caplog.records) == 2
+        # The second report counts what the first period did not report.
+        assert "(100 failure(s) since the last report)" in caplog.records[1].getMessage()
+        breaker.succeeded()
+        breaker.succeeded()
+        assert [record.getMessage() for record in caplog.records[2:]] == ["search cache: Redis answers again"]
+
+
+def cache_settings(**overrides: object) -> SearchCacheSettings:
+    values: dict[str, object] = {
+        "enabled": True,
+        "host": "127.0.0.1",
+        "port": 6379,
+        "password": "",
+        "ttl_seconds": 300,
+        "timeout_s": 0.05,
+        "breaker_seconds": 5,
+    }
+    return SearchCacheSettings(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def test_the_policy_decides_off_bypass_and_open_breaker_before_any_io() -> None:
+    logger = logging.getLogger("test.policy")
+    off = SearchCachePolicy(cache_settings(enabled=False), service="django", logger=logger)
+    assert off.skip(None) is CacheStatus.OFF
+    assert off.skip("no-cache") is CacheStatus.OFF
+    on = SearchCachePolicy(cache_settings(), service="django", logger=logger)
+    assert on.skip(None) is None
+    assert on.skip("no-cache") is CacheStatus.BYPASS
+    on.breaker.failed(ConnectionError("refused"), doing="Redis GET")
+    assert on.skip(None) is CacheStatus.MISS
+    assert on.skip("no-store") is CacheStatus.BYPASS
+
+
+def test_redis_options_carry_the_timeouts_and_no_empty_password() -> None:
+    logger = logging.getLogger("test.policy")
+    options = SearchCachePolicy(cache_settings(), service="fastapi", logger=logger).redis_options()
+    assert options["password"] is None
+    assert options["socket_timeout"] == options["socket_connect_timeout"] == 0.05
+    secret = secrets.token_hex(8)
+    with_password = SearchCachePolicy(cache_settings(password=secret), service="fastapi", logger=logger)
+    assert with_password.redis_options()["password"] == secret
+
+
+CACHE_VARIABLES = (
+    "SEARCH_CACHE",
+    "SEARCH_CACHE_REDIS_HOST",
+    "SEARCH_CACHE_REDIS_PORT",
+    "SEARCH_CACHE_REDIS_PASSWORD",
+    "SEARCH_CACHE_REDIS_PASSWORD_FILE",
+    "SEARCH_CACHE_TTL_SECONDS",
+    "SEARCH_CACHE_TIMEOUT_MS",
+    "SEARCH_CACHE_BREAKER_SECONDS",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in CACHE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_settings_without_a_host_mean_no_cache(clean_env: pytest.MonkeyPatch) -> None:
+    settings = SearchCacheSettings.from_env()
+    assert not settings.enabled
+    assert (settings.ttl_seconds, settings.timeout_s, settings.breaker_seconds) == (300, 0.05, 5)
+
+
+def test_settings_with_a_host_and_a_password_file(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secret = tmp_path / "redis_cache_password"
+    secret.write_text("s3cret\n")
+    clean_env.setenv("SEARCH_CACHE_REDIS_HOST", "redis-cache")
+    clean_env.setenv("SEARCH_CACHE_REDIS_PASSWORD_FILE", str(secret))
+    clean_env.setenv("SEARCH_CACHE_TIMEOUT_MS", "30")
+    clean_env.setenv("SEARCH_CACHE_TTL_SECONDS", "60")
+    settings = SearchCacheSettings.from_env()
+    assert settings.enabled
+    assert (settings.host, settings.port, settings.password) == ("redis-cache", 6379, "s3cret")
+    assert (settings.timeout_s, settings.ttl_seconds) == (0.03, 60)
+
+
+def test_search_cache_off_switches_it_off_whatever_the_host(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("SEARCH_CACHE_REDIS_HOST", "redis-cache")
+    clean_env.setenv("SEARCH_CACHE", "OFF")
+    assert not SearchCacheSettings.from_env().enabled
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SEARCH_CACHE", "maybe"),
+        ("SEARCH_CACHE_TTL_SECONDS", "0"),
+        ("SEARCH_CACHE_TIMEOUT_MS", "fast"),
+        ("SEARCH_CACHE_BREAKER_SECONDS", "-1"),
+        ("SEARCH_CACHE_REDIS_PORT", "redis"),
+    ],
+)
+def test_bad_settings_fail_fast_naming_the_variable(clean_env: pytest.MonkeyPatch, name: str, value: str) -> None:
+    clean_env.setenv("SEARCH_CACHE_REDIS_HOST", "redis-cache")
+    clean_env.setenv(name, value)
+    with pytest.raises(MissingSetting, match=name):
+        SearchCacheSettings.from_env()
