@@ -4,7 +4,8 @@ Why: search_contract/totals.py. The triggers are statement triggers with transit
 ``bulk_create`` batch of 5 000 parts costs one grouped upsert, not 5 000; they run in the writing
 transaction, so the totals are exact at every snapshot and a rolled-back write leaves them untouched.
 Each upsert takes its groups in key order, and every catalog write first takes the catalog version row
-(migration 0003, whose trigger sorts first by name), so two writers never wait for each other in a circle.
+(migration 0003's BEFORE statement trigger, which runs before the statement and so before these AFTER
+triggers), so two writers never wait for each other in a circle.
 
 Deploying onto a populated catalog: the table is filled under a SHARE lock on ``part`` (writes wait,
 searches go on; about 1 s at a million parts), taken after the triggers exist, so no write is counted
@@ -89,7 +90,8 @@ DROP STATISTICS part_mark_model_stats, part_color_stats, part_is_new_part_stats,
 
 
 class Migration(migrations.Migration):
-    dependencies = [("catalog", "0002_part_name_statistics")]
+    # After 0003: the lock order above relies on the catalog version row, and one line of migrations.
+    dependencies = [("catalog", "0003_catalog_version")]
 
     operations = [
         migrations.CreateModel(
