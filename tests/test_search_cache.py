@@ -17,9 +17,10 @@ import httpx
 import psycopg
 import pytest
 import redis
+import yaml
 
 from tests.expected import Row, expected_search, load_rows
-from tests.servers import Postgres, Redis, Server, manage, start_app, start_cache_redis
+from tests.servers import ROOT, Postgres, Redis, Server, manage, start_app, start_cache_redis
 from tests.test_parity import random_request
 
 SERVICES = ("django", "fastapi")
@@ -78,6 +79,29 @@ def test_the_cache_redis_runs_with_the_stacks_memory_only_options(cache_redis: R
     assert config.config_get("maxmemory") == {"maxmemory": str(64 * 1024 * 1024)}
     assert config.config_get("appendonly") == {"appendonly": "no"}
     assert config.config_get("save") == {"save": ""}
+
+
+def test_the_stack_gives_the_cache_to_both_web_apps_and_keeps_it_off_the_broker() -> None:
+    """stack.yml's wiring, checked without a swarm (the Swarm suite checks the running stack)."""
+    stack = yaml.safe_load((ROOT / "stack.yml").read_text(encoding="utf-8"))
+    services = stack["services"]
+    for name in ("django-blue", "django-green", "fastapi-blue", "fastapi-green"):
+        service = services[name]
+        environment = service["environment"]
+        assert environment["SEARCH_CACHE_REDIS_HOST"] == "redis-cache", name
+        assert environment["SEARCH_CACHE_REDIS_PASSWORD_FILE"] == "/run/secrets/redis_cache_password", name  # noqa: S105 (a path)
+        assert "redis_cache_password" in service["secrets"], name
+        assert "cache" in service["networks"], name
+    assert "redis" not in services["fastapi-blue"]["networks"], "FastAPI has no business with the broker"
+    cache = services["redis-cache"]
+    assert cache["image"] == services["redis"]["image"]
+    assert cache["networks"] == ["cache"] and cache["secrets"] == ["redis_cache_password"]
+    assert "volumes" not in cache
+    assert stack["networks"]["cache"]["attachable"] is False
+    assert stack["secrets"]["redis_cache_password"]["name"] == "partscat_redis_cache_password"
+    # Celery needs no cache: no password, no network.
+    for name in ("celery-worker", "celery-beat"):
+        assert "cache" not in services[name]["networks"] and "redis_cache_password" not in services[name]["secrets"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
