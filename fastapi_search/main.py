@@ -16,7 +16,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fastapi_search.queries import HEALTH_CHECK
+from fastapi_search.queries import HEALTH_CHECK, SCHEMA_READY
 from fastapi_search.responses import JSONBodyResponse, JSONBytesResponse
 from fastapi_search.search_cache import SearchCache
 from fastapi_search.settings import Settings, settings_from_env
@@ -95,10 +95,30 @@ async def _create_pool() -> asyncpg.Pool:
             await asyncio.sleep(1)
 
 
+async def _wait_for_schema(pool: asyncpg.Pool) -> None:
+    """Wait until the tables this release reads exist.
+
+    The django service migrates (scripts/images/migrate_locked.py); a stack deploy starts both services at
+    once, so a new FastAPI task can be up before the migration that adds ``part_totals`` (0004) has run,
+    and would answer every search with an error. Waiting here keeps it from answering at all (``/livez``
+    too), so Swarm's start-first update leaves the old task serving until the schema is there.
+    """
+    deadline = time.monotonic() + settings.connect_wait_seconds
+    while True:
+        async with pool.acquire() as connection:
+            if await connection.fetchval(SCHEMA_READY):
+                return
+        if time.monotonic() >= deadline:
+            raise RuntimeError("the catalog schema is not migrated (no part_totals): is the django service up?")
+        logger.warning("waiting for the django service to migrate the catalog (no part_totals yet)")
+        await asyncio.sleep(1)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # One pool per worker process, created with the event loop that will use it.
     app.state.pool = await _create_pool()
+    await _wait_for_schema(app.state.pool)
     app.state.search_slots = asyncio.Semaphore(settings.limits.concurrency)
     app.state.search_cache = SearchCache(settings.search_cache)
     try:

@@ -99,10 +99,11 @@ class Part(models.Model):
                 condition=VISIBLE,
                 name="part_group_price_idx",
             ),
-            # Price and stock-count totals with no group filter: an index-only scan of the price range
-            # (7 ms for a fifth of a million parts, against 55 ms through the table), and the few parts of
-            # one stock count.
-            models.Index(F("price"), condition=VISIBLE, name="part_price_idx"),
+            # Price and stock-count totals with no name filter: an index-only scan of the price range
+            # (7 ms for a fifth of a million parts, against 55 ms through the table) that also tests the
+            # mark and model ids it carries (a model in a narrow price window: 2.8 ms, 13.8 ms through
+            # part_group_price_idx), and the few parts of one stock count.
+            models.Index(fields=["price"], include=["mark", "model"], condition=VISIBLE, name="part_price_idx"),
             models.Index(KeyTransform("count", "json_data"), condition=VISIBLE, name="part_count_idx"),
         ]
 

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         ),
         AddIndexConcurrentlyResumable(
             model_name="part",
-            index=models.Index(models.F("price"), condition=VISIBLE, name="part_price_idx"),
+            index=models.Index(fields=["price"], include=["mark", "model"], condition=VISIBLE, name="part_price_idx"),
         ),
         AddIndexConcurrentlyResumable(
             model_name="part",
