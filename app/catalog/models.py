@@ -53,7 +53,7 @@ class Part(models.Model):
         # parts, so they cost no index space. Expressions match, letter for letter,
         # what the ORM emits (UPPER for i-lookups, ->> / -> for JSON keys) and what
         # fastapi_search/queries.py writes, or the planner could not use them.
-        # EXPLAIN ANALYZE at 1 000 000 parts: README.md, "Indexes".
+        # Measured at 1 000 000 parts: README.md, "Indexes and the totals table".
         indexes = [
             # Query shape 1: part name + mark + colour + visible. The two equalities
             # narrow the table before the name is tested; id last so a single
