@@ -20,7 +20,8 @@ once, ``= ANY(ARRAY(SELECT ...))``.
 
 Parameters of ``PART_GROUPS``: $1 mark name, $2 producer country, $3 mark ids,
 $4 model name, $5 model ids, $6 part name LIKE pattern, $7 colour, $8
-is_new_part (jsonb).
+is_new_part (jsonb); $9 and $10 whether the rows step will use the ids and the
+names (each DISTINCT array is a sort: skipped, it costs nothing).
 
 Parameters of ``PART_MATCH``: $1 mark ids, $2 model ids (both resolved, or
 NULL), $3 names (resolved, or NULL), $4 part name LIKE pattern (when the names
@@ -36,9 +37,9 @@ from search_contract import PAGE_SIZE
 PART_GROUPS = """
 SELECT coalesce(sum(t.parts), 0)::bigint AS count,
        coalesce(sum(t.price_sum), 0)::bigint AS summ,
-       coalesce(array_agg(DISTINCT t.mark_id), '{}') AS marks,
-       coalesce(array_agg(DISTINCT t.model_id), '{}') AS models,
-       coalesce(array_agg(DISTINCT t.name::text), '{}') AS names
+       coalesce(array_agg(DISTINCT t.mark_id) FILTER (WHERE $9::boolean), '{}') AS marks,
+       coalesce(array_agg(DISTINCT t.model_id) FILTER (WHERE $9::boolean), '{}') AS models,
+       coalesce(array_agg(DISTINCT t.name::text) FILTER (WHERE $10::boolean), '{}') AS names
 FROM part_totals t
 WHERE ($1::text IS NULL OR t.mark_id = ANY(ARRAY(
         SELECT m1.id FROM mark m1 WHERE upper(m1.name::text) = upper($1::text))))

@@ -18,7 +18,7 @@ def like_pattern(text: str) -> str:
 
 
 def group_arguments(filters: PartFilters) -> tuple[Any, ...]:
-    """The values of ``$1``..``$8`` of ``PART_GROUPS``, in order."""
+    """The values of ``$1``..``$10`` of ``PART_GROUPS``, in order."""
     return (
         filters.mark_name,
         filters.producer_country_name,
@@ -28,6 +28,8 @@ def group_arguments(filters: PartFilters) -> tuple[Any, ...]:
         None if filters.part_name is None else like_pattern(filters.part_name),
         filters.color,
         filters.is_new_part,
+        narrows_marks_and_models(filters),
+        filters.part_name is not None,
     )
 
 

@@ -69,7 +69,7 @@ def _matching_parts(filters: PartFilters, resolved: dict[str, Any]) -> QuerySet[
     parts = Part.objects.filter(is_visible=True)
     if narrows_marks_and_models(filters):
         parts = parts.filter(mark_id__in=resolved["marks"], model_id__in=resolved["models"])
-    names = name_choices(filters, resolved["names"])
+    names = name_choices(filters, resolved.get("names", []))
     if names is not None:
         parts = parts.filter(name__in=names)
     elif filters.part_name is not None:
@@ -109,12 +109,15 @@ def part_search(*, filters: PartFilters) -> SearchPage:
     the ids and names to look for; the page (and, with a price or stock-count filter, the totals) is
     then read from ``part`` with those as plain values.
     """
+    # Only the arrays the rows step will use: each DISTINCT array is a sort.
+    arrays: dict[str, ArrayAgg] = {}
+    if narrows_marks_and_models(filters):
+        arrays["marks"] = ArrayAgg("mark_id", distinct=True, default=[])
+        arrays["models"] = ArrayAgg("model_id", distinct=True, default=[])
+    if filters.part_name is not None:
+        arrays["names"] = ArrayAgg("name", distinct=True, default=[])
     resolved = _matching_groups(filters).aggregate(
-        count=Sum("parts", default=0),
-        summ=Sum("price_sum", default=0),
-        marks=ArrayAgg("mark_id", distinct=True, default=[]),
-        models=ArrayAgg("model_id", distinct=True, default=[]),
-        names=ArrayAgg("name", distinct=True, default=[]),
+        count=Sum("parts", default=0), summ=Sum("price_sum", default=0), **arrays
     )
     # sum() of a bigint column is numeric in PostgreSQL, a Decimal here.
     count, summ = int(resolved["count"]), int(resolved["summ"])

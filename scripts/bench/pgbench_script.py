@@ -58,10 +58,11 @@ def parameter_literal(value: Any, sql_type: str) -> str:
         if not isinstance(value, str):
             raise TypeError(f"text parameter got {value!r}")
         return sql_literal(value)
-    if sql_type == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"integer parameter got {value!r}")
-        return str(value)
+    if sql_type in ("boolean", "integer"):
+        # A bool is an int in Python: each type takes exactly its own.
+        if isinstance(value, bool) != (sql_type == "boolean") or not isinstance(value, int):
+            raise TypeError(f"{sql_type} parameter got {value!r}")
+        return str(value).lower()
     if sql_type == "bigint[]":
         if isinstance(value, str | bytes) or not all(
             isinstance(item, int) and not isinstance(item, bool) for item in value

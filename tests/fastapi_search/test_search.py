@@ -7,7 +7,7 @@ other plans for it; README.md shows it used at 1 000 000 parts.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import json
 
 import asyncpg
 import pytest
@@ -40,7 +40,8 @@ def test_arguments_follow_statement_order() -> None:
         price_gte=4,
         price_lte=5,
     )
-    assert group_arguments(filters) == ("m", "c", (1,), "d", (2,), "%p%", "k", True)
+    assert group_arguments(filters) == ("m", "c", (1,), "d", (2,), "%p%", "k", True, True, True)
+    assert group_arguments(PartFilters(color="k"))[8:] == (False, False)
     groups = {"marks": [1], "models": [2], "names": ["p1", "p2"]}
     assert match_arguments(filters, groups) == ([1], [2], ["p1", "p2"], None, "k", True, 3, 4, 5)
 
@@ -51,20 +52,16 @@ def test_without_group_filters_nothing_is_narrowed_and_many_names_fall_back_to_t
     assert match_arguments(PartFilters(part_name="n"), groups)[:4] == ([1, 2], [3, 4], None, "%n%")
 
 
-def _as_text(arguments: tuple[Any, ...]) -> tuple[Any, ...]:
-    # jsonb parameters go as text here (the codec below), as the service's codec would encode them.
-    return tuple("true" if value is True else value for value in arguments)
-
-
 async def _plans(database_url: str, filters: PartFilters) -> tuple[str, str]:
     """EXPLAIN of the rows step's totals and page, with the groups the first step resolves."""
     connection = await asyncpg.connect(database_url, server_settings={"plan_cache_mode": "force_custom_plan"})
     try:
         await connection.execute("SET enable_seqscan = off")  # a 3 000-row table would rather seq-scan
-        await connection.set_type_codec("jsonb", schema="pg_catalog", encoder=str, decoder=str)
-        groups = await connection.fetchrow(PART_GROUPS, *_as_text(group_arguments(filters)))
+        # jsonb parameters as JSON text, as the service's codec encodes them.
+        await connection.set_type_codec("jsonb", schema="pg_catalog", encoder=json.dumps, decoder=str)
+        groups = await connection.fetchrow(PART_GROUPS, *group_arguments(filters))
         assert groups is not None and groups["count"] > 0
-        arguments = _as_text(match_arguments(filters, groups))
+        arguments = match_arguments(filters, groups)
         plans = []
         for sql, extra in ((PART_SEARCH_TOTALS, ()), (PART_SEARCH_PAGE, (0,))):
             rows = await connection.fetch(f"EXPLAIN {sql}", *arguments, *extra)

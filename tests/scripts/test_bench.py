@@ -464,7 +464,17 @@ def test_parameters_are_written_for_their_cast() -> None:
     assert parameter_literal([], "bigint[]") == "ARRAY[]"
     assert parameter_literal(["Фара левая", "O'Reilly"], "text[]") == "ARRAY['Фара левая',U&'O\\0027Reilly']"
     assert parameter_literal(40, "integer") == "40"
-    for value, sql_type in ((True, "integer"), ("5", "integer"), (5, "text"), ((True,), "bigint[]"), ("ab", "text[]")):
+    assert parameter_literal(False, "boolean") == "false"
+    wrong = (
+        (True, "integer"),
+        ("5", "integer"),
+        (1, "boolean"),
+        ("true", "boolean"),
+        (5, "text"),
+        ((True,), "bigint[]"),
+        ("ab", "text[]"),
+    )
+    for value, sql_type in wrong:
         with pytest.raises(TypeError):
             parameter_literal(value, sql_type)
     with pytest.raises(ValueError, match="no literal form"):
