@@ -23,6 +23,7 @@ from tests.swarm.harness import (
     APPS,
     HTTP_PORT,
     REPO_ROOT,
+    STACK,
     assert_no_request_failed,
     docker,
     http_call,
@@ -166,8 +167,8 @@ def _error_code(body: bytes) -> str:
         return "not-json"
 
 
-@pytest.mark.parametrize("path", ["/search/part/", "/fastapi/search/part/"])
-def test_four_times_the_load_is_shed_fast_and_throughput_holds(big_catalog: int, path: str) -> None:
+@pytest.mark.parametrize(("app", "path"), [("django", "/search/part/"), ("fastapi", "/fastapi/search/part/")])
+def test_four_times_the_load_is_shed_fast_and_throughput_holds(big_catalog: int, app: str, path: str) -> None:
     assert big_catalog > 800_000
     tasks = {service: set(service_containers(service)) for service in (*APPS, "nginx")}
     saturated = _closed_loop(path, SATURATING_CLIENTS)
@@ -179,10 +180,24 @@ def test_four_times_the_load_is_shed_fast_and_throughput_holds(big_catalog: int,
     assert overloaded.served_rps >= MIN_SERVED_SHARE * saturated.served_rps, figures
     # What is not served is shed with the apps' JSON 503 and Retry-After: never a reset, a 5xx page or a hang.
     assert set(overloaded.statuses) <= {"200", "503 overloaded", "503 query_timeout"}, figures
-    assert overloaded.statuses["503 overloaded"] > 0, f"the load never exceeded what the edge admits: {figures}"
+    # The overload phase really overloaded: more searches in flight than the edge admits at once, so the rest
+    # queued at the edge. Whether any waited past EDGE_QUEUE_SECONDS and was shed depends on how fast the
+    # searches are (FastAPI at 1M serves 4x its saturating load inside the 2 s wait); shedding itself, its
+    # 503 and Retry-After are proven deterministically in tests/nginx/test_edge.py.
+    admitted = _edge_peer_concurrency()[app] * len(upstream_addresses(app))
+    assert overloaded.clients > admitted, f"{overloaded.clients} clients never exceed {admitted} slots: {figures}"
+    assert percentile(overloaded.served_ms, 0.5) > percentile(saturated.served_ms, 0.5), f"nothing queued: {figures}"
     assert percentile(overloaded.served_ms, 0.99) < SERVED_P99_BOUND_MS, figures
     # No task was replaced: overload is not a health failure.
     assert {service: set(service_containers(service)) for service in tasks} == tasks, figures
+
+
+def _edge_peer_concurrency() -> dict[str, int]:
+    """Searches the edge admits at once per task in rotation: EDGE_PEER_CONCURRENCY of the running nginx service."""
+    spec = "{{json .Spec.TaskTemplate.ContainerSpec.Env}}"
+    env = json.loads(docker("service", "inspect", f"{STACK}_nginx", "--format", spec))
+    setting = next(item.split("=", 1)[1] for item in env if item.startswith("EDGE_PEER_CONCURRENCY="))
+    return {app: int(limit) for app, limit in (pair.split("=") for pair in setting.split(","))}
 
 
 def _record(line: str) -> None:
