@@ -177,3 +177,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # SEARCH_CACHE_REDIS_HOST, _PORT and _PASSWORD (or _PASSWORD_FILE) name a memory-only Redis of its own, never
 # Celery's broker (which must not evict). Off without a host, or with SEARCH_CACHE=off.
 SEARCH_CACHE = SearchCacheSettings.from_env()
+
+# CELERY BEAT
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-max-loop-interval
+# Beat wakes at least this often, and touches its heartbeat file each time (jobs/beat.py); the stack's beat
+# health check (healthcheck/heartbeat_probe.py) fails once the file is older than a few of these intervals.
+CELERY_BEAT_MAX_INTERVAL = int(env_value("CELERY_BEAT_MAX_INTERVAL", "10"))
+CELERY_BEAT_HEARTBEAT_FILE = env_value("CELERY_BEAT_HEARTBEAT_FILE", "/tmp/celerybeat-heartbeat")
