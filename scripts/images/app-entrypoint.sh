@@ -35,6 +35,11 @@ if [ "${RUN_MIGRATIONS:-0}" = "1" ]; then
         echo "app-entrypoint: migrations failed (status ${status}); not starting ${1}" >&2
         exit "${status}"
     fi
+    # The jobs API's first token is the `jobs_api_token` secret, so the stack is usable at once (README,
+    # "Background jobs"). Idempotent, safe when tasks start together, and a rotated secret replaces the digest.
+    if [ -n "${JOBS_API_TOKEN_FILE:-}" ]; then
+        python manage.py ensure_api_token deploy --token-file "${JOBS_API_TOKEN_FILE}" >&2
+    fi
 fi
 
 "$@" &
