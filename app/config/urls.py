@@ -1,13 +1,18 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from catalog import views
+from jobs import views as jobs_views
 
 # /livez and /healthz are answered by catalog.middleware.HealthProbeMiddleware, before the host check.
 urlpatterns = [
     path("search/part/", views.search_part, name="search-part"),
     path("mark/", views.marks, name="mark-list"),
     path("model/", views.models, name="model-list"),
+    path("api/jobs/", include("jobs.urls")),
+    # The OpenAPI 3.1 document of every route above, and a page that shows it (jobs/openapi.py).
+    path("api/openapi.json", jobs_views.openapi_document, name="openapi"),
+    path("api/docs/", jobs_views.api_docs, name="api-docs"),
     path("admin/", admin.site.urls),
 ]
 

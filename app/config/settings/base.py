@@ -123,8 +123,31 @@ STATIC_URL = "/static/"
 STATIC_ROOT = APP_DIR / "staticfiles"
 
 # REQUESTS
-# A search body larger than the contract allows is refused before it is read.
+# A search body larger than the contract allows is refused before it is read. The limit covers request.body
+# and a form's non-file fields, not the parts-file upload: jobs.views reads that body in pieces with
+# request.read() (which Django does not limit), or Django streams a multipart file to a temporary file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
+# JOBS API (jobs/views.py)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#file-upload-max-memory-size
+# The largest request body POST /api/jobs/import/ takes: the parts file itself, or the multipart form around it.
+# Nginx refuses bodies over 100 MiB on that route (client_max_body_size in nginx/nginx.conf, held equal to this
+# default by tests/jobs/api/test_import_limit.py): a smaller value here refuses earlier, a larger one needs
+# Nginx's changed too.
+JOBS_IMPORT_MAX_BYTES_DEFAULT = 100 * 1024 * 1024
+
+
+def _byte_count(name: str, default: int) -> int:
+    raw = env_value(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise MissingSetting(f"{name} must be a whole number of bytes, at least 1, not {raw!r}")
+    return int(raw)
+
+
+JOBS_IMPORT_MAX_BYTES = _byte_count("JOBS_IMPORT_MAX_BYTES", JOBS_IMPORT_MAX_BYTES_DEFAULT)
+# A multipart upload up to 1 MiB stays in memory; a larger one goes to a temporary file while Django parses the
+# form, then reaches PostgreSQL a chunk at a time. A gunicorn thread never holds a whole 100 MiB file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # LOGGING: everything to stderr, where the container runtime collects it.
 LOGGING = {

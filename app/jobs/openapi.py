@@ -1,0 +1,450 @@
+"""The OpenAPI 3.1 document of Django's API: the search, /mark/, /model/ and the jobs API.
+
+Served at /api/openapi.json and shown by the page at /api/docs/. Validation lives in the code (the search
+contract, jobs/api_requests.py, jobs/params.py); the schemas here describe it, reusing its limits, and
+tests/jobs/api/test_openapi.py holds every documented method equal to what each route allows.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+
+from jobs.api_requests import FILENAME_MAX_CHARS, IMPORT_FORMATS, NAME_MAX_CHARS
+from jobs.params import SEED_PARTS_MAX
+from jobs.selectors import JOB_EXTRA_FIELDS, JOB_SORT_DEFAULT, JOB_SORTS, PAGE_SIZE
+from search_contract.filters import MAX_BODY_BYTES, MAX_PAGE
+from search_contract.openapi import SEARCH_REQUEST_SCHEMA
+
+JSON = "application/json"
+
+
+def _ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {JSON: {"schema": schema}}
+
+
+def _error_response(description: str, *, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": _json(_ref("schemas", "Error"))}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_STATUS = {"type": "string", "enum": ["queued", "running", "done", "failed"]}
+_KIND = {"type": "string", "enum": ["seed", "import", "supplier_sync"]}
+_JOB_URL = {"type": "string", "description": "the job's path, /api/jobs/{id}/", "example": "/api/jobs/42/"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "description": "Every refusal, from Django, FastAPI and Nginx alike.",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "fields"],
+                "properties": {
+                    "code": {"type": "string", "example": "validation_error"},
+                    "message": {"type": "string"},
+                    "fields": {
+                        "type": "object",
+                        "description": "what is wrong with each field, by name (params.NAME for a job parameter)",
+                        "additionalProperties": {"type": "string"},
+                    },
+                },
+            }
+        },
+    },
+    "SearchRequest": SEARCH_REQUEST_SCHEMA,
+    "Part": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "mark": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "producer_country_name": {"type": "string"},
+                },
+            },
+            "model": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+            "name": {"type": "string"},
+            "json_data": {"type": "object"},
+            "price": {"type": "integer", "minimum": 0},
+        },
+    },
+    "SearchPage": {
+        "type": "object",
+        "required": ["response", "count", "summ", "page"],
+        "properties": {
+            "response": {"type": "array", "maxItems": PAGE_SIZE, "items": _ref("schemas", "Part")},
+            "count": {"type": "integer", "description": "all matches, whatever the page"},
+            "summ": {"type": "integer", "description": "the sum of price over all matches"},
+            "page": {"type": "integer", "minimum": 1},
+        },
+    },
+    "MarkList": {
+        "type": "object",
+        "properties": {
+            "response": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "producer_country_name": {"type": "string"},
+                    },
+                },
+            }
+        },
+    },
+    "ModelList": {
+        "type": "object",
+        "properties": {
+            "response": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "mark": {
+                            "type": "object",
+                            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+                        },
+                    },
+                },
+            }
+        },
+    },
+    "SeedParams": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["parts"],
+        "properties": {
+            "parts": {"type": "integer", "minimum": 1, "maximum": SEED_PARTS_MAX},
+            "seed": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 2**31 - 1,
+                "description": "random seed; drawn and recorded when not given",
+            },
+        },
+    },
+    "SupplierSyncParams": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "feed_ids": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "integer", "minimum": 1},
+                "description": "the feeds to pull; every enabled feed when not given",
+            }
+        },
+    },
+    "JobCreateRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["seed", "supplier_sync"]},
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": NAME_MAX_CHARS,
+                "description": "defaults to a description of the job",
+            },
+            "params": {
+                "oneOf": [_ref("schemas", "SeedParams"), _ref("schemas", "SupplierSyncParams")],
+                "description": "SeedParams for kind seed, SupplierSyncParams for kind supplier_sync",
+            },
+        },
+        "example": {"kind": "seed", "params": {"parts": 10000, "seed": 1}},
+    },
+    "JobAccepted": {
+        "type": "object",
+        "required": ["id", "url", "status"],
+        "properties": {"id": {"type": "integer"}, "url": _JOB_URL, "status": _STATUS},
+        "example": {"id": 42, "url": "/api/jobs/42/", "status": "queued"},
+    },
+    "JobSummary": {
+        "type": "object",
+        "required": ["id", "url", "name", "kind", "status", "created"],
+        "properties": {
+            "id": {"type": "integer"},
+            "url": _JOB_URL,
+            "name": {"type": "string"},
+            "kind": _KIND,
+            "status": _STATUS,
+            "created": {"type": "string", "format": "date-time"},
+        },
+    },
+    "JobPage": {
+        "type": "object",
+        "required": ["response", "count", "page", "next", "previous"],
+        "properties": {
+            "response": {"type": "array", "maxItems": PAGE_SIZE, "items": _ref("schemas", "JobSummary")},
+            "count": {"type": "integer", "description": "every job, whatever the page"},
+            "page": {"type": "integer", "minimum": 1},
+            "next": {"type": ["string", "null"], "description": "the next page's URL; null on the last page"},
+            "previous": {"type": ["string", "null"], "description": "the previous page's URL; null on page 1"},
+        },
+    },
+    "Job": {
+        "type": "object",
+        "required": [
+            "id",
+            "url",
+            "kind",
+            "status",
+            "progress",
+            "created",
+            "started",
+            "finished",
+            "attempts",
+            "result",
+            "error",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "url": _JOB_URL,
+            "kind": _KIND,
+            "status": _STATUS,
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "created": {"type": "string", "format": "date-time"},
+            "started": {**_TIME, "description": "the latest start; null while queued the first time"},
+            "finished": _TIME,
+            "attempts": {"type": "integer", "minimum": 0, "description": "runs started, re-runs included"},
+            "result": {"type": ["object", "null"], "description": "what the job did; null until done"},
+            "error": {
+                "type": ["object", "null"],
+                "description": "why it failed ({message, ...}); null unless failed",
+            },
+            "name": {"type": "string", "description": "with ?fields=name"},
+            "params": {"type": "object", "description": "with ?fields=params"},
+            "duration": {
+                "type": ["number", "null"],
+                "description": "with ?fields=duration: seconds from start to finish (to now while running); "
+                "null before the start",
+            },
+        },
+    },
+}
+
+_ALLOW = {"Allow": {"description": "the methods this route takes", "schema": {"type": "string"}}}
+
+RESPONSES: dict[str, Any] = {
+    "BadRequest": _error_response("Bad input; `fields` names each problem (code `validation_error`)."),
+    "Unauthorized": _error_response(
+        "No API token, or one that is malformed or unknown (code `unauthorized`).",
+        headers={"WWW-Authenticate": {"schema": {"type": "string"}, "example": 'Bearer realm="jobs"'}},
+    ),
+    "Forbidden": _error_response("The API token was revoked (code `forbidden`)."),
+    "NotFound": _error_response("No such resource (code `not_found`)."),
+    "MethodNotAllowed": _error_response("Another method than this route takes.", headers=_ALLOW),
+    "Conflict": _error_response("A supplier sync is already queued or running; `message` names its URL."),
+    "TooLarge": _error_response("The body is over the route's limit (code `body_too_large`)."),
+    "Unavailable": _error_response(
+        "The database is unavailable or the service at capacity; retry after Retry-After seconds.",
+        headers={"Retry-After": {"schema": {"type": "integer"}}},
+    ),
+}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    names = {
+        400: "BadRequest",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "NotFound",
+        405: "MethodNotAllowed",
+        409: "Conflict",
+        413: "TooLarge",
+        503: "Unavailable",
+    }
+    return {str(status): _ref("responses", names[status]) for status in (*statuses, 405, 503)}
+
+
+_ACCEPTED = {
+    "description": "Queued; poll the job's URL (also in Location).",
+    "headers": {"Location": {"schema": {"type": "string"}, "description": "the job's URL"}},
+    "content": _json(_ref("schemas", "JobAccepted")),
+}
+_WRITE: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+def _paths(*, import_max_bytes: int) -> dict[str, Any]:
+    return {
+        "/search/part/": {
+            "post": {
+                "tags": ["catalog"],
+                "summary": "Search visible parts",
+                "description": f"Every field optional; {PAGE_SIZE} parts a page in id order. "
+                "The same contract as FastAPI's /fastapi/search/part/.",
+                "operationId": "part_search",
+                "requestBody": {
+                    "required": True,
+                    "description": f"at most {MAX_BODY_BYTES} bytes",
+                    "content": _json(_ref("schemas", "SearchRequest")),
+                },
+                "responses": {
+                    "200": {"description": "A page of matches", "content": _json(_ref("schemas", "SearchPage"))},
+                    **_errors(400),
+                },
+            }
+        },
+        "/mark/": {
+            "get": {
+                "tags": ["catalog"],
+                "summary": "Visible marks",
+                "operationId": "mark_list",
+                "responses": {
+                    "200": {"description": "Marks", "content": _json(_ref("schemas", "MarkList"))},
+                    **_errors(),
+                },
+            }
+        },
+        "/model/": {
+            "get": {
+                "tags": ["catalog"],
+                "summary": "Visible models",
+                "operationId": "model_list",
+                "responses": {
+                    "200": {"description": "Models", "content": _json(_ref("schemas", "ModelList"))},
+                    **_errors(),
+                },
+            }
+        },
+        "/api/jobs/": {
+            "get": {
+                "tags": ["jobs"],
+                "summary": "List jobs",
+                "description": f"{PAGE_SIZE} jobs a page. A page past the end is empty, with the true count.",
+                "operationId": "job_list",
+                "parameters": [
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+                    },
+                    {
+                        "name": "sort",
+                        "in": "query",
+                        "description": "created or -created (by creation time), status (then newest first); ties by id",
+                        "schema": {"type": "string", "enum": list(JOB_SORTS), "default": JOB_SORT_DEFAULT},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "A page of jobs", "content": _json(_ref("schemas", "JobPage"))},
+                    **_errors(400),
+                },
+            },
+            "post": {
+                "tags": ["jobs"],
+                "summary": "Create a seed or supplier_sync job",
+                "operationId": "job_create",
+                "security": _WRITE,
+                "requestBody": {"required": True, "content": _json(_ref("schemas", "JobCreateRequest"))},
+                "responses": {"202": _ACCEPTED, **_errors(400, 401, 403, 409, 413)},
+            },
+        },
+        "/api/jobs/import/": {
+            "post": {
+                "tags": ["jobs"],
+                "summary": "Upload a parts file and create an import job",
+                "description": "A multipart form with the file in field `file`, or the file as the raw body. "
+                "The format comes from ?format, else the Content-Type (text/csv, application/json; a multipart "
+                f"file part's own), else the file name's extension. The body may be at most {import_max_bytes} "
+                "bytes (JOBS_IMPORT_MAX_BYTES); the job's params are {format, filename, size}.",
+                "operationId": "job_import",
+                "security": _WRITE,
+                "parameters": [
+                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": list(IMPORT_FORMATS)}},
+                    {
+                        "name": "filename",
+                        "in": "query",
+                        "description": "a raw body's file name (default upload.FORMAT)",
+                        "schema": {"type": "string", "maxLength": FILENAME_MAX_CHARS},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": {"type": "string", "contentMediaType": "text/csv"}},
+                            }
+                        },
+                        "text/csv": {"schema": {"type": "string"}},
+                        JSON: {"schema": {}},
+                        "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "text/csv"}},
+                    },
+                },
+                "responses": {"202": _ACCEPTED, **_errors(400, 401, 403, 413)},
+            }
+        },
+        "/api/jobs/{id}/": {
+            "get": {
+                "tags": ["jobs"],
+                "summary": "One job",
+                "operationId": "job_detail",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                    {
+                        "name": "fields",
+                        "in": "query",
+                        "description": f"extra fields, comma-separated: {', '.join(JOB_EXTRA_FIELDS)}",
+                        "schema": {"type": "string"},
+                        "example": "name,duration",
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "The job", "content": _json(_ref("schemas", "Job"))},
+                    **_errors(400, 404),
+                },
+            }
+        },
+    }
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The document (built once per process: it depends on settings only)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Parts catalog (Django)",
+            "version": "1",
+            "description": "The parts search, the mark and model lists, and background jobs. Reads are open; "
+            "every POST under /api/jobs/ needs an API token (Authorization: Bearer TOKEN; manage.py "
+            "create_api_token NAME makes one). Errors share one body: {error: {code, message, fields}}.",
+        },
+        "tags": [
+            {"name": "catalog", "description": "The catalog search and lists"},
+            {"name": "jobs", "description": "Background jobs: seed, import, supplier sync"},
+        ],
+        "paths": _paths(import_max_bytes=settings.JOBS_IMPORT_MAX_BYTES),
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": RESPONSES,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from manage.py create_api_token or the admin",
+                }
+            },
+        },
+    }

@@ -1,0 +1,100 @@
+"""The jobs API (/api/jobs/) and the API's OpenAPI document and docs page: thin views, JSON in and out.
+
+Each view parses the request (jobs/api_requests.py), calls one function and answers JSON. Refusals are
+ContractErrors in the shared error body, rendered by catalog.http.ContractErrorMiddleware.
+
+CSRF: every view here is csrf_exempt. Writes are authenticated by a bearer token that a client must put in
+the Authorization header itself; a browser never adds it to a cross-site request, and no cookie counts here.
+So a forged cross-site request carries no credentials, and CSRF protection would only refuse API clients.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
+
+from catalog.http import allow_methods, json_response
+from jobs import openapi
+from jobs.api_requests import import_upload_parse, job_create_request_parse, job_fields_parse, job_list_query_parse
+from jobs.auth import token_required
+from jobs.errors import domain_errors, job_url
+from jobs.import_intake import job_import_create
+from jobs.models import ApiToken, Job
+from jobs.selectors import JobPage, job_detail, job_list
+from jobs.services import job_create
+
+
+def _accepted(job: Job) -> HttpResponse:
+    """202: the job is queued; its URL (also in Location) shows how it goes."""
+    url = job_url(job.pk)
+    response = json_response({"id": job.pk, "url": url, "status": job.status}, status=202)
+    response["Location"] = url
+    return response
+
+
+def _page_url(page: int, sort: str) -> str:
+    return f"{reverse('jobs:jobs')}?{urlencode({'page': str(page), 'sort': sort})}"
+
+
+def _page_body(result: JobPage, *, sort: str) -> dict[str, object]:
+    """The search's envelope (response, count, page) and the neighbouring pages' URLs."""
+    return {
+        "response": result.rows,
+        "count": result.count,
+        "page": result.page,
+        "next": _page_url(result.page + 1, sort) if result.page < result.pages else None,
+        "previous": _page_url(result.page - 1, sort) if result.page > 1 else None,
+    }
+
+
+@csrf_exempt  # token-authenticated JSON API (module docstring)
+@allow_methods("GET", "HEAD", "POST")
+def jobs(request: HttpRequest) -> HttpResponse:
+    """GET: a page of jobs (open). POST: create a seed or supplier_sync job (token)."""
+    if request.method == "POST":
+        return _job_create(request)
+    query = job_list_query_parse(request.GET)
+    return json_response(_page_body(job_list(page=query.page, sort=query.sort), sort=query.sort))
+
+
+@token_required
+@domain_errors
+def _job_create(request: HttpRequest, *, token: ApiToken) -> HttpResponse:
+    job_request = job_create_request_parse(request)
+    return _accepted(job_create(kind=job_request.kind, name=job_request.name, params=job_request.params, token=token))
+
+
+@csrf_exempt  # token-authenticated JSON API (module docstring)
+@allow_methods("POST")
+@token_required
+@domain_errors
+def job_import(request: HttpRequest, *, token: ApiToken) -> HttpResponse:
+    """Create an import job from an uploaded parts file (multipart ``file``, or the raw body)."""
+    upload = import_upload_parse(request, max_bytes=settings.JOBS_IMPORT_MAX_BYTES)
+    job = job_import_create(
+        file_format=upload.format, filename=upload.filename, size=upload.size, pieces=upload.pieces, token=token
+    )
+    return _accepted(job)
+
+
+@csrf_exempt  # read-only: lets a POST get the JSON 405, not the CSRF page
+@allow_methods("GET", "HEAD")
+def job(request: HttpRequest, job_id: int) -> HttpResponse:
+    return json_response(job_detail(job_id=job_id, fields=job_fields_parse(request.GET)))
+
+
+@csrf_exempt
+@allow_methods("GET", "HEAD")
+def openapi_document(request: HttpRequest) -> HttpResponse:
+    return json_response(openapi.openapi_document())
+
+
+@csrf_exempt
+@allow_methods("GET", "HEAD")
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """The OpenAPI document as a readable page: self-contained (no CDN; the page loads the document itself)."""
+    return render(request, "jobs/api_docs.html", {"openapi_url": reverse("openapi")})
