@@ -114,7 +114,7 @@ def job_create_request_parse(request: HttpRequest) -> JobCreateRequest:
     try:
         body = request.body
     except RequestDataTooBig:
-        raise body_too_large(limit=MAX_BODY_BYTES) from None
+        raise body_too_large(limit=MAX_BODY_BYTES, field="body") from None
     data = _json_object(body)
     unknown = {str(key)[:64]: "unknown field" for key in data if key not in ("kind", "name", "params")}
     if unknown:
@@ -187,7 +187,7 @@ def _uploaded_file(request: HttpRequest) -> UploadedFile[bytes]:
     except MultiPartParserError:
         raise request_invalid({"body": "must be a well-formed multipart/form-data body"}) from None
     except RequestDataTooBig:
-        raise body_too_large(limit=MAX_BODY_BYTES) from None
+        raise body_too_large(limit=MAX_BODY_BYTES, field="body") from None
     unknown = {str(name)[:64]: "unknown field" for name in [*fields, *files] if name != "file"}
     if unknown:
         raise request_invalid(unknown)

@@ -50,13 +50,13 @@ def job_not_found(job_id: int) -> ContractError:
     return ContractError(status=404, code="not_found", message=f"No job {job_id}.")
 
 
-def body_too_large(*, limit: int) -> ContractError:
+def body_too_large(*, limit: int, field: str = "file") -> ContractError:
     """The same code as Nginx's 413 for a body over a route's limit (nginx/nginx.conf, @edge_body_too_large)."""
     return ContractError(
         status=413,
         code="body_too_large",
         message=f"The request body is larger than this route accepts ({limit} bytes).",
-        fields={"file": f"must be at most {limit} bytes"},
+        fields={field: f"must be at most {limit} bytes"},
     )
 
 

@@ -253,6 +253,10 @@ RESPONSES: dict[str, Any] = {
     "NotFound": _error_response("No such resource (code `not_found`)."),
     "MethodNotAllowed": _error_response("Another method than this route takes.", headers=_ALLOW),
     "Conflict": _error_response("A supplier sync is already queued or running; `message` names its URL."),
+    "LengthRequired": _error_response(
+        "A chunked upload without Content-Length sent to Django directly (Nginx adds the length; code "
+        "`length_required`)."
+    ),
     "TooLarge": _error_response("The body is over the route's limit (code `body_too_large`)."),
     "Unavailable": _error_response(
         "The database is unavailable or the service at capacity; retry after Retry-After seconds.",
@@ -269,6 +273,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "NotFound",
         405: "MethodNotAllowed",
         409: "Conflict",
+        411: "LengthRequired",
         413: "TooLarge",
         503: "Unavailable",
     }
@@ -392,7 +397,7 @@ def _paths(*, import_max_bytes: int) -> dict[str, Any]:
                         "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "text/csv"}},
                     },
                 },
-                "responses": {"202": _ACCEPTED, **_errors(400, 401, 403, 413)},
+                "responses": {"202": _ACCEPTED, **_errors(400, 401, 403, 411, 413)},
             }
         },
         "/api/jobs/{id}/": {

@@ -110,4 +110,5 @@ def test_bad_bodies_get_400_naming_the_field_and_create_nothing(
 
 def test_a_body_over_64_kib_gets_413(api: httpx.Client, auth: dict[str, str]) -> None:
     body = json.dumps({"kind": "seed", "name": "x" * 70_000}).encode()
-    assert_error(api.post("/api/jobs/", content=body, headers=auth), 413, "body_too_large")
+    fields = assert_error(api.post("/api/jobs/", content=body, headers=auth), 413, "body_too_large")
+    assert fields == {"body": "must be at most 65536 bytes"}

@@ -155,6 +155,15 @@ def test_a_body_shorter_than_its_content_length_stores_nothing(
     }
 
 
+def test_a_chunked_upload_without_a_length_gets_411(api: httpx.Client, auth: dict[str, str]) -> None:
+    """Behind Nginx a chunked upload arrives with a Content-Length; sent to gunicorn directly it has none."""
+    response = api.post(
+        "/api/jobs/import/", content=iter([b"a,b\n", b"c,d\n"]), headers={**auth, "Content-Type": "text/csv"}
+    )
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert_error(response, 411, "length_required")
+
+
 @pytest.mark.parametrize(
     ("request_options", "field"),
     [
