@@ -17,7 +17,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -33,6 +33,9 @@ LAST_USED_EVERY = timedelta(minutes=1)
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # A token given to ensure_api_token (a Docker secret) must be at least this long: a guessable one is refused.
 TOKEN_MIN_CHARS = 20
+# The transaction-level advisory lock that serialises api_token_ensure: every django task of a deploy runs it
+# at start (scripts/images/app-entrypoint.sh), and two that both found no row would both insert one.
+TOKEN_ENSURE_LOCK_KEY = 0x6A6F62735F746B  # "jobs_tk"
 
 View = Callable[..., HttpResponse]
 
@@ -153,9 +156,10 @@ class TokenEnsured:
 def api_token_ensure(*, name: str, token: str) -> TokenEnsured:
     """Make sure ``token`` is a token named ``name`` (the deploy gives it from the jobs_api_token secret).
 
-    Idempotent: nothing changes when a token with this digest exists already (under any name; a revoked one
-    stays revoked). When ``name`` exists with another digest, the secret was rotated: the digest is replaced
-    and the token is live again. Otherwise a new token is created."""
+    Idempotent, and safe to run from several processes at once (an advisory lock serialises them): nothing
+    changes when a token with this digest exists already (under any name; a revoked one stays revoked). When
+    ``name`` exists with another digest, the secret was rotated: the digest is replaced and the token is live
+    again. Otherwise a new token is created."""
     name = name.strip()
     if not name:
         raise TokenError("a token needs a name")
@@ -165,6 +169,8 @@ def api_token_ensure(*, name: str, token: str) -> TokenEnsured:
         )
     digest = token_digest(token)
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TOKEN_ENSURE_LOCK_KEY])
         existing = ApiToken.objects.select_for_update().filter(digest=digest).first()
         if existing is not None:
             return TokenEnsured("unchanged", existing)

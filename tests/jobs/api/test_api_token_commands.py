@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.jobs.api.conftest import sql
-from tests.servers import Postgres, manage
+from tests.servers import APP_DIR, Postgres, manage, service_env
 
 SEED = {"kind": "seed", "params": {"parts": 1}}
 
@@ -95,3 +97,23 @@ def test_revoke_says_what_it_did_and_is_idempotent(jobs_database_url: str, api: 
     with pytest.raises(subprocess.CalledProcessError) as unknown:
         manage(jobs_database_url, "revoke_api_token", "tests-nobody")
     assert 'no API token is named "tests-nobody"' in unknown.value.stderr
+
+
+def test_ensure_from_tasks_starting_together_makes_one_token(
+    jobs_database_url: str, jobs_sql: Postgres, tmp_path: Path
+) -> None:
+    """Every django task of a deploy runs ensure_api_token as it starts; none may fail, one token results."""
+    secret = tmp_path / "jobs_api_token"
+    secret.write_text("together-" + "c" * 40)
+    env = {**os.environ, **service_env(jobs_database_url)}
+    command = [sys.executable, "manage.py", "ensure_api_token", "tests-together", "--token-file", str(secret)]
+    runs = [
+        subprocess.Popen(command, cwd=APP_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [run.communicate(timeout=60) for run in runs]
+
+    assert [run.returncode for run in runs] == [0] * 4, outputs
+    said = sorted(out.split(" (prefix")[0] for out, _ in outputs)
+    assert said == ['API token "tests-together"'] * 3 + ['Created API token "tests-together"']
+    assert sql(jobs_sql, "SELECT count(*) FROM api_token WHERE name = 'tests-together'") == "1"
