@@ -22,16 +22,17 @@ WRITER = "tests-writer"
 
 
 @pytest.fixture(scope="session")
-def jobs_database_url(postgres: Postgres) -> str:
+def api_database_url(postgres: Postgres) -> Iterator[str]:
     """The app role's URL of a migrated catalog with a few parts (for the admin's part list)."""
     url = postgres.catalog_create(DATABASE, parts=40, seed=3)
     admin_user_create(url)
-    return url
+    yield url
+    postgres.database_drop(DATABASE)
 
 
 @pytest.fixture(scope="session")
-def jobs_sql(postgres: Postgres, jobs_database_url: str) -> Postgres:
-    """The cluster, for reading and writing the jobs database directly (``jobs_sql.psql(sql, dbname=DATABASE)``)."""
+def api_sql(postgres: Postgres, api_database_url: str) -> Postgres:
+    """The cluster, once the database exists: ``sql(api_sql, statement)`` reads and writes it directly."""
     return postgres
 
 
@@ -40,31 +41,29 @@ def sql(postgres: Postgres, statement: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def jobs_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+def api_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
     server = start_redis(tmp_path_factory.mktemp("jobs-api-redis"))
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def jobs_server(
-    jobs_database_url: str, jobs_redis: Redis, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
+def api_server(api_database_url: str, api_redis: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log_dir = tmp_path_factory.mktemp("jobs-api-logs")
-    env = {**jobs_redis.env(), "JOBS_IMPORT_MAX_BYTES": str(IMPORT_LIMIT)}
-    server = start_app("django", jobs_database_url, log_dir, extra_env=env)
+    env = {**api_redis.env(), "JOBS_IMPORT_MAX_BYTES": str(IMPORT_LIMIT)}
+    server = start_app("django", api_database_url, log_dir, extra_env=env)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def jobs_server_url(jobs_server: Server) -> str:
-    return jobs_server.base_url
+def api_server_url(api_server: Server) -> str:
+    return api_server.base_url
 
 
 @pytest.fixture(scope="session")
-def api(jobs_server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=jobs_server.base_url, timeout=30) as client:
+def api(api_server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_server.base_url, timeout=30) as client:
         yield client
 
 
@@ -74,8 +73,8 @@ def token_create(database_url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def writer_token(jobs_database_url: str) -> str:
-    return token_create(jobs_database_url, WRITER)
+def writer_token(api_database_url: str) -> str:
+    return token_create(api_database_url, WRITER)
 
 
 @pytest.fixture(scope="session")

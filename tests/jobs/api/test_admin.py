@@ -42,26 +42,26 @@ class Admin:
 
 
 @pytest.fixture(scope="module")
-def admin(jobs_server: Server) -> Iterator[Admin]:
-    with cookieless_client(base_url=jobs_server.base_url, timeout=30) as client:
-        yield Admin(client, jobs_server.base_url)
+def admin(api_server: Server) -> Iterator[Admin]:
+    with cookieless_client(base_url=api_server.base_url, timeout=30) as client:
+        yield Admin(client, api_server.base_url)
 
 
 @pytest.fixture(scope="module")
-def ids(jobs_sql: Postgres, api: httpx.Client, auth: dict[str, str]) -> dict[str, int]:
+def ids(api_sql: Postgres, api: httpx.Client, auth: dict[str, str]) -> dict[str, int]:
     """One row of each model to open."""
     api.post("/api/jobs/", json={"kind": "seed", "params": {"parts": 1}}, headers=auth)
     feed = sql(
-        jobs_sql,
+        api_sql,
         "INSERT INTO supplier_feed (name, url, is_enabled, timeout_seconds, created_at, last_status, "
         "last_error) VALUES ('tests-feed', 'http://feed.invalid/prices.csv', true, 10, now(), '', '') RETURNING id",
     )
     return {
-        "mark": int(sql(jobs_sql, "SELECT min(id) FROM mark")),
-        "model": int(sql(jobs_sql, "SELECT min(id) FROM model")),
-        "part": int(sql(jobs_sql, "SELECT min(id) FROM part")),
-        "job": int(sql(jobs_sql, "SELECT max(id) FROM job")),
-        "apitoken": int(sql(jobs_sql, "SELECT min(id) FROM api_token")),
+        "mark": int(sql(api_sql, "SELECT min(id) FROM mark")),
+        "model": int(sql(api_sql, "SELECT min(id) FROM model")),
+        "part": int(sql(api_sql, "SELECT min(id) FROM part")),
+        "job": int(sql(api_sql, "SELECT max(id) FROM job")),
+        "apitoken": int(sql(api_sql, "SELECT min(id) FROM api_token")),
         "supplierfeed": int(feed.split()[0]),
     }
 
@@ -85,14 +85,14 @@ def test_jobs_are_read_only_in_the_admin(admin: Admin, ids: dict[str, int]) -> N
     assert admin.get("/admin/jobs/job/?status__exact=queued&kind__exact=seed").status_code == 200
 
 
-def test_the_part_list_searches_and_filters(admin: Admin, jobs_sql: Postgres) -> None:
+def test_the_part_list_searches_and_filters(admin: Admin, api_sql: Postgres) -> None:
     mark_id = int(
-        sql(jobs_sql, "SELECT mark_id FROM part WHERE name ILIKE '%бампер%' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+        sql(api_sql, "SELECT mark_id FROM part WHERE name ILIKE '%бампер%' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
     )
     expected = {
         int(i)
         for i in sql(
-            jobs_sql,
+            api_sql,
             f"SELECT id FROM part WHERE name ILIKE '%бампер%' AND mark_id = {mark_id:d} AND is_visible",  # noqa: S608
         ).split()
     }
@@ -111,7 +111,7 @@ def test_the_part_list_searches_and_filters(admin: Admin, jobs_sql: Postgres) ->
 
 
 def test_a_token_made_in_the_admin_is_shown_once_works_and_is_revoked_by_the_action(
-    admin: Admin, api: httpx.Client, jobs_sql: Postgres
+    admin: Admin, api: httpx.Client, api_sql: Postgres
 ) -> None:
     created = admin.post_form("/admin/jobs/apitoken/add/", {"name": "tests-admin-token"})
 
@@ -121,11 +121,11 @@ def test_a_token_made_in_the_admin_is_shown_once_works_and_is_revoked_by_the_act
     seed = {"kind": "seed", "params": {"parts": 1}}
     bearer = {"Authorization": f"Bearer {token.group(1)}"}
     assert api.post("/api/jobs/", json=seed, headers=bearer).status_code == 202
-    token_id = sql(jobs_sql, "SELECT id FROM api_token WHERE name = 'tests-admin-token'")
+    token_id = sql(api_sql, "SELECT id FROM api_token WHERE name = 'tests-admin-token'")
     # The change page shows the prefix, never the token or its digest.
     change = admin.get(f"/admin/jobs/apitoken/{token_id}/change/").text
     assert token.group(1)[:8] in change and token.group(1) not in change
-    assert sql(jobs_sql, f"SELECT digest FROM api_token WHERE id = {int(token_id):d}") not in change  # noqa: S608
+    assert sql(api_sql, f"SELECT digest FROM api_token WHERE id = {int(token_id):d}") not in change  # noqa: S608
 
     revoked = admin.post_form("/admin/jobs/apitoken/", {"action": "revoke", "_selected_action": token_id, "index": "0"})
 
@@ -134,17 +134,17 @@ def test_a_token_made_in_the_admin_is_shown_once_works_and_is_revoked_by_the_act
 
 
 def test_the_part_list_takes_its_total_from_the_planner_estimate_on_a_large_table(
-    admin: Admin, jobs_sql: Postgres
+    admin: Admin, api_sql: Postgres
 ) -> None:
     """No COUNT(*) over a million parts: unfiltered, the count is pg_class.reltuples (here made to say 2 million);
     filtered, the matches are counted for real."""
-    visible = int(sql(jobs_sql, "SELECT count(*) FROM part WHERE is_visible"))
-    sql(jobs_sql, "UPDATE pg_class SET reltuples = 2000000 WHERE oid = 'part'::regclass")
+    visible = int(sql(api_sql, "SELECT count(*) FROM part WHERE is_visible"))
+    sql(api_sql, "UPDATE pg_class SET reltuples = 2000000 WHERE oid = 'part'::regclass")
     try:
         unfiltered = admin.get("/admin/catalog/part/")
         filtered = admin.get("/admin/catalog/part/?is_visible__exact=1")
     finally:
-        sql(jobs_sql, "ANALYZE part")
+        sql(api_sql, "ANALYZE part")
 
     assert unfiltered.status_code == filtered.status_code == 200
     assert "2000000 parts" in unfiltered.text

@@ -27,15 +27,15 @@ def _post(api: httpx.Client, path: str, options: dict[str, Any], authorization: 
 
 @pytest.mark.parametrize(("path", "options"), WRITES)
 def test_no_token_is_401_with_a_bearer_challenge_and_writes_nothing(
-    api: httpx.Client, jobs_sql: Postgres, path: str, options: dict[str, Any]
+    api: httpx.Client, api_sql: Postgres, path: str, options: dict[str, Any]
 ) -> None:
-    before = sql(jobs_sql, "SELECT count(*) FROM job")
+    before = sql(api_sql, "SELECT count(*) FROM job")
 
     response = _post(api, path, options, None)
 
     assert_error(response, 401, "unauthorized")
     assert response.headers["www-authenticate"] == 'Bearer realm="jobs"'
-    assert sql(jobs_sql, "SELECT count(*) FROM job") == before
+    assert sql(api_sql, "SELECT count(*) FROM job") == before
 
 
 @pytest.mark.parametrize(("path", "options"), WRITES)
@@ -60,19 +60,19 @@ def test_a_wrong_or_malformed_token_is_401_invalid_token(
     assert response.headers["www-authenticate"] == 'Bearer realm="jobs", error="invalid_token"'
 
 
-def test_a_revoked_token_is_403_on_every_write(api: httpx.Client, jobs_database_url: str, jobs_sql: Postgres) -> None:
-    token = token_create(jobs_database_url, "tests-to-revoke")
+def test_a_revoked_token_is_403_on_every_write(api: httpx.Client, api_database_url: str, api_sql: Postgres) -> None:
+    token = token_create(api_database_url, "tests-to-revoke")
     assert _post(api, *WRITES[0], f"Bearer {token}").status_code == 202
-    manage(jobs_database_url, "revoke_api_token", "tests-to-revoke")
-    before = sql(jobs_sql, "SELECT count(*) FROM job")
+    manage(api_database_url, "revoke_api_token", "tests-to-revoke")
+    before = sql(api_sql, "SELECT count(*) FROM job")
 
     for path, options in WRITES:
         assert_error(_post(api, path, options, f"Bearer {token}"), 403, "forbidden")
-    assert sql(jobs_sql, "SELECT count(*) FROM job") == before
+    assert sql(api_sql, "SELECT count(*) FROM job") == before
 
 
 def test_a_good_token_writes_and_records_when_it_was_used(
-    api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
 ) -> None:
     # The scheme is case-insensitive (RFC 7235).
     response = api.post(
@@ -82,7 +82,7 @@ def test_a_good_token_writes_and_records_when_it_was_used(
     )
     assert response.status_code == 202, response.text
     seconds_ago = sql(
-        jobs_sql, "SELECT extract(epoch FROM now() - last_used_at)::int FROM api_token WHERE name = 'tests-writer'"
+        api_sql, "SELECT extract(epoch FROM now() - last_used_at)::int FROM api_token WHERE name = 'tests-writer'"
     )
     assert 0 <= int(seconds_ago) < 120
 

@@ -18,15 +18,15 @@ def _row(postgres: Postgres, job_id: int) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-def test_a_seed_job_is_created_queued_with_its_url(api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres) -> None:
+def test_a_seed_job_is_created_queued_with_its_url(api: httpx.Client, auth: dict[str, str], api_sql: Postgres) -> None:
     response = api.post("/api/jobs/", json={"kind": "seed", "params": {"parts": 500, "seed": 9}}, headers=auth)
 
     assert response.status_code == 202, response.text
     body = response.json()
     assert body == {"id": body["id"], "url": f"/api/jobs/{body['id']}/", "status": "queued"}
     assert response.headers["location"] == body["url"]
-    row = _row(jobs_sql, body["id"])
-    token_id = sql(jobs_sql, "SELECT id FROM api_token WHERE name = 'tests-writer'")
+    row = _row(api_sql, body["id"])
+    token_id = sql(api_sql, "SELECT id FROM api_token WHERE name = 'tests-writer'")
     assert row == {
         "kind": "seed",
         "name": "seed 500 parts",
@@ -39,24 +39,24 @@ def test_a_seed_job_is_created_queued_with_its_url(api: httpx.Client, auth: dict
 
 
 def test_a_seed_without_a_seed_number_records_the_one_drawn(
-    api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
 ) -> None:
     response = api.post(
         "/api/jobs/", json={"kind": "seed", "name": "  nightly  ", "params": {"parts": 7}}, headers=auth
     )
 
-    row = _row(jobs_sql, response.json()["id"])
+    row = _row(api_sql, response.json()["id"])
     assert row["name"] == "nightly"
     assert row["params"]["parts"] == 7
     assert isinstance(row["params"]["seed"], int)
 
 
 def test_one_supplier_sync_at_a_time_the_second_gets_409_naming_the_first(
-    api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
 ) -> None:
     first = api.post("/api/jobs/", json={"kind": "supplier_sync"}, headers=auth)
     assert first.status_code == 202, first.text
-    assert _row(jobs_sql, first.json()["id"])["params"] == {}
+    assert _row(api_sql, first.json()["id"])["params"] == {}
 
     second = api.post("/api/jobs/", json={"kind": "supplier_sync", "params": {"feed_ids": [1]}}, headers=auth)
 
@@ -64,7 +64,7 @@ def test_one_supplier_sync_at_a_time_the_second_gets_409_naming_the_first(
     url = first.json()["url"]
     assert url in second.json()["error"]["message"]
     assert url in fields["kind"]
-    assert sql(jobs_sql, "SELECT count(*) FROM job WHERE kind = 'supplier_sync'") == "1"
+    assert sql(api_sql, "SELECT count(*) FROM job WHERE kind = 'supplier_sync'") == "1"
 
 
 BAD_BODIES: list[tuple[bytes | Any, str]] = [
@@ -96,16 +96,16 @@ BAD_BODIES: list[tuple[bytes | Any, str]] = [
 
 @pytest.mark.parametrize(("body", "field"), BAD_BODIES)
 def test_bad_bodies_get_400_naming_the_field_and_create_nothing(
-    api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres, body: Any, field: str
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres, body: Any, field: str
 ) -> None:
-    before = sql(jobs_sql, "SELECT count(*) FROM job")
+    before = sql(api_sql, "SELECT count(*) FROM job")
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
 
     response = api.post("/api/jobs/", content=content, headers={**auth, "Content-Type": "application/json"})
 
     fields = assert_error(response, 400, "validation_error")
     assert field in fields, fields
-    assert sql(jobs_sql, "SELECT count(*) FROM job") == before
+    assert sql(api_sql, "SELECT count(*) FROM job") == before
 
 
 def test_a_body_over_64_kib_gets_413(api: httpx.Client, auth: dict[str, str]) -> None:

@@ -34,8 +34,8 @@ def _insert(postgres: Postgres, statement: str) -> int:
     return int(sql(postgres, statement).split()[0])
 
 
-def test_a_done_job_shows_its_times_attempts_and_result(api: httpx.Client, jobs_sql: Postgres) -> None:
-    job_id = _insert(jobs_sql, DONE_JOB_SQL)
+def test_a_done_job_shows_its_times_attempts_and_result(api: httpx.Client, api_sql: Postgres) -> None:
+    job_id = _insert(api_sql, DONE_JOB_SQL)
 
     response = api.get(f"/api/jobs/{job_id}/")
 
@@ -59,17 +59,17 @@ def test_a_done_job_shows_its_times_attempts_and_result(api: httpx.Client, jobs_
     assert api.get(f"/api/jobs/{job_id}/?fields=duration").json() == {**body, "duration": 70.25}
 
 
-def test_a_failed_job_shows_its_error_and_no_result(api: httpx.Client, jobs_sql: Postgres) -> None:
-    body = api.get(f"/api/jobs/{_insert(jobs_sql, FAILED_JOB_SQL)}/").json()
+def test_a_failed_job_shows_its_error_and_no_result(api: httpx.Client, api_sql: Postgres) -> None:
+    body = api.get(f"/api/jobs/{_insert(api_sql, FAILED_JOB_SQL)}/").json()
 
     assert (body["status"], body["result"]) == ("failed", None)
     assert body["error"] == {"message": "line 1: no price", "lines": [{"line": 1, "reason": "no price"}]}
 
 
 def test_a_running_job_lasts_until_now_and_a_queued_one_has_no_duration(
-    api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
 ) -> None:
-    running = api.get(f"/api/jobs/{_insert(jobs_sql, RUNNING_JOB_SQL)}/?fields=duration").json()
+    running = api.get(f"/api/jobs/{_insert(api_sql, RUNNING_JOB_SQL)}/?fields=duration").json()
     assert running["status"] == "running"
     assert running["finished"] is None
     assert 5 <= running["duration"] < 60
@@ -91,9 +91,9 @@ def test_a_running_job_lasts_until_now_and_a_queued_one_has_no_duration(
     [("fields=owner", "owner"), ("fields=name,secret", "secret"), ("verbose=1", None), ("fields=a&fields=b", None)],
 )
 def test_unknown_fields_and_parameters_get_400(
-    api: httpx.Client, jobs_sql: Postgres, query: str, message: str | None
+    api: httpx.Client, api_sql: Postgres, query: str, message: str | None
 ) -> None:
-    job_id = _insert(jobs_sql, DONE_JOB_SQL)
+    job_id = _insert(api_sql, DONE_JOB_SQL)
     fields = assert_error(api.get(f"/api/jobs/{job_id}/?{query}"), 400, "validation_error")
     if message is not None:
         assert message in fields["fields"]

@@ -45,7 +45,7 @@ def _counts(postgres: Postgres) -> str:
 
 
 def test_a_multipart_upload_is_stored_in_order_in_1_mib_chunks(
-    api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
 ) -> None:
     # Over FILE_UPLOAD_MAX_MEMORY_SIZE (1 MiB): Django spools it to a temporary file, the view reads it back.
     content = _file(2 * CHUNK + 12_345)
@@ -55,8 +55,8 @@ def test_a_multipart_upload_is_stored_in_order_in_1_mib_chunks(
     body = response.json()
     assert body == {"id": body["id"], "url": f"/api/jobs/{body['id']}/", "status": "queued"}
     assert response.headers["location"] == body["url"]
-    assert _stored(jobs_sql, body["id"]) == (hashlib.sha256(content).hexdigest(), [CHUNK, CHUNK, 12_345])
-    assert _job(jobs_sql, body["id"]) == {
+    assert _stored(api_sql, body["id"]) == (hashlib.sha256(content).hexdigest(), [CHUNK, CHUNK, 12_345])
+    assert _job(api_sql, body["id"]) == {
         "kind": "import",
         "name": "import parts.csv",
         "params": {"format": "csv", "filename": "parts.csv", "size": len(content)},
@@ -76,7 +76,7 @@ def test_a_multipart_upload_is_stored_in_order_in_1_mib_chunks(
 def test_a_raw_body_is_stored_whole_and_its_format_found(
     api: httpx.Client,
     auth: dict[str, str],
-    jobs_sql: Postgres,
+    api_sql: Postgres,
     *,
     content_type: str,
     query: str,
@@ -87,37 +87,37 @@ def test_a_raw_body_is_stored_whole_and_its_format_found(
 
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
-    assert _stored(jobs_sql, job_id) == (hashlib.sha256(content).hexdigest(), [CHUNK, 1])
-    assert _job(jobs_sql, job_id)["params"] == {**expected, "size": len(content)}
+    assert _stored(api_sql, job_id) == (hashlib.sha256(content).hexdigest(), [CHUNK, 1])
+    assert _job(api_sql, job_id)["params"] == {**expected, "size": len(content)}
 
 
 def test_a_multipart_file_part_gives_its_format_by_name_or_type(
-    api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
 ) -> None:
     by_name = api.post("/api/jobs/import/", files={"file": ("a.json", b"[]", "application/octet-stream")}, headers=auth)
     by_type = api.post("/api/jobs/import/", files={"file": ("feed", b"x\n", "text/csv")}, headers=auth)
     asked = api.post("/api/jobs/import/?format=json", files={"file": ("feed.csv", b"{}", "text/csv")}, headers=auth)
 
-    assert [_job(jobs_sql, r.json()["id"])["params"]["format"] for r in (by_name, by_type, asked)] == [
+    assert [_job(api_sql, r.json()["id"])["params"]["format"] for r in (by_name, by_type, asked)] == [
         "json",
         "csv",
         "json",
     ]
 
 
-def test_an_upload_of_exactly_the_limit_is_taken(api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres) -> None:
+def test_an_upload_of_exactly_the_limit_is_taken(api: httpx.Client, auth: dict[str, str], api_sql: Postgres) -> None:
     content = _file(IMPORT_LIMIT, seed=5)
     response = api.post("/api/jobs/import/", content=content, headers={**auth, "Content-Type": "text/csv"})
 
     assert response.status_code == 202, response.text
-    assert _stored(jobs_sql, response.json()["id"]) == (hashlib.sha256(content).hexdigest(), [CHUNK] * 3)
+    assert _stored(api_sql, response.json()["id"]) == (hashlib.sha256(content).hexdigest(), [CHUNK] * 3)
 
 
 @pytest.mark.parametrize("multipart", [False, True])
 def test_an_upload_over_the_limit_gets_413_and_leaves_nothing(
-    api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres, multipart: bool
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres, multipart: bool
 ) -> None:
-    before = _counts(jobs_sql)
+    before = _counts(api_sql)
     content = _file(IMPORT_LIMIT + 1, seed=6)
     if multipart:
         response = api.post("/api/jobs/import/", files={"file": ("big.csv", content, "text/csv")}, headers=auth)
@@ -126,17 +126,17 @@ def test_an_upload_over_the_limit_gets_413_and_leaves_nothing(
 
     fields = assert_error(response, 413, "body_too_large")
     assert fields == {"file": f"must be at most {IMPORT_LIMIT} bytes"}
-    assert _counts(jobs_sql) == before
+    assert _counts(api_sql) == before
     # The connection is still good for the next request (gunicorn read past the refused body).
     assert api.get("/api/jobs/").status_code == 200
 
 
 def test_a_body_shorter_than_its_content_length_stores_nothing(
-    jobs_server_url: str, writer_token: str, jobs_sql: Postgres
+    api_server_url: str, writer_token: str, api_sql: Postgres
 ) -> None:
     """A client that goes away mid-upload: the job and the chunks written so far are rolled back."""
-    before = _counts(jobs_sql)
-    address = urlsplit(jobs_server_url)
+    before = _counts(api_sql)
+    address = urlsplit(api_server_url)
     head = (
         f"POST /api/jobs/import/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {writer_token}\r\n"
         f"Content-Type: text/csv\r\nContent-Length: {2 * CHUNK}\r\n\r\n"
@@ -147,7 +147,7 @@ def test_a_body_shorter_than_its_content_length_stores_nothing(
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
-    assert _counts(jobs_sql) == before
+    assert _counts(api_sql) == before
     # The client only stopped sending, so it still hears why: the file ended early.
     assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["fields"] == {
@@ -181,13 +181,13 @@ def test_a_chunked_upload_without_a_length_gets_411(api: httpx.Client, auth: dic
     ],
 )
 def test_bad_uploads_get_400_naming_the_field(
-    api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres, request_options: dict[str, Any], field: str
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres, request_options: dict[str, Any], field: str
 ) -> None:
-    before = _counts(jobs_sql)
+    before = _counts(api_sql)
     options = {**request_options, "headers": {**auth, **request_options.get("headers", {})}}
 
     response = api.post("/api/jobs/import/", **options)
 
     fields = assert_error(response, 400, "validation_error")
     assert field in fields, fields
-    assert _counts(jobs_sql) == before
+    assert _counts(api_sql) == before

@@ -25,13 +25,13 @@ ORDER_SQL = {
 
 
 @pytest.fixture(scope="module")
-def many_jobs(api: httpx.Client, auth: dict[str, str], jobs_sql: Postgres) -> None:
+def many_jobs(api: httpx.Client, auth: dict[str, str], api_sql: Postgres) -> None:
     """More than two pages of jobs: 11 made through the API, 13 sharing one creation time."""
     for parts in range(1, 12):
         assert (
             api.post("/api/jobs/", json={"kind": "seed", "params": {"parts": parts}}, headers=auth).status_code == 202
         )
-    sql(jobs_sql, TIED_JOBS_SQL)
+    sql(api_sql, TIED_JOBS_SQL)
 
 
 def _walk(api: httpx.Client, url: str) -> tuple[list[int], list[dict[str, object]]]:
@@ -52,8 +52,8 @@ def _walk(api: httpx.Client, url: str) -> tuple[list[int], list[dict[str, object
 
 @pytest.mark.usefixtures("many_jobs")
 @pytest.mark.parametrize("sort", ["-created", "created", "status"])
-def test_pages_follow_the_sort_with_ties_broken_by_id(api: httpx.Client, jobs_sql: Postgres, sort: str) -> None:
-    expected = [int(i) for i in sql(jobs_sql, f"SELECT id FROM job ORDER BY {ORDER_SQL[sort]}").split()]  # noqa: S608
+def test_pages_follow_the_sort_with_ties_broken_by_id(api: httpx.Client, api_sql: Postgres, sort: str) -> None:
+    expected = [int(i) for i in sql(api_sql, f"SELECT id FROM job ORDER BY {ORDER_SQL[sort]}").split()]  # noqa: S608
 
     ids, envelopes = _walk(api, f"/api/jobs/?sort={sort}")
 
@@ -73,12 +73,12 @@ def test_pages_follow_the_sort_with_ties_broken_by_id(api: httpx.Client, jobs_sq
 
 
 @pytest.mark.usefixtures("many_jobs")
-def test_the_default_is_newest_first_and_rows_carry_what_a_list_shows(api: httpx.Client, jobs_sql: Postgres) -> None:
+def test_the_default_is_newest_first_and_rows_carry_what_a_list_shows(api: httpx.Client, api_sql: Postgres) -> None:
     body = api.get("/api/jobs/").json()
 
     assert body["page"] == 1
     assert [row["id"] for row in body["response"]] == [
-        int(i) for i in sql(jobs_sql, "SELECT id FROM job ORDER BY created_at DESC, id DESC LIMIT 10").split()
+        int(i) for i in sql(api_sql, "SELECT id FROM job ORDER BY created_at DESC, id DESC LIMIT 10").split()
     ]
     row = body["response"][0]
     assert set(row) == {"id", "url", "name", "kind", "status", "created"}
@@ -86,15 +86,15 @@ def test_the_default_is_newest_first_and_rows_carry_what_a_list_shows(api: httpx
     created = datetime.fromisoformat(row["created"])
     assert created.utcoffset() is not None  # ISO 8601 with the zone
     assert row["created"] == sql(
-        jobs_sql,
+        api_sql,
         "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') "  # noqa: S608
         f"FROM job WHERE id = {row['id']:d}",
     ).replace(".000000+", "+")
 
 
 @pytest.mark.usefixtures("many_jobs")
-def test_a_page_past_the_end_is_empty_with_the_true_count(api: httpx.Client, jobs_sql: Postgres) -> None:
-    count = int(sql(jobs_sql, "SELECT count(*) FROM job"))
+def test_a_page_past_the_end_is_empty_with_the_true_count(api: httpx.Client, api_sql: Postgres) -> None:
+    count = int(sql(api_sql, "SELECT count(*) FROM job"))
     page = -(-count // 10) + 5
 
     body = api.get(f"/api/jobs/?page={page}&sort=status").json()
