@@ -15,6 +15,7 @@ log "stack ${STACK_NAME} is up in $((SECONDS - started))s"
 cat <<URLS
 Django   ${base}/            (search: POST ${base}/search/part/, admin: ${base}/admin/)
 FastAPI  ${base}/fastapi/    (search: POST ${base}/fastapi/search/part/, docs: ${base}/fastapi/docs)
+Jobs     ${base}/api/jobs/   (docs: ${base}/api/docs/; a token: README, "Background jobs")
 Try:     curl -s -X POST ${base}/fastapi/search/part/ -H 'Content-Type: application/json' -d '{"part_name": "бамп", "page": 1}'
 Status:  scripts/status.sh        Stop: scripts/down.sh [--volumes]
 URLS
