@@ -374,3 +374,65 @@ def manage(database_url: str, *args: str, extra_env: dict[str, str] | None = Non
         [sys.executable, "manage.py", *args], cwd=APP_DIR, env=env, check=True, capture_output=True, text=True
     )
     return out.stdout
+
+
+@dataclass
+class Worker:
+    """A Celery worker of the Django project (``celery -A config worker``), in a process group of its own."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def pool_pids(self) -> list[int]:
+        """The pool's processes (children of the main worker process), where tasks run."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM to the main process, as Swarm sends it: Celery's warm shutdown. Returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group (main process, pool, embedded beat): a node lost at once."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+def start_worker(
+    database_url: str,
+    redis: Redis,
+    log: Path,
+    *,
+    beat_schedule: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Worker:
+    """A Celery worker as stack.yml runs it (prefork pool; concurrency from CELERY_WORKER_CONCURRENCY), against
+    ``database_url`` and ``redis``; with ``beat_schedule``, beat runs embedded in it (-B) and keeps its schedule
+    there. Returns once the worker says it is ready."""
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"]
+    command += ["-n", f"worker-{free_port()}@localhost"]
+    if beat_schedule is not None:
+        command += ["-B", "-s", str(beat_schedule)]
+    env = {**os.environ, **service_env(database_url), **redis.env(), **(extra_env or {})}
+    start = log.stat().st_size if log.exists() else 0
+    handle = log.open("ab")
+    process = subprocess.Popen(
+        command, cwd=APP_DIR, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    worker = Worker(process=process, log=log)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        with log.open("rb") as text:
+            text.seek(start)
+            return b" ready." in text.read()
+
+    _wait_for(ready, "celery worker")
+    return worker

@@ -84,6 +84,11 @@ def _random_part(rng: random.Random, models: list[Model]) -> Part:
     )
 
 
+def parts_random(*, rng: random.Random, models: list[Model], count: int) -> list[Part]:
+    """``count`` unsaved random parts drawn from ``rng`` (the generator of parts_seed and of the seed job)."""
+    return [_random_part(rng, models) for _ in range(count)]
+
+
 def parts_seed(
     *,
     parts: int,
@@ -110,7 +115,7 @@ def parts_seed(
     created = 0
     while created < parts:
         size = min(batch_size, parts - created)
-        batch = [_random_part(rng, models) for _ in range(size)]
+        batch = parts_random(rng=rng, models=models, count=size)
         with transaction.atomic():
             Part.objects.bulk_create(batch, batch_size=size)
         created += size

@@ -175,10 +175,46 @@ def redis_url(*, db: int) -> str:
     return f"redis://{auth}{REDIS_HOST}:{REDIS_PORT}/{db}"
 
 
+def env_int(name: str, default: int, *, low: int) -> int:
+    """``$NAME`` (or ``$NAME_FILE``) as a whole number of at least ``low``; fails fast naming the variable."""
+    raw = env_value(name, str(default)).strip()
+    if not raw.isdigit() or int(raw) < low:
+        raise MissingSetting(f"{name} must be a whole number of at least {low}, not {raw!r}")
+    return int(raw)
+
+
+# JOBS (app/jobs: runner.py, services.py, kinds/)
+# A running job renews job.heartbeat_at every JOBS_HEARTBEAT_SECONDS (from a thread of its own, so a long
+# statement or a slow feed does not stop it). A running job whose heartbeat is older than JOBS_LEASE_SECONDS
+# lost its worker: the reaper (every JOBS_REAPER_INTERVAL_SECONDS, from beat) queues it again, or fails it once
+# it has been started JOBS_MAX_ATTEMPTS times. A queued job that no worker took within
+# JOBS_REQUEUE_AFTER_SECONDS (its message was lost, or never sent while the broker was down) is sent again.
+JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 3, low=1)
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, low=1)
+JOBS_LEASE_SECONDS = env_int("JOBS_LEASE_SECONDS", 60, low=1)
+if JOBS_LEASE_SECONDS < 2 * JOBS_HEARTBEAT_SECONDS:
+    # One late heartbeat must not hand a live job to a second worker.
+    raise MissingSetting("JOBS_LEASE_SECONDS must be at least twice JOBS_HEARTBEAT_SECONDS")
+JOBS_REAPER_INTERVAL_SECONDS = env_int("JOBS_REAPER_INTERVAL_SECONDS", 30, low=1)
+JOBS_REQUEUE_AFTER_SECONDS = env_int("JOBS_REQUEUE_AFTER_SECONDS", 120, low=1)
+# Parts a seed job commits at a time (each batch is a checkpoint a re-run resumes from).
+JOBS_SEED_BATCH_SIZE = env_int("JOBS_SEED_BATCH_SIZE", 5_000, low=1)
+# The web process hands a job to the broker inside an HTTP request: it waits this long at most, then leaves the
+# job queued for the reaper.
+JOBS_ENQUEUE_TIMEOUT_SECONDS = env_int("JOBS_ENQUEUE_TIMEOUT_SECONDS", 2, low=1)
+
+# SUPPLIER FEEDS (app/jobs/kinds/supplier_sync.py)
+# Beat creates a supplier_sync job this often; 0 schedules none.
+SUPPLIER_SYNC_INTERVAL_SECONDS = env_int("SUPPLIER_SYNC_INTERVAL_SECONDS", 3600, low=0)
+# A feed's response larger than this fails the feed (it is read a piece at a time, never past this size).
+SUPPLIER_FEED_MAX_BYTES = env_int("SUPPLIER_FEED_MAX_BYTES", 10 * 1024 * 1024, low=1)
+
 # CELERY
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 CELERY_BROKER_URL = redis_url(db=0)
 CELERY_RESULT_BACKEND = redis_url(db=1)
+# The job row is the result (status, result, error); nothing reads Celery's, so none is stored.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -189,11 +225,34 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One job at a time per process: long jobs must not sit reserved behind another.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Longer than a Redis-visible job may run unacknowledged before it is redelivered.
+# Processes per worker container, so one container runs this many jobs at once whatever its CPU count.
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2, low=1)
+# Longer than a Redis-visible job may run unacknowledged before it is redelivered. A SIGKILLed worker's job is
+# therefore not waited for here: the reaper (JOBS_LEASE_SECONDS) queues it again within a minute.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
-CELERY_TASK_SOFT_TIME_LIMIT = 60 * 60
+# A lost broker connection does not cancel the jobs in hand: the job row, not the message, says who runs a
+# job, and a redelivered message of a job that is running or done does nothing (jobs/runner.py).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# A job that runs longer is failed (soft limit, in the job) or its process killed (hard limit; the reaper then
+# re-runs it, at most JOBS_MAX_ATTEMPTS times).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("JOBS_TIME_LIMIT_SECONDS", 60 * 60, low=1)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic tasks (celery beat, one replica). Each message expires after one interval: behind long jobs, a
+# stale tick is dropped instead of piling up.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "jobs-reap": {
+        "task": "jobs.job_reap",
+        "schedule": float(JOBS_REAPER_INTERVAL_SECONDS),
+        "options": {"expires": float(JOBS_REAPER_INTERVAL_SECONDS)},
+    },
+}
+if SUPPLIER_SYNC_INTERVAL_SECONDS:
+    CELERY_BEAT_SCHEDULE["supplier-sync"] = {
+        "task": "jobs.supplier_sync_schedule",
+        "schedule": float(SUPPLIER_SYNC_INTERVAL_SECONDS),
+        "options": {"expires": float(SUPPLIER_SYNC_INTERVAL_SECONDS)},
+    }
 
 # SEARCH CACHE
 # The Redis response cache of POST /search/part/ (catalog/search_cache.py, search_contract/search_cache.py):
