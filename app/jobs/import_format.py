@@ -303,6 +303,7 @@ class _JsonValues:
                 return ""
 
     def _value(self) -> tuple[int, Any]:
+        self._peek()  # raw_decode does not skip leading white space
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.pos)
