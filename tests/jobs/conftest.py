@@ -178,7 +178,9 @@ def jobs_database(postgres: Postgres) -> Iterator[str]:
 def jobs_worker(jobs_database: str, jobs_redis: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     """The worker that runs the jobs of the kind tests (no beat: those tests send every job themselves)."""
     log = tmp_path_factory.mktemp("jobs-worker") / "worker.log"
-    worker = start_worker(jobs_database, jobs_redis, log, extra_env=FAST_LEASE_ENV)
+    # A feed of more than 1 MB fails (tests/jobs/test_supplier_sync_job.py serves a bigger one).
+    env = {**FAST_LEASE_ENV, "SUPPLIER_FEED_MAX_BYTES": "1000000"}
+    worker = start_worker(jobs_database, jobs_redis, log, extra_env=env)
     yield worker
     worker.terminate()
 

@@ -90,8 +90,11 @@ def feed_fetch(*, url: str, timeout: float, max_bytes: int) -> bytes:
     try:
         path = parts.path or "/"
         conn.request("GET", f"{path}?{parts.query}" if parts.query else path, headers={"Accept": "*/*"})
-        assert conn.sock is not None
-        conn.sock.settimeout(left())
+        # The response reads through this socket even once the connection has handed it over (conn.sock is
+        # then None): each read below may wait only what is left of the deadline.
+        sock = conn.sock
+        assert sock is not None
+        sock.settimeout(left())
         response = conn.getresponse()
         if response.status != 200:
             raise FeedError(f"HTTP {response.status} {response.reason}")
@@ -100,7 +103,7 @@ def feed_fetch(*, url: str, timeout: float, max_bytes: int) -> bytes:
             raise FeedError(f"larger than {max_bytes} bytes ({length})")
         body = bytearray()
         while True:
-            conn.sock.settimeout(left())
+            sock.settimeout(left())
             piece = response.read1(READ_BYTES)
             if not piece:
                 break
