@@ -58,7 +58,7 @@ def job_enqueue(*, job_id: int) -> None:
             connect_timeout=timeout,
             transport_options={"socket_timeout": timeout, "socket_connect_timeout": timeout},
         ) as broker:
-            celery_app.send_task(JOB_RUN_TASK, args=[job_id], connection=broker, retry=False)
+            celery_app.send_task(JOB_RUN_TASK, args=[job_id], connection=broker, retry=False, ignore_result=True)
     except Exception:
         logger.warning("job %s: could not reach the broker; it stays queued for the reaper", job_id, exc_info=True)
 
