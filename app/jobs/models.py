@@ -77,7 +77,8 @@ class Job(models.Model):
     error = models.JSONField(null=True, blank=True)
     # Where a re-run resumes (for example the seed batches already committed).
     checkpoint = models.JSONField(null=True, blank=True)
-    # Renewed by the running task; a running job whose heartbeat is old lost its worker.
+    # Renewed by the running task; a running job whose heartbeat is old lost its worker. For a queued job: when it
+    # was last handed to the broker, so the reaper sends it again only if no worker took it (jobs/services.py).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
 

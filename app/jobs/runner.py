@@ -32,6 +32,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
@@ -178,9 +179,13 @@ def job_finish(*, run: JobRun, result: dict[str, Any]) -> None:
 
 
 def job_fail(*, run: JobRun, error: dict[str, Any]) -> None:
-    with transaction.atomic():
-        if run._owned().select_for_update().exists():
-            job_fail_locked(job=run.job, error=error)
+    """Fail the run's job, if the run still owns it. When even that write fails, the reaper takes over."""
+    try:
+        with transaction.atomic():
+            if run._owned().select_for_update().exists():
+                job_fail_locked(job=run.job, error=error)
+    except DatabaseError:
+        logger.exception("job %s: could not record the failure; the reaper will run it again", run.job.pk)
 
 
 def job_execute(*, job_id: int, kinds: dict[str, Callable[[JobRun], dict[str, Any]]]) -> None:
@@ -197,9 +202,10 @@ def job_execute(*, job_id: int, kinds: dict[str, Callable[[JobRun], dict[str, An
         logger.info("job %s: done: %s", job_id, result)
     except LeaseLost:
         logger.warning("job %s: attempt %s stopped: another run owns the job now", job_id, run.token)
-    except OperationalError:
+    except (OperationalError, psycopg.OperationalError):
         # The database is unreachable: the failure could not be written either. The heartbeat stops below, and
-        # the reaper re-runs the job once its lease has run out (JOBS_MAX_ATTEMPTS bounds the re-runs).
+        # the reaper re-runs the job once its lease has run out (JOBS_MAX_ATTEMPTS bounds the re-runs). Django
+        # wraps the driver's errors, but not those of a raw COPY (jobs/kinds/imports.py): both are caught.
         logger.exception("job %s: database error; the reaper will run it again", job_id)
     except JobError as exc:
         logger.info("job %s: failed: %s", job_id, exc)

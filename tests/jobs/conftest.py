@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,11 @@ FAST_LEASE_ENV = {
 }
 
 
+def csv_bytes(*records: list[str]) -> bytes:
+    """A CSV file of these records, each a list of raw fields (quoted as the test wants them), in UTF-8."""
+    return "".join(",".join(record) + "\n" for record in records).encode()
+
+
 @dataclass
 class JobsClient:
     """Makes jobs in one catalog and hands them to the workers of one Redis."""
@@ -69,7 +75,7 @@ class JobsClient:
         self.celery.close()
 
     def one(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any]:
-        row = self.conn.execute(sql, tuple(params)).fetchone()  # type: ignore[arg-type]
+        row = self.conn.execute(sql, tuple(params)).fetchone()
         assert row is not None
         return row
 
@@ -84,10 +90,10 @@ class JobsClient:
             "attempts": 0,
             **columns,
         }
+        values.setdefault("created_at", datetime.now(UTC))
         names = ", ".join(values)
         marks = ", ".join(["%s"] * len(values))
-        created = "created_at" not in values
-        sql = f"INSERT INTO job ({names}{', created_at' if created else ''}) VALUES ({marks}{', now()' if created else ''}) RETURNING id"  # noqa: S608 (column names are ours)
+        sql = f"INSERT INTO job ({names}) VALUES ({marks}) RETURNING id"  # noqa: S608 (the column names are ours)
         return int(self.one(sql, values.values())["id"])
 
     def send(self, job_id: int) -> None:
@@ -106,7 +112,9 @@ class JobsClient:
 
         def store(data: bytes) -> None:
             nonlocal seq
-            self.conn.execute("INSERT INTO job_upload_chunk (job_id, seq, data) VALUES (%s, %s, %s)", (job_id, seq, data))
+            self.conn.execute(
+                "INSERT INTO job_upload_chunk (job_id, seq, data) VALUES (%s, %s, %s)", (job_id, seq, data)
+            )
             seq += 1
 
         for piece in pieces:
@@ -123,7 +131,9 @@ class JobsClient:
         """An import job of the file (bytes, or pieces of it streamed), as POST /api/jobs/import/ makes one."""
         job_id = self.insert("import", {"format": file_format, "filename": f"parts.{file_format}", "size": 0})
         size = self.upload(job_id, [data] if isinstance(data, bytes) else data)
-        self.conn.execute("UPDATE job SET params = params || jsonb_build_object('size', %s::int) WHERE id = %s", (size, job_id))
+        self.conn.execute(
+            "UPDATE job SET params = params || jsonb_build_object('size', %s::int) WHERE id = %s", (size, job_id)
+        )
         self.send(job_id)
         return job_id
 

@@ -9,14 +9,19 @@ from collections.abc import Iterator
 import pytest
 from jobs.import_format import FileProblem, PartRow, RowProblem, rows_read
 
-GOOD_CSV = (
-    "name,mark,model,price,color,is_new_part,count,is_visible\n"
-    "Бампер передний,Honda,Accord,2300,черный,true,4,\n"
-    '"Фильтр, ""масляный""",toyota,camry,0,,,,false\n'
-    '"Две\nстроки",BMW,X5,15,,FALSE,0,TRUE\n'
-    "\n"
-    "Spark plug,Lada,Vesta,10,,,,\n"
-).encode()
+from tests.jobs.conftest import csv_bytes
+
+# A part name with a line break in it (quoted in CSV).
+TWO_LINES = "\n".join(["Две", "строки"])
+
+GOOD_CSV = csv_bytes(
+    ["name", "mark", "model", "price", "color", "is_new_part", "count", "is_visible"],
+    ["Бампер передний", "Honda", "Accord", "2300", "черный", "true", "4", ""],
+    ['"Фильтр, ""масляный"""', "toyota", "camry", "0", "", "", "", "false"],
+    [f'"{TWO_LINES}"', "BMW", "X5", "15", "", "FALSE", "0", "TRUE"],
+    [""],
+    ["Spark plug", "Lada", "Vesta", "10", "", "", "", ""],
+)
 
 
 def read(data: bytes, file_format: str, piece: int = 7) -> list[PartRow | RowProblem]:
@@ -35,9 +40,11 @@ def problem(data: bytes, file_format: str) -> FileProblem:
 def test_good_csv_in_pieces_of_any_size(piece: int) -> None:
     rows = read(GOOD_CSV, "csv", piece)
     assert rows == [
-        PartRow(2, "Бампер передний", "Honda", "Accord", 2300, {"color": "черный", "is_new_part": True, "count": 4}, True),
+        PartRow(
+            2, "Бампер передний", "Honda", "Accord", 2300, {"color": "черный", "is_new_part": True, "count": 4}, True
+        ),
         PartRow(3, 'Фильтр, "масляный"', "toyota", "camry", 0, {}, False),
-        PartRow(4, "Две\nстроки", "BMW", "X5", 15, {"is_new_part": False, "count": 0}, True),
+        PartRow(4, TWO_LINES, "BMW", "X5", 15, {"is_new_part": False, "count": 0}, True),
         PartRow(7, "Spark plug", "Lada", "Vesta", 10, {}, True),
     ]
 
@@ -49,13 +56,13 @@ def test_csv_header_in_any_order_and_case_with_a_bom() -> None:
 
 def test_bad_csv_rows_each_with_line_and_reasons() -> None:
     data = (
-        "name,mark,model,price,count,is_new_part\n"
-        "ok,Honda,Accord,1,,\n"
-        ",Honda,Accord,-1,,\n"
-        "x,Honda,Accord,1.5,2,yes\n"
-        "x,Honda,Accord\n"
-        "x,,Accord,99999999999,-3,\n"
-    ).encode()
+        b"name,mark,model,price,count,is_new_part\n"
+        b"ok,Honda,Accord,1,,\n"
+        b",Honda,Accord,-1,,\n"
+        b"x,Honda,Accord,1.5,2,yes\n"
+        b"x,Honda,Accord\n"
+        b"x,,Accord,99999999999,-3,\n"
+    )
     rows = read(data, "csv")
     assert isinstance(rows[0], PartRow)
     assert rows[1:] == [
@@ -94,7 +101,8 @@ def test_broken_csv_quoting_is_reported_where_the_record_began() -> None:
 
 @pytest.mark.parametrize("piece", [1, 5, 1 << 20])
 def test_not_utf8_is_reported_at_its_line(piece: int) -> None:
-    data = "name,mark,model,price\nok,Honda,Accord,1\nБампер,Honda,Accord,2\n".encode() + b"caf\xe9,Honda,Accord,3\n"
+    data = csv_bytes(["name,mark,model,price"], ["ok,Honda,Accord,1"], ["Бампер", "Honda,Accord,2"])
+    data += b"caf\xe9,Honda,Accord,3\n"
     caught = problem_in_pieces(data, piece)
     assert caught.line == 4
     assert caught.reason.startswith("not UTF-8 text (byte 0xe9")
@@ -172,9 +180,7 @@ def test_bad_json_rows_each_with_line_and_reasons() -> None:
         RowProblem(4, "price: must be a whole number from 0 to 2147483647; is_new_part: must be true or false"),
         RowProblem(5, "not a JSON object"),
         RowProblem(6, "unknown key(s) 'json_data'"),
-        RowProblem(
-            7, "name: must be a string; model: required; count: must be a whole number from 0 to 2147483647"
-        ),
+        RowProblem(7, "name: must be a string; model: required; count: must be a whole number from 0 to 2147483647"),
     ]
 
 

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.jobs.conftest import JobsClient
+from tests.jobs.conftest import JobsClient, csv_bytes
 from tests.servers import Worker
+
+# A part name with a line break in it (quoted in CSV).
+TWO_LINES = "\n".join(["Две", "строки"])
 
 PARTS_OF_JOB_SQL = """
 SELECT p.name, m.name AS mark, d.name AS model, p.price, p.json_data, p.is_visible
@@ -40,12 +43,12 @@ def rejected(jobs: JobsClient, data: bytes, file_format: str) -> dict[str, Any]:
 
 
 def test_good_csv_is_applied_whole(jobs: JobsClient) -> None:
-    data = (
-        "name,mark,model,price,color,is_new_part,count,is_visible\n"
-        "Бампер передний,Honda,Accord,2300,черный,true,4,\n"
-        '"Фильтр, ""масляный""",toyota,CAMRY,0,,,,false\n'
-        '"Две\nстроки",BMW,X5,15,,false,0,true\n'
-    ).encode()
+    data = csv_bytes(
+        ["name", "mark", "model", "price", "color", "is_new_part", "count", "is_visible"],
+        ["Бампер передний", "Honda", "Accord", "2300", "черный", "true", "4", ""],
+        ['"Фильтр, ""масляный"""', "toyota", "CAMRY", "0", "", "", "", "false"],
+        [f'"{TWO_LINES}"', "BMW", "X5", "15", "", "false", "0", "true"],
+    )
     after = last_part_id(jobs)
     version = jobs.fingerprint()[4]
     job_id = jobs.create_import(data, "csv")
@@ -56,7 +59,7 @@ def test_good_csv_is_applied_whole(jobs: JobsClient) -> None:
     assert imported(jobs, after) == [
         ("Бампер передний", "Honda", "Accord", 2300, {"color": "черный", "count": 4, "is_new_part": True}, True),
         ('Фильтр, "масляный"', "Toyota", "Camry", 0, {}, False),
-        ("Две\nстроки", "BMW", "X5", 15, {"count": 0, "is_new_part": False}, True),
+        (TWO_LINES, "BMW", "X5", 15, {"count": 0, "is_new_part": False}, True),
     ]
     assert jobs.chunks(job_id) == 0
     # The next search sees the import: the search cache's key, the catalog version, moved with it.
@@ -85,14 +88,14 @@ def test_json_array_and_json_lines_are_applied(jobs: JobsClient) -> None:
 
 def test_bad_rows_reject_the_file_with_their_lines_and_reasons(jobs: JobsClient) -> None:
     data = (
-        "name,mark,model,price,count\n"
-        "ok,Honda,Accord,1,\n"
-        "bad price,Honda,Accord,-5,\n"
-        "no such mark,Ford,Focus,1,\n"
-        "model of another mark,Honda,Camry,1,\n"
-        ",Honda,Accord,1,x\n"
-        "ok too,BMW,X5,2,3\n"
-    ).encode()
+        b"name,mark,model,price,count\n"
+        b"ok,Honda,Accord,1,\n"
+        b"bad price,Honda,Accord,-5,\n"
+        b"no such mark,Ford,Focus,1,\n"
+        b"model of another mark,Honda,Camry,1,\n"
+        b",Honda,Accord,1,x\n"
+        b"ok too,BMW,X5,2,3\n"
+    )
     error = rejected(jobs, data, "csv")
     assert error == {
         "message": "the file has 4 bad rows; nothing was imported",
@@ -159,14 +162,15 @@ def peak_rss_kib(worker: Worker) -> int:
 def test_a_200k_row_file_streams_through_in_bounded_memory(jobs: JobsClient, jobs_worker: Worker) -> None:
     rows = 200_000
     names = ("Honda,Accord", "Toyota,Camry", "BMW,X5", "Lada,Vesta", "Hyundai,Solaris")
+    flags = ("false", "true")
 
     def pieces() -> Iterator[bytes]:
-        yield b"name,mark,model,price,color,is_new_part,count\n"
+        yield b"name,mark,model,price,color,is_new_part\n"
         for start in range(0, rows, 1000):
-            yield "".join(
-                f"Деталь {n},{names[n % 5]},{n % 100_000},{'черный' if n % 3 else ''},{'true' if n % 2 else 'false'},{n % 50}\n"
+            yield b"".join(
+                csv_bytes([f"Деталь {n}", names[n % 5], str(n % 100_000), "черный" if n % 3 else "", flags[n % 2]])
                 for n in range(start, start + 1000)
-            ).encode()
+            )
 
     before = jobs.parts()
     baseline = peak_rss_kib(jobs_worker)

@@ -4,6 +4,7 @@ and the others go on, and a sync never runs twice at once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -36,10 +37,8 @@ class FeedServer:
                 if route is None:
                     self.send_error(404)
                     return
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the worker gave up on it
                     route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the worker gave up on this feed
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

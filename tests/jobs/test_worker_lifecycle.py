@@ -159,7 +159,8 @@ print(job.pk, time.monotonic() - started)
 
 def job_create_in_django(database_url: str, redis_env: dict[str, str]) -> tuple[int, float]:
     """jobs.services.job_create in a Django process of its own (as in a web request); (job id, seconds it took)."""
-    out = manage(database_url, "shell", "-c", CREATE_SCRIPT, extra_env={**redis_env, "JOBS_ENQUEUE_TIMEOUT_SECONDS": "1"})
+    env = {**redis_env, "JOBS_ENQUEUE_TIMEOUT_SECONDS": "1"}
+    out = manage(database_url, "shell", "-c", CREATE_SCRIPT, extra_env=env)
     job_id, seconds = out.splitlines()[-1].split()
     return int(job_id), float(seconds)
 
