@@ -66,7 +66,7 @@ class JobRun:
         self.progress = job.progress
         self.lost = threading.Event()
 
-    def _owned(self) -> Any:
+    def owned_rows(self) -> Any:
         return Job.objects.filter(pk=self.job.pk, status=Job.Status.RUNNING, attempts=self.token)
 
     def ensure_lease(self) -> None:
@@ -82,7 +82,7 @@ class JobRun:
         describes: if this run lost its lease, it raises LeaseLost and the whole transaction rolls back."""
         if percent is not None:
             self.progress_set(percent=percent)
-        written = self._owned().update(checkpoint=value, progress=Greatest(F("progress"), Value(self.progress)))
+        written = self.owned_rows().update(checkpoint=value, progress=Greatest(F("progress"), Value(self.progress)))
         if not written:
             self.lost.set()
             self.ensure_lease()
@@ -101,7 +101,7 @@ class _Heartbeat(threading.Thread):
         try:
             while not self.stopped.wait(settings.JOBS_HEARTBEAT_SECONDS):
                 try:
-                    renewed = self.job_run._owned().update(
+                    renewed = self.job_run.owned_rows().update(
                         heartbeat_at=Now(), progress=Greatest(F("progress"), Value(self.job_run.progress))
                     )
                 except DatabaseError:
@@ -170,7 +170,7 @@ def attempts_exhausted(*, attempts: int) -> dict[str, Any]:
 
 def job_finish(*, run: JobRun, result: dict[str, Any]) -> None:
     with transaction.atomic():
-        done = run._owned().update(
+        done = run.owned_rows().update(
             status=Job.Status.DONE, result=result, error=None, progress=100, finished_at=Now(), heartbeat_at=Now()
         )
         if not done:
@@ -182,7 +182,7 @@ def job_fail(*, run: JobRun, error: dict[str, Any]) -> None:
     """Fail the run's job, if the run still owns it. When even that write fails, the reaper takes over."""
     try:
         with transaction.atomic():
-            if run._owned().select_for_update().exists():
+            if run.owned_rows().select_for_update().exists():
                 job_fail_locked(job=run.job, error=error)
     except DatabaseError:
         logger.exception("job %s: could not record the failure; the reaper will run it again", run.job.pk)

@@ -2,7 +2,7 @@
 
 All or nothing. A first pass reads the whole file and checks every row, marks and models included: a model is
 looked up within its mark, by exact name, else by the one name equal to it ignoring case. A file with bad rows
-is rejected whole: job.error lists the first JOBS_IMPORT_ERRORS_MAX bad lines with their reasons and counts all
+is rejected whole: job.error lists the first ERRORS_MAX (100) bad lines with their reasons and counts all
 of them, and the catalog is untouched. A file without rows is rejected too (an empty upload is a mistake more
 often than a wish to import nothing).
 
