@@ -53,21 +53,6 @@ def _supplier_sync(raw: dict[str, Any]) -> dict[str, Any]:
 
 VALIDATORS = {"seed": _seed, "supplier_sync": _supplier_sync}
 
-# The file formats of an import (jobs/import_format.py describes them).
-IMPORT_FORMATS = ("csv", "json")
-FILENAME_MAX = 200
-
-
-def job_import_params(*, file_format: Any, filename: Any, size: Any) -> dict[str, Any]:
-    """The parameters of an import job, for the API that stores its upload: ``{"format", "filename", "size"}``.
-    ``filename`` is only shown to people (reduced to its last path part); ``size`` is the upload's bytes."""
-    if file_format not in IMPORT_FORMATS:
-        raise ParamsError({"format": f"must be one of {', '.join(IMPORT_FORMATS)}"})
-    if not isinstance(filename, str):
-        raise ParamsError({"filename": "must be a string"})
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()[:FILENAME_MAX]
-    return {"format": file_format, "filename": name, "size": _integer(size, name="size", low=0, high=2**62)}
-
 
 def job_params_validate(*, kind: Any, raw: Any) -> dict[str, Any]:
     """Validated parameters of a job created through POST /api/jobs/ (imports come with a file instead)."""
@@ -89,6 +74,4 @@ def describe(*, kind: str, params: dict[str, Any]) -> str:
     if kind == "supplier_sync":
         feeds = params.get("feed_ids")
         return "supplier sync" + (f" of feeds {', '.join(map(str, feeds))}" if feeds else "")
-    if kind == "import":
-        return f"import {params.get('filename') or 'file'}"
     return kind

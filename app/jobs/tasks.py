@@ -21,18 +21,18 @@ KINDS: dict[str, Callable[[runner.JobRun], dict[str, Any]]] = {
 }
 
 
-@shared_task(name=services.JOB_RUN_TASK)  # type: ignore[untyped-decorator]
+@shared_task(name=services.JOB_RUN_TASK)
 def job_run(job_id: int) -> None:
     runner.job_execute(job_id=job_id, kinds=KINDS)
 
 
 # The periodic tasks (CELERY_BEAT_SCHEDULE) are short: a minute is plenty.
-@shared_task(name="jobs.job_reap", soft_time_limit=60, time_limit=90)  # type: ignore[untyped-decorator]
+@shared_task(name="jobs.job_reap", soft_time_limit=60, time_limit=90)
 def job_reap() -> dict[str, list[int]]:
     return services.job_reap()
 
 
-@shared_task(name="jobs.supplier_sync_schedule", soft_time_limit=60, time_limit=90)  # type: ignore[untyped-decorator]
+@shared_task(name="jobs.supplier_sync_schedule", soft_time_limit=60, time_limit=90)
 def supplier_sync_schedule() -> int | None:
     job = services.supplier_sync_schedule()
     return job.pk if job is not None else None

@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from jobs.import_format import FileProblem, PartRow, RowProblem, rows_read
 
+from jobs.import_format import FileProblem, PartRow, RowProblem, rows_read
 from tests.jobs.conftest import csv_bytes
 
 # A part name with a line break in it (quoted in CSV).
