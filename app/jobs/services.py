@@ -18,6 +18,7 @@ once: the run claims the row under a lock (jobs/runner.py), and a duplicate find
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +30,9 @@ from django.db.models.functions import Coalesce, Now
 from config.celery import app as celery_app
 from jobs import params as job_params
 from jobs.models import ApiToken, Job
+from jobs.params import ParamsError
 from jobs.runner import attempts_exhausted, job_fail_locked
+from jobs.uploads import upload_store
 
 logger = logging.getLogger(__name__)
 
@@ -124,3 +127,19 @@ def supplier_sync_schedule() -> Job | None:
     except JobConflict as exc:
         logger.info("scheduled supplier sync skipped: %s", exc)
         return None
+
+
+def job_import_create(
+    *, file_format: str, filename: str, size: int, pieces: Iterable[bytes], token: ApiToken | None = None
+) -> Job:
+    """A queued ``import`` job of params ``{"format", "filename", "size"}`` holding exactly ``size`` bytes from
+    ``pieces``, stored in job_upload_chunk in the transaction that creates the job row, so the worker (enqueued
+    when it commits) never sees a job without its whole file. Raises ParamsError (field ``file``) and writes
+    nothing when the pieces end early; an error raised by ``pieces`` itself also leaves nothing behind."""
+    params = {"format": file_format, "filename": filename, "size": size}
+    with transaction.atomic():
+        job = job_create(kind=Job.Kind.IMPORT, name=f"import {filename}", params=params, token=token)
+        stored = upload_store(job=job, pieces=pieces)
+        if stored != size:
+            raise ParamsError({"file": f"the upload ended after {stored} of {size} bytes"})
+    return job

@@ -22,10 +22,9 @@ from jobs import openapi
 from jobs.api_requests import import_upload_parse, job_create_request_parse, job_fields_parse, job_list_query_parse
 from jobs.auth import token_required
 from jobs.errors import domain_errors, job_url
-from jobs.import_intake import job_import_create
 from jobs.models import ApiToken, Job
 from jobs.selectors import JobPage, job_detail, job_list
-from jobs.services import job_create
+from jobs.services import job_create, job_import_create
 
 
 def _accepted(job: Job) -> HttpResponse:
