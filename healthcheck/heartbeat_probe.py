@@ -1,5 +1,5 @@
 """Exit 0 when FILE was touched within the last MAX_AGE seconds: the health check of a process without HTTP
-that proves it is alive by touching a file from its work loop (Celery beat: app/jobs/beat.py).
+that proves it is alive by touching a file from its work loop (Celery beat and worker: app/jobs/heartbeat.py).
 
 Usage: python heartbeat_probe.py FILE [--max-age SECONDS]   (default 60)
 Standard library only. A missing file fails too: the process never completed a loop.

@@ -262,7 +262,10 @@ SEARCH_CACHE = SearchCacheSettings.from_env()
 
 # CELERY BEAT
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-max-loop-interval
-# Beat wakes at least this often, and touches its heartbeat file each time (jobs/beat.py); the stack's beat
+# Beat wakes at least this often, and touches its heartbeat file each time (jobs/heartbeat.py); the stack's beat
 # health check (healthcheck/heartbeat_probe.py) fails once the file is older than a few of these intervals.
-CELERY_BEAT_MAX_INTERVAL = int(env_value("CELERY_BEAT_MAX_INTERVAL", "10"))
+CELERY_BEAT_MAX_INTERVAL = env_int("CELERY_BEAT_MAX_INTERVAL", 10, low=1)
 CELERY_BEAT_HEARTBEAT_FILE = env_value("CELERY_BEAT_HEARTBEAT_FILE", "/tmp/celerybeat-heartbeat")
+# The worker touches its own heartbeat file this often, from its event loop (jobs/heartbeat.py).
+CELERY_WORKER_HEARTBEAT_SECONDS = env_int("CELERY_WORKER_HEARTBEAT_SECONDS", 10, low=1)
+CELERY_WORKER_HEARTBEAT_FILE = env_value("CELERY_WORKER_HEARTBEAT_FILE", "/tmp/celery-worker-heartbeat")

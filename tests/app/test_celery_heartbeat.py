@@ -1,5 +1,5 @@
-"""Celery beat, run as the stack runs it (jobs.beat.HeartbeatScheduler), keeps its heartbeat fresh, and the
-stack's beat health check fails when beat stops working: frozen with its process still there, or gone."""
+"""Celery beat and the worker, run as the stack runs them (jobs/heartbeat.py), keep their heartbeat files fresh,
+and the stack's health checks fail when they stop working: frozen with the process still there, or gone."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import APP_DIR, ROOT, Redis, service_env, stack_service_command, start_redis
+from tests.servers import APP_DIR, ROOT, Redis, service_env, stack_service_command, start_redis, start_worker
 
 PROBE = ROOT / "healthcheck" / "heartbeat_probe.py"
 # Beat loops at least every second here (10 s in the stack); the probe allows 3 s (60 s in the stack).
@@ -52,7 +52,7 @@ def test_the_beat_probe_follows_what_beat_does(redis: Redis, database_url: str, 
         "CELERY_BEAT_HEARTBEAT_FILE": str(heartbeat),
     }
     command = stack_service_command("celery-beat")
-    assert "jobs.beat:HeartbeatScheduler" in command
+    assert "jobs.heartbeat:HeartbeatScheduler" in command
     # The stack's command with the schedule file in this test's directory.
     command[command.index("--schedule") + 1] = str(tmp_path / "celerybeat-schedule")
     log = tmp_path / "beat.log"
@@ -84,3 +84,24 @@ def test_the_beat_probe_follows_what_beat_does(redis: Redis, database_url: str, 
             beat.send_signal(signal.SIGCONT)
             beat.kill()
             beat.wait(timeout=10)
+
+
+def test_the_worker_probe_follows_its_event_loop(redis: Redis, database_url: str, tmp_path: Path) -> None:
+    heartbeat = tmp_path / "worker-heartbeat"
+    env = {"CELERY_WORKER_HEARTBEAT_SECONDS": str(LOOP_SECONDS), "CELERY_WORKER_HEARTBEAT_FILE": str(heartbeat)}
+    worker = start_worker(database_url, redis, tmp_path / "worker.log", extra_env=env)
+    try:
+        _wait_for(True, heartbeat, seconds=30)
+        time.sleep(MAX_AGE_SECONDS + LOOP_SECONDS)
+        assert _probe(heartbeat), worker.log.read_text()[-2000:]
+
+        # The main process frozen (its pool processes still there): the check fails.
+        worker.process.send_signal(signal.SIGSTOP)
+        turned = _wait_for(False, heartbeat, seconds=MAX_AGE_SECONDS + 5)
+        assert turned <= MAX_AGE_SECONDS + 1
+        worker.process.send_signal(signal.SIGCONT)
+        _wait_for(True, heartbeat, seconds=10)
+    finally:
+        worker.process.send_signal(signal.SIGCONT)
+        worker.kill()
+    _wait_for(False, heartbeat, seconds=MAX_AGE_SECONDS + 5)
