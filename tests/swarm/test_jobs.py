@@ -27,8 +27,8 @@ from tests.swarm.harness import (
 pytestmark = pytest.mark.swarm
 
 JOBS = 200
-# Small enough that 200 finish in about a minute on two cores, big enough that the update lands mid-job.
-PARTS_PER_JOB = 1_500
+# 1M parts in all: about a minute of work on two cores, so the old worker is stopped with jobs still to do.
+PARTS_PER_JOB = 5_000
 FINISH_TIMEOUT_SECONDS = 600
 
 
