@@ -16,6 +16,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fastapi_search.docs import docs_routes_add
 from fastapi_search.queries import HEALTH_CHECK, SCHEMA_READY
 from fastapi_search.responses import JSONBodyResponse, JSONBytesResponse
 from fastapi_search.search_cache import SearchCache
@@ -133,7 +134,11 @@ app = FastAPI(
     lifespan=lifespan,
     root_path=settings.root_path,
     default_response_class=JSONBytesResponse,
+    # FastAPI's own docs pages load from a CDN; docs.py serves /docs and /redoc with local assets.
+    docs_url=None,
+    redoc_url=None,
 )
+docs_routes_add(app)
 
 
 @asynccontextmanager
