@@ -1,0 +1,112 @@
+"""FastAPI's docs pages render in a real headless browser with no host but the service's own (issue 10).
+
+Run directly (no root path) and as the stack runs it: FASTAPI_ROOT_PATH=/fastapi behind the real Nginx config,
+which strips the prefix. Chromium resolves no host but loopback (tests/browser.py), so a page that still
+needed a CDN would stay white here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.browser import RenderedPage, page_render
+from tests.nginx.edge_server import Edge, running_edge
+from tests.servers import Server, start_app
+
+NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
+# Swagger UI's rendered operation: only there once its script ran and read the OpenAPI document.
+SEARCH_OPERATION = re.compile(r'class="opblock-summary-path" data-path="/search/part/"')
+ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png")
+
+
+def swagger_rendered(page: RenderedPage, prefix: str) -> None:
+    """The page shows the search operation, loaded everything it needed from its own origin, and nothing else."""
+    assert SEARCH_OPERATION.search(page.dom), f"no rendered search operation on {page.url}:\n{page.dom[:2000]}"
+    assert page.foreign_requests() == []
+    origin = page.url.removesuffix(f"{prefix}/docs")
+    for asset in ASSETS:
+        assert f"{origin}{prefix}/docs-assets/{asset}" in page.requests
+    assert f"{origin}{prefix}/openapi.json" in page.requests
+
+
+def redoc_rendered(page: RenderedPage) -> None:
+    assert "/search/part/</div>" in page.dom, f"ReDoc did not render the search operation:\n{page.dom[:2000]}"
+    assert page.foreign_requests() == []
+
+
+def test_docs_page_renders_offline(fastapi_server: Server) -> None:
+    swagger_rendered(page_render(f"{fastapi_server.base_url}/docs"), prefix="")
+
+
+def test_redoc_page_renders_offline(fastapi_server: Server) -> None:
+    redoc_rendered(page_render(f"{fastapi_server.base_url}/redoc"))
+
+
+def test_docs_html_names_only_its_own_paths(fastapi_client: httpx.Client) -> None:
+    """Every src and href of the served pages is a path on this service, never a URL with a host."""
+    for path in ("/docs", "/redoc"):
+        response = fastapi_client.get(path)
+        assert response.status_code == 200
+        urls = re.findall(r'(?:src|href|url)\s*[=:]\s*["\']([^"\']+)["\']', response.text)
+        assert urls, response.text
+        assert all(url.startswith("/") and not url.startswith("//") for url in urls), urls
+
+
+def test_docs_assets_are_a_fixed_list(fastapi_client: httpx.Client) -> None:
+    css = fastapi_client.get("/docs-assets/swagger-ui.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    assert "max-age" in css.headers["cache-control"]
+    # Only the listed files: not the package's Python, not a path out of its folder.
+    for name in ("core.py", "__init__.py", "..%2Fcore.py", "nothing.js"):
+        response = fastapi_client.get(f"/docs-assets/{name}")
+        assert response.status_code == 404, name
+        assert response.json()["error"]["code"] == "not_found"
+
+
+def _watcher() -> ModuleType:
+    """nginx/upstream_watcher.py, which running_edge takes (it writes no TLS here, so only its type counts)."""
+    loaded = sys.modules.get("upstream_watcher")
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location("upstream_watcher", NGINX_DIR / "upstream_watcher.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["upstream_watcher"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def prefixed_fastapi(database_url: str, log_dir: Path, drain_marker: Path) -> Iterator[Server]:
+    """The FastAPI service as stack.yml configures it: FASTAPI_ROOT_PATH=/fastapi."""
+    logs = log_dir / "fastapi-root-path"
+    logs.mkdir(exist_ok=True)
+    server = start_app("fastapi", database_url, logs, drain_marker, extra_env={"FASTAPI_ROOT_PATH": "/fastapi"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(prefixed_fastapi: Server) -> Iterator[Edge]:
+    """The stack's nginx.conf with that service as its FastAPI peer."""
+    with running_edge(_watcher()) as running:
+        running.push_peers(django_blue=[], fastapi_blue=[urlsplit(prefixed_fastapi.base_url).port or 80])
+        yield running
+
+
+def test_docs_page_renders_behind_the_edge(edge: Edge) -> None:
+    swagger_rendered(page_render(f"http://127.0.0.1:{edge.port}/fastapi/docs"), prefix="/fastapi")
+
+
+def test_redoc_page_renders_behind_the_edge(edge: Edge) -> None:
+    redoc_rendered(page_render(f"http://127.0.0.1:{edge.port}/fastapi/redoc"))
