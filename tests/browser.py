@@ -11,6 +11,7 @@ No Chromium is a failure, not a skip: scripts/system-packages.sh installs it for
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -107,3 +108,37 @@ def page_render(url: str, *, budget_ms: int = VIRTUAL_TIME_BUDGET_MS) -> Rendere
             )
         # Chromium writes the log's closing bracket when it exits; it has by now.
         return RenderedPage(url=url, dom=done.stdout, requests=_page_requests(net_log, url))
+
+
+# What each docs page of the stack shows once its script ran; shared by the fast and the Swarm suite.
+
+# Swagger UI's rendered operation (FastAPI's /docs).
+SWAGGER_SEARCH_OPERATION = re.compile(r'class="opblock-summary-path" data-path="/search/part/"')
+SWAGGER_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png")
+# The operation that jobs/api_docs.html builds from Django's OpenAPI document (/api/docs/).
+API_DOCS_JOBS_OPERATION = '<span class="path">/api/jobs/</span>'
+
+
+def swagger_rendered(page: RenderedPage, *, prefix: str) -> None:
+    """FastAPI's /docs shows the search operation, loaded its assets and document from its own origin (under
+    ``prefix``, the root path), and asked no other host."""
+    assert SWAGGER_SEARCH_OPERATION.search(page.dom), f"no rendered search operation on {page.url}:\n{page.dom[:2000]}"
+    assert page.foreign_requests() == []
+    origin = page.url.removesuffix(f"{prefix}/docs")
+    for asset in SWAGGER_ASSETS:
+        assert f"{origin}{prefix}/docs-assets/{asset}" in page.requests, page.requests
+    assert f"{origin}{prefix}/openapi.json" in page.requests, page.requests
+
+
+def redoc_rendered(page: RenderedPage) -> None:
+    """FastAPI's /redoc shows the search operation's path and asked no other host."""
+    assert "/search/part/</div>" in page.dom, f"ReDoc did not render the search operation:\n{page.dom[:2000]}"
+    assert page.foreign_requests() == []
+
+
+def api_docs_rendered(page: RenderedPage) -> None:
+    """Django's /api/docs/ shows the jobs operations and no error, having asked only its own origin."""
+    assert API_DOCS_JOBS_OPERATION in page.dom, f"no rendered jobs operation on {page.url}:\n{page.dom[:2000]}"
+    assert '<p id="error" hidden="">' in page.dom, page.dom[:2000]
+    assert page.foreign_requests() == []
+    assert page.url.removesuffix("/api/docs/") + "/api/openapi.json" in page.requests, page.requests

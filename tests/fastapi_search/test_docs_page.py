@@ -18,29 +18,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.browser import RenderedPage, page_render
+from tests.browser import page_render, redoc_rendered, swagger_rendered
 from tests.nginx.edge_server import Edge, running_edge
 from tests.servers import Server, start_app
 
 NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
-# Swagger UI's rendered operation: only there once its script ran and read the OpenAPI document.
-SEARCH_OPERATION = re.compile(r'class="opblock-summary-path" data-path="/search/part/"')
-ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png")
-
-
-def swagger_rendered(page: RenderedPage, prefix: str) -> None:
-    """The page shows the search operation, loaded everything it needed from its own origin, and nothing else."""
-    assert SEARCH_OPERATION.search(page.dom), f"no rendered search operation on {page.url}:\n{page.dom[:2000]}"
-    assert page.foreign_requests() == []
-    origin = page.url.removesuffix(f"{prefix}/docs")
-    for asset in ASSETS:
-        assert f"{origin}{prefix}/docs-assets/{asset}" in page.requests
-    assert f"{origin}{prefix}/openapi.json" in page.requests
-
-
-def redoc_rendered(page: RenderedPage) -> None:
-    assert "/search/part/</div>" in page.dom, f"ReDoc did not render the search operation:\n{page.dom[:2000]}"
-    assert page.foreign_requests() == []
 
 
 def test_docs_page_renders_offline(fastapi_server: Server) -> None:
