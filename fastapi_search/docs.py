@@ -80,6 +80,4 @@ def docs_routes_add(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str = "
         media_type = ASSETS.get(name)
         if media_type is None:
             raise not_found()
-        return FileResponse(
-            ASSETS_DIR / name, media_type=media_type, headers={"Cache-Control": ASSETS_CACHE_CONTROL}
-        )
+        return FileResponse(ASSETS_DIR / name, media_type=media_type, headers={"Cache-Control": ASSETS_CACHE_CONTROL})
