@@ -16,6 +16,8 @@ declare -A wanted=(
   [openssl]=/usr/bin/openssl
   # `make bench` drives the searches through Nginx with wrk (scripts/bench/wrk.lua).
   [wrk]=/usr/bin/wrk
+  # The docs pages' tests render them in a real headless browser (tests/browser.py).
+  [chromium]=/usr/bin/chromium
 )
 # Debian's own python3 needs python3-venv for `python3 -m venv`; other builds carry it.
 python3 -c "import ensurepip, venv" 2>/dev/null || wanted[python3-venv]=/nonexistent
