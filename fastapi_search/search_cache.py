@@ -18,8 +18,8 @@ from redis.exceptions import RedisError
 
 from fastapi_search.search import part_search
 from search_contract import PartFilters
+from search_contract.environment import SearchCacheSettings
 from search_contract.search_cache import CATALOG_VERSION_SQL, CacheStatus, SearchCachePolicy
-from search_contract.settings import SearchCacheSettings
 
 logger = logging.getLogger(__name__)
 

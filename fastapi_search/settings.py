@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from search_contract.settings import DatabaseLimits, SearchCacheSettings, env_value
+from search_contract.environment import DatabaseLimits, SearchCacheSettings, env_value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +27,6 @@ def settings_from_env() -> Settings:
         drain_marker=env_value("DRAIN_MARKER", "/tmp/draining"),
         # Behind Nginx the service lives under /fastapi/; the docs need to know.
         root_path=env_value("FASTAPI_ROOT_PATH", ""),
-        # The Redis response cache of the search (SEARCH_CACHE_*, search_contract/settings.py).
+        # The Redis response cache of the search (SEARCH_CACHE_*, search_contract/environment.py).
         search_cache=SearchCacheSettings.from_env(),
     )

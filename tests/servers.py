@@ -261,7 +261,7 @@ class Redis:
         return {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.port), "REDIS_PASSWORD": self.password}
 
     def cache_env(self) -> dict[str, str]:
-        """What both services read to use it as the search cache (search_contract/settings.py), password from a
+        """What both services read to use it as the search cache (search_contract/environment.py), password from a
         file as stack.yml gives it."""
         return {
             "SEARCH_CACHE_REDIS_HOST": "127.0.0.1",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from search_contract import parse_search_request
+from search_contract.environment import InvalidSetting, SearchCacheSettings
 from search_contract.search_cache import (
     CacheBreaker,
     CacheStatus,
@@ -17,7 +18,6 @@ from search_contract.search_cache import (
     cache_bypassed,
     search_cache_key,
 )
-from search_contract.settings import MissingSetting, SearchCacheSettings
 
 
 def key(body: bytes, *, version: int = 7, service: str = "django") -> str:
@@ -232,5 +232,5 @@ def test_search_cache_off_switches_it_off_whatever_the_host(clean_env: pytest.Mo
 def test_bad_settings_fail_fast_naming_the_variable(clean_env: pytest.MonkeyPatch, name: str, value: str) -> None:
     clean_env.setenv("SEARCH_CACHE_REDIS_HOST", "redis-cache")
     clean_env.setenv(name, value)
-    with pytest.raises(MissingSetting, match=name):
+    with pytest.raises(InvalidSetting, match=name):
         SearchCacheSettings.from_env()

@@ -13,7 +13,7 @@ from config import APP_DIR, project_root_on_path
 project_root_on_path()
 
 from search_contract import MAX_BODY_BYTES
-from search_contract.settings import DatabaseLimits, MissingSetting, SearchCacheSettings, env_value
+from search_contract.environment import DatabaseLimits, InvalidSetting, SearchCacheSettings, env_int, env_value
 
 DATABASE_LIMITS = DatabaseLimits()
 
@@ -22,7 +22,7 @@ def database_from_url(url: str) -> dict[str, object]:
     """Turn ``postgres://user:password@host:port/dbname`` into a Django DATABASES entry."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
-        raise MissingSetting("DATABASE_URL must look like postgres://user:password@host:port/dbname")
+        raise InvalidSetting("DATABASE_URL must look like postgres://user:password@host:port/dbname")
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
@@ -36,7 +36,7 @@ def database_from_url(url: str) -> dict[str, object]:
         "CONN_HEALTH_CHECKS": True,
         # libpq connection options: a bounded connect, TCP keep-alives and a bound on unacknowledged
         # writes (a lost node cannot hang a worker thread), and the same request statement timeout as
-        # FastAPI (search_contract.settings.DatabaseLimits). Migrations lift the statement timeout and
+        # FastAPI (search_contract.environment.DatabaseLimits). Migrations lift the statement timeout and
         # set a lock timeout instead (scripts/images/migrate_locked.py).
         "OPTIONS": {
             "connect_timeout": DATABASE_LIMITS.connect_timeout_s,
@@ -137,14 +137,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 JOBS_IMPORT_MAX_BYTES_DEFAULT = 100 * 1024 * 1024
 
 
-def _byte_count(name: str, default: int) -> int:
-    raw = env_value(name, str(default))
-    if not raw.isdigit() or int(raw) < 1:
-        raise MissingSetting(f"{name} must be a whole number of bytes, at least 1, not {raw!r}")
-    return int(raw)
-
-
-JOBS_IMPORT_MAX_BYTES = _byte_count("JOBS_IMPORT_MAX_BYTES", JOBS_IMPORT_MAX_BYTES_DEFAULT)
+JOBS_IMPORT_MAX_BYTES = env_int("JOBS_IMPORT_MAX_BYTES", JOBS_IMPORT_MAX_BYTES_DEFAULT, low=1)
 # A multipart upload up to 1 MiB stays in memory; a larger one goes to a temporary file while Django parses the
 # form, then reaches PostgreSQL a chunk at a time. A gunicorn thread never holds a whole 100 MiB file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
@@ -165,7 +158,7 @@ DRAIN_MARKER = env_value("DRAIN_MARKER", "/tmp/draining")
 # The password comes from a secret (REDIS_PASSWORD_FILE) and never sits in a URL in the environment;
 # production refuses to run without one. Empty means a developer's Redis without AUTH.
 REDIS_HOST = env_value("REDIS_HOST", "127.0.0.1")
-REDIS_PORT = int(env_value("REDIS_PORT", "6379"))
+REDIS_PORT = env_int("REDIS_PORT", 6379, low=1)
 REDIS_PASSWORD = env_value("REDIS_PASSWORD", "")
 
 
@@ -173,14 +166,6 @@ def redis_url(*, db: int) -> str:
     """``redis://:password@host:port/db`` for this project's Redis (the password percent-encoded)."""
     auth = f":{quote(REDIS_PASSWORD, safe='')}@" if REDIS_PASSWORD else ""
     return f"redis://{auth}{REDIS_HOST}:{REDIS_PORT}/{db}"
-
-
-def env_int(name: str, default: int, *, low: int) -> int:
-    """``$NAME`` (or ``$NAME_FILE``) as a whole number of at least ``low``; fails fast naming the variable."""
-    raw = env_value(name, str(default)).strip()
-    if not raw.isdigit() or int(raw) < low:
-        raise MissingSetting(f"{name} must be a whole number of at least {low}, not {raw!r}")
-    return int(raw)
 
 
 # JOBS (app/jobs: runner.py, services.py, kinds/)
@@ -194,7 +179,7 @@ JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, low=1)
 JOBS_LEASE_SECONDS = env_int("JOBS_LEASE_SECONDS", 60, low=1)
 if JOBS_LEASE_SECONDS < 2 * JOBS_HEARTBEAT_SECONDS:
     # One late heartbeat must not hand a live job to a second worker.
-    raise MissingSetting("JOBS_LEASE_SECONDS must be at least twice JOBS_HEARTBEAT_SECONDS")
+    raise InvalidSetting("JOBS_LEASE_SECONDS must be at least twice JOBS_HEARTBEAT_SECONDS")
 JOBS_REAPER_INTERVAL_SECONDS = env_int("JOBS_REAPER_INTERVAL_SECONDS", 30, low=1)
 JOBS_REQUEUE_AFTER_SECONDS = env_int("JOBS_REQUEUE_AFTER_SECONDS", 120, low=1)
 # Parts a seed job commits at a time (each batch is a checkpoint a re-run resumes from).

@@ -1,13 +1,13 @@
 """Settings for real deployments (and the test servers): every secret must be given."""
 
 from config.settings.base import *  # noqa: F403
-from search_contract.settings import MissingSetting, env_value
+from search_contract.environment import InvalidSetting, MissingSetting, env_value
 
 # SECURITY
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 SECRET_KEY = env_value("DJANGO_SECRET_KEY")
 if SECRET_KEY in ("changethis", "local-development-only-not-secret") or len(SECRET_KEY) < 32:
-    raise MissingSetting("DJANGO_SECRET_KEY must be a real secret of at least 32 characters")
+    raise InvalidSetting("DJANGO_SECRET_KEY must be a real secret of at least 32 characters")
 ALLOWED_HOSTS = [h.strip() for h in env_value("DJANGO_ALLOWED_HOSTS").split(",") if h.strip()]
 # Nginx terminates the client connection and says which scheme the client used. It sets X-Forwarded-Proto
 # itself ($scheme) and replaces any value a client sent, so the header can be trusted.

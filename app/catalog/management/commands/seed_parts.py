@@ -3,33 +3,40 @@
 from __future__ import annotations
 
 import time
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from catalog.services import parts_seed
 
 
+def _whole_number(text: str, *, low: int) -> int:
+    if not text.isdigit() or int(text) < low:
+        raise ArgumentTypeError(f"must be a whole number of at least {low}, not {text!r}")
+    return int(text)
+
+
+def _non_negative(text: str) -> int:
+    """A count that may be 0 (``--parts 0 --clear`` empties the catalog)."""
+    return _whole_number(text, low=0)
+
+
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
+    """A count where 0 makes no sense (a batch of no rows would never finish)."""
+    return _whole_number(text, low=1)
 
 
 class Command(BaseCommand):
     help = "Create the 5 marks and 5 models if missing and add N random parts (reproducible by --seed)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--parts", type=_positive, default=10_000, help="parts to add (default 10000)")
+        parser.add_argument("--parts", type=_non_negative, default=10_000, help="parts to add (default 10000)")
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         parser.add_argument("--batch-size", type=_positive, default=5_000, help="rows per INSERT (default 5000)")
         parser.add_argument("--clear", action="store_true", help="delete every existing part first")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
         started = time.monotonic()
         interactive = self.stderr.isatty()
         shown = -1

@@ -1,8 +1,12 @@
-"""Read configuration from the environment, the way both services and Docker secrets expect.
+"""Configuration read from the environment, the way both services, the jobs and Docker secrets expect.
 
-``NAME`` holds the value; alternatively ``NAME_FILE`` names a file holding it (a
-Docker secret mounted under ``/run/secrets``). Missing required values fail fast
-with a message naming the variable.
+Not part of the search contract itself: it lives in this package because both images already ship it
+(scripts/images/*.Dockerfile copy ``search_contract/``), so no image needs a second shared package.
+
+``NAME`` holds the value; alternatively ``NAME_FILE`` names a file holding it (a Docker secret mounted under
+``/run/secrets``). A required value that is absent raises :class:`MissingSetting`; a value that is there but
+malformed or out of range raises :class:`InvalidSetting`. Both name the variable, and both are a
+:class:`SettingError`, so a caller that only wants "the configuration is wrong" catches that.
 """
 
 from __future__ import annotations
@@ -12,8 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-class MissingSetting(RuntimeError):
-    pass
+class SettingError(RuntimeError):
+    """The configuration in the environment cannot be used; the message names the variable."""
+
+
+class MissingSetting(SettingError):
+    """A required variable is not set (nor its ``_FILE``), or its ``_FILE`` cannot be read."""
+
+
+class InvalidSetting(SettingError):
+    """A variable is set, but to a value this setting does not accept."""
 
 
 def env_value(name: str, default: str | None = None) -> str:
@@ -32,6 +44,22 @@ def env_value(name: str, default: str | None = None) -> str:
     raise MissingSetting(f"{name} (or {name}_FILE) must be set")
 
 
+def env_int(name: str, default: int, *, low: int = 1) -> int:
+    """``$NAME`` (or ``$NAME_FILE``) as a whole number of at least ``low`` (1 unless 0 means something)."""
+    raw = env_value(name, str(default)).strip()
+    if not raw.isdigit() or int(raw) < low:
+        raise InvalidSetting(f"{name} must be a whole number of at least {low}, not {raw!r}")
+    return int(raw)
+
+
+def env_choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    """``$NAME`` (or ``$NAME_FILE``), case-insensitive, as one of ``allowed``."""
+    raw = env_value(name, default).strip().lower()
+    if raw not in allowed:
+        raise InvalidSetting(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
+    return raw
+
+
 class DatabaseLimits:
     """Timeouts and concurrency of the apps' database work, read once from the environment by both services.
 
@@ -46,28 +74,14 @@ class DatabaseLimits:
     """
 
     def __init__(self) -> None:
-        self.statement_timeout_ms = _positive_int("DB_STATEMENT_TIMEOUT_MS", "5000")
-        self.connect_timeout_s = _positive_int("DB_CONNECT_TIMEOUT_SECONDS", "3")
+        self.statement_timeout_ms = env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
+        self.connect_timeout_s = env_int("DB_CONNECT_TIMEOUT_SECONDS", 3)
         self.keepalive_idle_s = 30
         self.keepalive_interval_s = 10
         self.keepalive_count = 3
         self.tcp_user_timeout_ms = 30_000
-        self.concurrency = _positive_int("DB_CONCURRENCY", "2")
-        self.queue_wait_s = _positive_int("DB_QUEUE_WAIT_MS", "2000") / 1000
-
-
-def _positive_int(name: str, default: str) -> int:
-    raw = env_value(name, default)
-    if not raw.isdigit() or int(raw) < 1:
-        raise MissingSetting(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return int(raw)
-
-
-def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
-    raw = env_value(name, default).strip().lower()
-    if raw not in allowed:
-        raise MissingSetting(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
-    return raw
+        self.concurrency = env_int("DB_CONCURRENCY", 2)
+        self.queue_wait_s = env_int("DB_QUEUE_WAIT_MS", 2000) / 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,14 +109,14 @@ class SearchCacheSettings:
 
     @classmethod
     def from_env(cls) -> SearchCacheSettings:
-        switch = _choice("SEARCH_CACHE", "on", ("on", "off"))
+        switch = env_choice("SEARCH_CACHE", "on", ("on", "off"))
         host = env_value("SEARCH_CACHE_REDIS_HOST", "").strip()
         return cls(
             enabled=switch == "on" and bool(host),
             host=host,
-            port=_positive_int("SEARCH_CACHE_REDIS_PORT", "6379"),
+            port=env_int("SEARCH_CACHE_REDIS_PORT", 6379),
             password=env_value("SEARCH_CACHE_REDIS_PASSWORD", ""),
-            ttl_seconds=_positive_int("SEARCH_CACHE_TTL_SECONDS", "300"),
-            timeout_s=_positive_int("SEARCH_CACHE_TIMEOUT_MS", "50") / 1000,
-            breaker_seconds=_positive_int("SEARCH_CACHE_BREAKER_SECONDS", "5"),
+            ttl_seconds=env_int("SEARCH_CACHE_TTL_SECONDS", 300),
+            timeout_s=env_int("SEARCH_CACHE_TIMEOUT_MS", 50) / 1000,
+            breaker_seconds=env_int("SEARCH_CACHE_BREAKER_SECONDS", 5),
         )
