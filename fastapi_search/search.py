@@ -8,6 +8,7 @@ import asyncpg
 
 from fastapi_search.queries import PART_GROUPS, PART_SEARCH_PAGE, PART_SEARCH_TOTALS
 from search_contract import PartFilters
+from search_contract.page import SearchPage, search_page
 from search_contract.totals import name_choices, narrows_marks_and_models, totals_need_rows
 
 
@@ -51,22 +52,7 @@ def match_arguments(filters: PartFilters, groups: asyncpg.Record) -> tuple[Any, 
     )
 
 
-def _part_json(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "mark": {
-            "id": row["mark_id"],
-            "name": row["mark_name"],
-            "producer_country_name": row["producer_country_name"],
-        },
-        "model": {"id": row["model_id"], "name": row["model_name"]},
-        "name": row["name"],
-        "json_data": row["json_data"],
-        "price": row["price"],
-    }
-
-
-async def part_search(connection: asyncpg.Connection, *, filters: PartFilters) -> dict[str, Any]:
+async def part_search(connection: asyncpg.Connection, *, filters: PartFilters) -> SearchPage:
     """One page of matches in id order, with count and price sum of all matches.
 
     Two steps (search_contract/totals.py): the matching groups, then the parts.
@@ -81,9 +67,4 @@ async def part_search(connection: asyncpg.Connection, *, filters: PartFilters) -
             count, summ = totals["count"], totals["summ"]
         if filters.offset < count:
             rows = await connection.fetch(PART_SEARCH_PAGE, *arguments, filters.offset)
-    return {
-        "response": [_part_json(row) for row in rows],
-        "count": count,
-        "summ": summ,
-        "page": filters.page,
-    }
+    return search_page(rows=rows, count=count, summ=summ, page=filters.page)

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Count, QuerySet, Sum, Value
+from django.db.models import Count, F, QuerySet, Sum, Value
 from django.db.models.functions import Upper
 
 from catalog.models import Mark, Model, Part, PartTotals
 from search_contract import PAGE_SIZE, PartFilters
+from search_contract.page import PART_ROW_COLUMNS, SearchPage, search_page
 from search_contract.totals import name_choices, narrows_marks_and_models, totals_need_rows
 
-
-class SearchPage(TypedDict):
-    response: list[dict[str, Any]]
-    count: int
-    summ: int
-    page: int
-
-
-PAGE_FIELDS = (
-    "id",
-    "name",
-    "json_data",
-    "price",
-    "mark_id",
-    "mark__name",
-    "mark__producer_country_name",
-    "model_id",
-    "model__name",
-)
+# The page's columns under the names search_contract.page reads: the related ones renamed in SQL (AS).
+PAGE_COLUMNS: dict[str, F] = {
+    "mark_name": F("mark__name"),
+    "producer_country_name": F("mark__producer_country_name"),
+    "model_name": F("model__name"),
+}
+PAGE_FIELDS = tuple(column for column in PART_ROW_COLUMNS if column not in PAGE_COLUMNS)
 
 
 def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals]:
@@ -87,21 +76,6 @@ def _matching_parts(filters: PartFilters, resolved: dict[str, Any]) -> QuerySet[
     return parts
 
 
-def _part_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "mark": {
-            "id": row["mark_id"],
-            "name": row["mark__name"],
-            "producer_country_name": row["mark__producer_country_name"],
-        },
-        "model": {"id": row["model_id"], "name": row["model__name"]},
-        "name": row["name"],
-        "json_data": row["json_data"],
-        "price": row["price"],
-    }
-
-
 def part_search(*, filters: PartFilters) -> SearchPage:
     """One page of matches in id order, with count and price sum of all matches.
 
@@ -129,14 +103,9 @@ def part_search(*, filters: PartFilters) -> SearchPage:
             totals = parts.aggregate(count=Count("*"), summ=Sum("price", default=0))
             count, summ = totals["count"], totals["summ"]
         if filters.offset < count:
-            page = parts.order_by("id").values(*PAGE_FIELDS)[filters.offset : filters.offset + PAGE_SIZE]
+            page = parts.order_by("id").values(*PAGE_FIELDS, **PAGE_COLUMNS)[filters.offset : filters.offset + PAGE_SIZE]
             rows = list(page)
-    return {
-        "response": [_part_json(row) for row in rows],
-        "count": count,
-        "summ": summ,
-        "page": filters.page,
-    }
+    return search_page(rows=rows, count=count, summ=summ, page=filters.page)
 
 
 def mark_list() -> list[dict[str, Any]]:
