@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -17,7 +16,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_search.docs import docs_routes_add
-from fastapi_search.queries import HEALTH_CHECK, SCHEMA_READY
+from fastapi_search.queries import SCHEMA_READY
 from fastapi_search.responses import JSONBodyResponse, JSONBytesResponse
 from fastapi_search.search_cache import SearchCache
 from fastapi_search.settings import Settings, settings_from_env
@@ -25,10 +24,20 @@ from search_contract import MAX_BODY_BYTES, ContractError, body_too_large, parse
 from search_contract.errors import (
     database_unavailable,
     error_body,
+    internal_error,
     method_not_allowed,
     not_found,
     overloaded,
     query_timeout,
+)
+from search_contract.health import (
+    HEALTH_CHECK_SQL,
+    HEALTH_METHODS,
+    LIVENESS_PATH,
+    READINESS_PATH,
+    HealthAnswer,
+    liveness,
+    readiness_async,
 )
 from search_contract.openapi import SEARCH_REQUEST_SCHEMA
 from search_contract.search_cache import CACHE_HEADER
@@ -224,23 +233,29 @@ DATABASE_CONNECTION_ERRORS = (
 )
 
 
-@app.get("/livez")
+def _health_response(answer: HealthAnswer) -> JSONBytesResponse:
+    return JSONBytesResponse(answer.body, status_code=answer.status)
+
+
+@app.api_route(LIVENESS_PATH, methods=list(HEALTH_METHODS))
 async def livez() -> JSONBytesResponse:
-    """Liveness, for Swarm's health check: the process serves HTTP. No database: an outage restarts nothing."""
-    return JSONBytesResponse({"status": "alive"})
+    """Liveness, for Swarm's health check (search_contract/health.py)."""
+    return _health_response(liveness())
 
 
-@app.get("/healthz")
+@app.api_route(READINESS_PATH, methods=list(HEALTH_METHODS))
 async def healthz(request: Request) -> JSONBytesResponse:
-    """Readiness, for Nginx's watcher: 200 when the database answers and the task is not draining, else 503."""
-    if os.path.exists(settings.drain_marker):
-        return JSONBytesResponse({"status": "draining"}, status_code=503)
-    try:
-        async with request.app.state.pool.acquire(timeout=HEALTH_WAIT_SECONDS) as connection:
-            await connection.fetchval(HEALTH_CHECK, timeout=HEALTH_WAIT_SECONDS)
-    except (TimeoutError, asyncpg.PostgresError, *DATABASE_CONNECTION_ERRORS):
-        return JSONBytesResponse({"status": "database unavailable"}, status_code=503)
-    return JSONBytesResponse({"status": "ok"})
+    """Readiness, for Nginx's watcher (search_contract/health.py): the drain rule, then the database."""
+
+    async def database_answers() -> bool:
+        try:
+            async with request.app.state.pool.acquire(timeout=HEALTH_WAIT_SECONDS) as connection:
+                await connection.fetchval(HEALTH_CHECK_SQL, timeout=HEALTH_WAIT_SECONDS)
+        except (TimeoutError, asyncpg.PostgresError, *DATABASE_CONNECTION_ERRORS):
+            return False
+        return True
+
+    return _health_response(await readiness_async(drain_marker=settings.drain_marker, database_answers=database_answers))
 
 
 def _error_response(error: ContractError) -> JSONBytesResponse:
@@ -265,11 +280,10 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytes
 
 
 @app.exception_handler(Exception)
-async def internal_error(request: Request, exc: Exception) -> JSONBytesResponse:
+async def unexpected_error(request: Request, exc: Exception) -> JSONBytesResponse:
     # The server's statement timeout, or the client-side command timeout behind it.
     if isinstance(exc, asyncpg.QueryCanceledError | TimeoutError):
         return _error_response(query_timeout())
     if isinstance(exc, DATABASE_CONNECTION_ERRORS):
         return _error_response(database_unavailable())
-    body = error_body(code="internal_error", message="The server could not answer this request.")
-    return JSONBytesResponse(body, status_code=500)
+    return _error_response(internal_error())

@@ -87,7 +87,5 @@ ORDER BY p.id
 LIMIT {PAGE_SIZE} OFFSET $10::integer
 """  # noqa: S608 (composed of constants, never of input)
 
-HEALTH_CHECK = "SELECT 1"
-
 # Whether the migrations this release's statements need have run (main.py waits for it at start).
 SCHEMA_READY = "SELECT to_regclass('part_totals') IS NOT NULL AND to_regclass('catalog_version') IS NOT NULL"

@@ -51,6 +51,11 @@ def method_not_allowed(*, method: str, allowed: str) -> ContractError:
     )
 
 
+def internal_error() -> ContractError:
+    """An unexpected failure (a bug): no detail leaks to the client. Nginx's own 500 page says the same bytes."""
+    return ContractError(status=500, code="internal_error", message="The server could not answer this request.")
+
+
 def not_found() -> ContractError:
     return ContractError(status=404, code="not_found", message="No such resource.")
 

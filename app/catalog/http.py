@@ -18,6 +18,7 @@ from search_contract import ContractError
 from search_contract.errors import (
     database_unavailable,
     error_body,
+    internal_error,
     method_not_allowed,
     not_found,
     overloaded,
@@ -117,5 +118,4 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
-    body = error_body(code="internal_error", message="The server could not answer this request.")
-    return json_response(body, status=500)
+    return error_response(internal_error())

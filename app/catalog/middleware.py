@@ -9,13 +9,14 @@ from django.http import HttpRequest, HttpResponse
 from catalog import views
 from catalog.http import error_response
 from search_contract import ContractError
+from search_contract.health import LIVENESS_PATH, READINESS_PATH
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
 # The probes' paths (Swarm's health check and Nginx's upstream watcher) and the views that answer them.
 PROBE_VIEWS: dict[str, Callable[[HttpRequest], HttpResponse]] = {
-    "/livez": views.livez,
-    "/healthz": views.healthz,
+    LIVENESS_PATH: views.livez,
+    READINESS_PATH: views.healthz,
 }
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
@@ -14,6 +12,7 @@ from catalog.http import allow_methods, json_body_response, json_response
 from catalog.search_cache import search_cache
 from catalog.selectors import mark_list, model_list
 from search_contract import body_too_large, parse_search_request
+from search_contract.health import HEALTH_CHECK_SQL, HEALTH_METHODS, HealthAnswer, liveness, readiness
 from search_contract.search_cache import CACHE_HEADER
 
 
@@ -44,22 +43,28 @@ def models(request: HttpRequest) -> HttpResponse:
     return json_response({"response": model_list()})
 
 
-@csrf_exempt
-@allow_methods("GET", "HEAD")
-def livez(request: HttpRequest) -> HttpResponse:
-    """Liveness, for Swarm's health check: the process serves HTTP. No database: an outage restarts nothing."""
-    return json_response({"status": "alive"})
+def _health_response(answer: HealthAnswer) -> HttpResponse:
+    return json_response(answer.body, status=answer.status)
 
 
-@csrf_exempt
-@allow_methods("GET", "HEAD")
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Readiness, for Nginx's watcher: 200 when the database answers and the task is not draining, else 503."""
-    if os.path.exists(settings.DRAIN_MARKER):
-        return json_response({"status": "draining"}, status=503)
+def _database_answers() -> bool:
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+            cursor.execute(HEALTH_CHECK_SQL)
     except DatabaseError:
-        return json_response({"status": "database unavailable"}, status=503)
-    return json_response({"status": "ok"})
+        return False
+    return True
+
+
+@csrf_exempt
+@allow_methods(*HEALTH_METHODS)
+def livez(request: HttpRequest) -> HttpResponse:
+    """Liveness, for Swarm's health check (search_contract/health.py)."""
+    return _health_response(liveness())
+
+
+@csrf_exempt
+@allow_methods(*HEALTH_METHODS)
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Readiness, for Nginx's watcher (search_contract/health.py): the drain rule, then the database."""
+    return _health_response(readiness(drain_marker=settings.DRAIN_MARKER, database_answers=_database_answers))
