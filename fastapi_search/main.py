@@ -39,7 +39,7 @@ from search_contract.health import (
     liveness,
     readiness_async,
 )
-from search_contract.openapi import SEARCH_REQUEST_SCHEMA
+from search_contract.openapi import LIVENESS_RESPONSES, READINESS_RESPONSES, SEARCH_REQUEST_SCHEMA, SEARCH_RESPONSES
 from search_contract.search_cache import CACHE_HEADER
 
 settings: Settings = settings_from_env()
@@ -204,6 +204,7 @@ async def _read_body(request: Request) -> bytes:
 
 @app.post(
     "/search/part/",
+    responses=SEARCH_RESPONSES,
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": SEARCH_REQUEST_SCHEMA}}}
     },
@@ -237,13 +238,11 @@ def _health_response(answer: HealthAnswer) -> JSONBytesResponse:
     return JSONBytesResponse(answer.body, status_code=answer.status)
 
 
-@app.api_route(LIVENESS_PATH, methods=list(HEALTH_METHODS))
 async def livez() -> JSONBytesResponse:
     """Liveness, for Swarm's health check (search_contract/health.py)."""
     return _health_response(liveness())
 
 
-@app.api_route(READINESS_PATH, methods=list(HEALTH_METHODS))
 async def healthz(request: Request) -> JSONBytesResponse:
     """Readiness, for Nginx's watcher (search_contract/health.py): the drain rule, then the database."""
 
@@ -256,6 +255,20 @@ async def healthz(request: Request) -> JSONBytesResponse:
         return True
 
     return _health_response(await readiness_async(drain_marker=settings.drain_marker, database_answers=database_answers))
+
+
+# One route per method, so each has an operation id of its own in the OpenAPI document.
+for _method in HEALTH_METHODS:
+    app.add_api_route(
+        LIVENESS_PATH, livez, methods=[_method], responses=LIVENESS_RESPONSES, operation_id=f"livez_{_method.lower()}"
+    )
+    app.add_api_route(
+        READINESS_PATH,
+        healthz,
+        methods=[_method],
+        responses=READINESS_RESPONSES,
+        operation_id=f"healthz_{_method.lower()}",
+    )
 
 
 def _error_response(error: ContractError) -> JSONBytesResponse:
