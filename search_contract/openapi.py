@@ -25,28 +25,37 @@ _IDS: dict[str, Any] = {
 }
 _PRICE: dict[str, Any] = {"type": "number", "minimum": 0, "maximum": MAX_PRICE}
 
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``null`` means "not given" for every field and params key (filters.py)."""
+    return {**schema, "type": [schema["type"], "null"]}
+
+
 SEARCH_REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "mark_name": {**_TEXT, "description": "mark name, case-insensitive equality"},
-        "mark_list": {**_IDS, "description": "mark ids, any of"},
-        "model_name": {**_TEXT, "description": "model name, case-insensitive equality"},
-        "model_list": {**_IDS, "description": "model ids, any of"},
-        "part_name": {**_TEXT, "description": "case-insensitive substring of the part name"},
-        "producer_country_name": {**_TEXT, "description": "the mark's country, case-insensitive equality"},
-        "params": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "color": _TEXT,
-                "is_new_part": {"type": "boolean"},
-                "count": {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
-            },
-        },
-        "price_gte": _PRICE,
-        "price_lte": _PRICE,
-        "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        "mark_name": _or_null({**_TEXT, "description": "mark name, case-insensitive equality"}),
+        "mark_list": _or_null({**_IDS, "description": "mark ids, any of"}),
+        "model_name": _or_null({**_TEXT, "description": "model name, case-insensitive equality"}),
+        "model_list": _or_null({**_IDS, "description": "model ids, any of"}),
+        "part_name": _or_null({**_TEXT, "description": "case-insensitive substring of the part name"}),
+        "producer_country_name": _or_null({**_TEXT, "description": "the mark's country, case-insensitive equality"}),
+        "params": _or_null(
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "color": _or_null(_TEXT),
+                    "is_new_part": _or_null({"type": "boolean"}),
+                    "count": _or_null({"type": "integer", "minimum": 0, "maximum": MAX_COUNT}),
+                },
+            }
+        ),
+        "price_gte": _or_null(_PRICE),
+        "price_lte": _or_null(_PRICE),
+        "page": _or_null({"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
     },
     "example": {"mark_name": "Honda", "part_name": "бамп", "params": {"color": "черный"}, "page": 1},
 }
