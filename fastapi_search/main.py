@@ -254,7 +254,8 @@ async def healthz(request: Request) -> JSONBytesResponse:
             return False
         return True
 
-    return _health_response(await readiness_async(drain_marker=settings.drain_marker, database_answers=database_answers))
+    answer = await readiness_async(drain_marker=settings.drain_marker, database_answers=database_answers)
+    return _health_response(answer)
 
 
 # One route per method, so each has an operation id of its own in the OpenAPI document.

@@ -26,7 +26,6 @@ _IDS: dict[str, Any] = {
 _PRICE: dict[str, Any] = {"type": "number", "minimum": 0, "maximum": MAX_PRICE}
 
 
-
 def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
     """``null`` means "not given" for every field and params key (filters.py)."""
     return {**schema, "type": [schema["type"], "null"]}

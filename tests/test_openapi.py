@@ -38,7 +38,7 @@ def test_documented_request_fields_are_the_parsers_known_fields() -> None:
 
 
 def test_documented_answer_fields_are_the_ones_built() -> None:
-    row = {column: 1 for column in PART_ROW_COLUMNS} | {"json_data": {}}
+    row: dict[str, Any] = {column: 1 for column in PART_ROW_COLUMNS} | {"json_data": {}}
     page = search_page(rows=[row], count=1, summ=1, page=1)
     assert _keys(SEARCH_PAGE_SCHEMA) == set(page) == set(SEARCH_PAGE_SCHEMA["required"])
     part = page["response"][0]

@@ -103,8 +103,8 @@ def part_search(*, filters: PartFilters) -> SearchPage:
             totals = parts.aggregate(count=Count("*"), summ=Sum("price", default=0))
             count, summ = totals["count"], totals["summ"]
         if filters.offset < count:
-            page = parts.order_by("id").values(*PAGE_FIELDS, **PAGE_COLUMNS)[filters.offset : filters.offset + PAGE_SIZE]
-            rows = list(page)
+            ordered = parts.order_by("id").values(*PAGE_FIELDS, **PAGE_COLUMNS)
+            rows = list(ordered[filters.offset : filters.offset + PAGE_SIZE])
     return search_page(rows=rows, count=count, summ=summ, page=filters.page)
 
 

@@ -47,10 +47,11 @@ def test_a_draining_task_is_not_ready_and_asks_nothing(tmp_path: Path) -> None:
 def test_the_async_rule_is_the_same_rule(tmp_path: Path) -> None:
     marker = str(tmp_path / "draining")
 
-    async def answers(value: bool) -> bool:
-        return value
+    async def answers() -> bool:
+        return True
 
-    for value in (True, False):
-        assert asyncio.run(readiness_async(drain_marker=marker, database_answers=lambda v=value: answers(v))) == (
-            readiness(drain_marker=marker, database_answers=lambda v=value: v)
-        )
+    async def silent() -> bool:
+        return False
+
+    assert asyncio.run(readiness_async(drain_marker=marker, database_answers=answers)) == READY
+    assert asyncio.run(readiness_async(drain_marker=marker, database_answers=silent)) == DATABASE_UNAVAILABLE
