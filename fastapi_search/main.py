@@ -14,6 +14,7 @@ import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from fastapi_search.docs import docs_routes_add
 from fastapi_search.queries import SCHEMA_READY
@@ -281,12 +282,20 @@ async def contract_error(request: Request, exc: ContractError) -> JSONBytesRespo
     return _error_response(exc)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path. Starlette's own Allow names only the first route's, and the
+    probes have one route per method (one operation id each in the OpenAPI document)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 @app.exception_handler(StarletteHTTPException)
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONBytesResponse:
     if exc.status_code == 405:
-        allow = (exc.headers or {}).get("Allow", "")
-        allowed = ", ".join(sorted(method.strip() for method in allow.split(",") if method.strip()))
-        return _error_response(method_not_allowed(method=request.method, allowed=allowed))
+        return _error_response(method_not_allowed(method=request.method, allowed=_allowed_methods(request)))
     if exc.status_code == 404:
         return _error_response(not_found())
     body: dict[str, Any] = error_body(code="http_error", message=str(exc.detail))
