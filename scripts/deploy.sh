@@ -56,11 +56,15 @@ ensure_database_role_secrets() {
 }
 
 ensure_secrets() {
-    ensure_database_role_secrets "${DB_OWNER_ROLE}" "${STACK_NAME}_db_owner_password" "${STACK_NAME}_db_owner_url"
-    ensure_database_role_secrets "${DB_APP_ROLE}" "${STACK_NAME}_db_app_password" "${STACK_NAME}_db_app_url"
-    local name
+    # The names come from lib.sh (DATABASE_ROLE_SECRETS, RANDOM_SECRETS), the list stack.yml is tested against.
+    local -A role_of=([db_owner]="${DB_OWNER_ROLE}" [db_app]="${DB_APP_ROLE}")
+    local pair name
+    for pair in "${DATABASE_ROLE_SECRETS[@]}"; do
+        [ -n "${role_of[${pair}]:-}" ] || die "no database role for the secrets ${pair}_* (lib.sh DATABASE_ROLE_SECRETS)"
+        ensure_database_role_secrets "${role_of[${pair}]}" "${STACK_NAME}_${pair}_password" "${STACK_NAME}_${pair}_url"
+    done
     # redis_cache_password: the search cache's own Redis (stack.yml, redis-cache), apart from Celery's broker.
-    for name in django_secret_key jobs_api_token redis_password redis_cache_password; do
+    for name in "${RANDOM_SECRETS[@]}"; do
         if secret_exists "${STACK_NAME}_${name}"; then
             log "secret ${STACK_NAME}_${name} exists"
         else

@@ -33,12 +33,11 @@ if [ "${remove_data}" = 1 ]; then
             run docker volume rm "${STACK_NAME}_${volume}" >/dev/null
         fi
     done
-    # With the data gone, the next deploy starts from scratch with new secrets (the last two names are the
-    # ones used before the role split).
-    for secret in db_owner_password db_owner_url db_app_password db_app_url redis_password redis_cache_password \
-        django_secret_key jobs_api_token db_password database_url; do
-        if docker secret inspect "${STACK_NAME}_${secret}" >/dev/null 2>&1; then
-            run docker secret rm "${STACK_NAME}_${secret}" >/dev/null
+    # With the data gone, the next deploy starts from scratch with new secrets: lib.sh's list, and the two
+    # names used before the role split.
+    for secret in $(stack_secret_names) "${STACK_NAME}_db_password" "${STACK_NAME}_database_url"; do
+        if docker secret inspect "${secret}" >/dev/null 2>&1; then
+            run docker secret rm "${secret}" >/dev/null
         fi
     done
     # Copies of the TLS certificates and keys that deploy.sh was given (one pair per certificate).

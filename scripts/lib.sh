@@ -2,13 +2,31 @@
 # shellcheck shell=bash
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STACK_NAME="${STACK_NAME:-partscat}"
+# Exported: stack.yml names its secrets ${STACK_NAME:-partscat}_*, and `docker stack deploy` reads it from the environment.
+export STACK_NAME="${STACK_NAME:-partscat}"
 CACHE_DIR="${REPO_ROOT}/.cache"
 IMAGES_ENV="${CACHE_DIR}/images.env"
 export HTTP_PORT="${HTTP_PORT:-8080}"
 
 NGINX_SERVICE="${STACK_NAME}_nginx"
 APPS=(django fastapi)
+
+# The stack's secrets, the one list that deploy.sh creates, down.sh removes and stack.yml names (as
+# ${STACK_NAME}_<name>; tests/scripts/test_stack_secrets.py holds them equal). Each database role has a
+# password secret and a URL secret made from one random value: <role>_password and <role>_url.
+DATABASE_ROLE_SECRETS=(db_owner db_app)
+RANDOM_SECRETS=(django_secret_key jobs_api_token redis_password redis_cache_password)
+
+# Every secret name of the stack, one a line, with the stack's prefix.
+stack_secret_names() {
+    local role name
+    for role in "${DATABASE_ROLE_SECRETS[@]}"; do
+        printf '%s_%s_password\n%s_%s_url\n' "${STACK_NAME}" "${role}" "${STACK_NAME}" "${role}"
+    done
+    for name in "${RANDOM_SECRETS[@]}"; do
+        printf '%s_%s\n' "${STACK_NAME}" "${name}"
+    done
+}
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

@@ -1,0 +1,77 @@
+"""stack.yml's secret names follow STACK_NAME, and they are exactly the secrets deploy.sh creates.
+
+deploy.sh creates (and down.sh removes) the names lib.sh's ``stack_secret_names`` prints; stack.yml is rendered
+here the way ``docker stack deploy`` interpolates it (``${VAR:-default}`` from the environment).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+
+import pytest
+import yaml
+
+from tests.servers import ROOT
+
+# The forms of interpolation the compose file format has: ${VAR}, ${VAR:-default}, ${VAR-default}.
+_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?-)(?P<default>[^}]*))?\}")
+
+
+def compose_interpolate(text: str, environ: Mapping[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name, op, default = match["name"], match["op"], match["default"] or ""
+        current = environ.get(name)
+        if op == ":-" and not current:
+            return default
+        if op == "-" and current is None:
+            return default
+        return current or ""
+
+    return _VARIABLE.sub(value, text.replace("$$", "\0")).replace("\0", "$")
+
+
+def stack_yml_secret_names(stack_name: str | None) -> set[str]:
+    environ = {} if stack_name is None else {"STACK_NAME": stack_name}
+    stack = yaml.safe_load(compose_interpolate((ROOT / "stack.yml").read_text(), environ))
+    return {str(secret["name"]) for secret in stack["secrets"].values()}
+
+
+def deploy_secret_names(stack_name: str | None) -> set[str]:
+    environ = {name: value for name, value in os.environ.items() if name != "STACK_NAME"}
+    if stack_name is not None:
+        environ["STACK_NAME"] = stack_name
+    listed = subprocess.run(
+        ["bash", "-c", '. scripts/lib.sh && stack_secret_names && printf "%s\\n" "${STACK_NAME}"'],
+        cwd=ROOT,
+        env=environ,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    # The last line is the STACK_NAME lib.sh exports: the one `docker stack deploy` interpolates stack.yml with.
+    assert listed[-1] == (stack_name or "partscat")
+    return set(listed[:-1])
+
+
+@pytest.mark.parametrize("stack_name", [None, "partscat", "catalog_staging"])
+def test_stack_yml_names_the_secrets_deploy_sh_creates(stack_name: str | None) -> None:
+    expected = deploy_secret_names(stack_name)
+    assert stack_yml_secret_names(stack_name) == expected
+    assert all(name.startswith(f"{stack_name or 'partscat'}_") for name in expected)
+    assert len(expected) == 8
+
+
+def test_no_stack_object_is_named_with_a_fixed_prefix() -> None:
+    # A stack object's name (secrets here) follows STACK_NAME; only labels (partscat.live-colour) and the
+    # database roles (partscat_app, inside PostgreSQL) keep the project's own name.
+    assert re.findall(r"name: partscat_", (ROOT / "stack.yml").read_text()) == []
+
+
+def test_compose_interpolation_matches_the_compose_rules() -> None:
+    environ = {"SET": "x", "EMPTY": ""}
+    assert compose_interpolate("${SET:-d} ${EMPTY:-d} ${UNSET:-d} ${EMPTY-d} ${UNSET-d} $$HOME", environ) == (
+        "x d d  d $HOME"
+    )
