@@ -5,8 +5,8 @@ set -euo pipefail
 
 # Which bases to use: auto (probe the registry), registry, or offline.
 BASE_MODE="${PARTSCAT_BASE_MODE:-auto}"
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+# The offline base's Debian mirrors: DEBIAN_MIRROR and DEBIAN_SECURITY_MIRROR, else the ones this machine's apt
+# uses (scripts/apt_mirror.py), so a site with its own mirror or proxy works unchanged. Read only when needed.
 OFFLINE_DEBIAN_BASE="partscat/debian-base:bookworm-minbase"
 # With a registry, PostgreSQL and Redis are the official images, pinned by major version.
 OFFICIAL_POSTGRES_IMAGE="${OFFICIAL_POSTGRES_IMAGE:-postgres:15-bookworm}"
@@ -26,6 +26,17 @@ registry_answers() {
     timeout 20 docker pull -q debian:bookworm-slim >/dev/null 2>&1
 }
 
+# The mirror for a suite's main component: the variable named $1 when set, else this machine's apt sources.
+debian_mirror() {
+    local variable="$1" suite="$2"
+    if [ -n "${!variable:-}" ]; then
+        printf '%s\n' "${!variable}"
+        return 0
+    fi
+    python3 "${REPO_ROOT}/scripts/apt_mirror.py" "${suite}" \
+        || die "no Debian mirror for ${suite}: set ${variable} (e.g. ${variable}=http://deb.debian.org/debian)"
+}
+
 # A minimal Debian bookworm root file system imported as an image; built once, kept as long as the tag exists.
 build_offline_debian_base() {
     if docker image inspect "${OFFLINE_DEBIAN_BASE}" >/dev/null 2>&1; then
@@ -36,14 +47,17 @@ build_offline_debian_base() {
         run apt-get update
         DEBIAN_FRONTEND=noninteractive run apt-get install -y debootstrap
     }
-    local rootfs started=${SECONDS}
+    local mirror security_mirror rootfs started=${SECONDS}
+    mirror="$(debian_mirror DEBIAN_MIRROR bookworm)"
+    security_mirror="$(debian_mirror DEBIAN_SECURITY_MIRROR bookworm-security)"
+    log "Debian mirrors: ${mirror}, ${security_mirror}"
     rootfs="$(mktemp -d /var/tmp/partscat-rootfs.XXXXXX)"
     trap 'rm -rf "${rootfs}"' RETURN
-    run debootstrap --variant=minbase bookworm "${rootfs}" "${DEBIAN_MIRROR}" >/dev/null
+    run debootstrap --variant=minbase bookworm "${rootfs}" "${mirror}" >/dev/null
     cat >"${rootfs}/etc/apt/sources.list" <<SOURCES
-deb ${DEBIAN_MIRROR} bookworm main
-deb ${DEBIAN_MIRROR} bookworm-updates main
-deb ${DEBIAN_SECURITY_MIRROR} bookworm-security main
+deb ${mirror} bookworm main
+deb ${mirror} bookworm-updates main
+deb ${security_mirror} bookworm-security main
 SOURCES
     # Same apt habits as debian:bookworm-slim: no recommends, no docs, no cached .debs.
     printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"${rootfs}/etc/apt/apt.conf.d/90partscat-no-recommends"
