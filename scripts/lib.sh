@@ -95,6 +95,51 @@ load_images_env() {
     set +a
 }
 
+# What a Swarm UpdateStatus.State means for whoever waits on it: pending (updating, rollback_started),
+# completed, rolled_back (rollback_completed), paused (paused, rollback_paused: Swarm gave up and waits for an
+# operator), or none (no update ever ran). The one reading of those states for every script.
+update_state_kind() {
+    case "$1" in
+        updating | rollback_started) printf pending ;;
+        completed) printf completed ;;
+        rollback_completed) printf rolled_back ;;
+        paused | rollback_paused) printf paused ;;
+        "") printf none ;;
+        *) printf pending ;;
+    esac
+}
+
+# Exit codes of wait_for_update.
+UPDATE_COMPLETED=0
+UPDATE_ROLLED_BACK=10
+UPDATE_PAUSED=11
+UPDATE_TIMED_OUT=12
+
+# Poll service $1's update (or rollback) every UPDATE_POLL_SECONDS (2) until it ends or $2 seconds passed.
+# Sets UPDATE_STATE and UPDATE_MESSAGE (Swarm's last state and message) and returns UPDATE_COMPLETED,
+# UPDATE_ROLLED_BACK, UPDATE_PAUSED or UPDATE_TIMED_OUT; the caller decides which of them is a success
+# (a rollback waits for rolled_back). Call it as `wait_for_update ... || outcome=$?` under set -e.
+wait_for_update() {
+    local service="$1" timeout="$2" deadline status
+    deadline=$((SECONDS + timeout))
+    UPDATE_STATE=""
+    UPDATE_MESSAGE=""
+    while :; do
+        sleep "${UPDATE_POLL_SECONDS:-2}"
+        status="$(docker service inspect "${service}" --format \
+            '{{if .UpdateStatus}}{{.UpdateStatus.State}}|{{.UpdateStatus.Message}}{{end}}')"
+        UPDATE_STATE="${status%%|*}"
+        # shellcheck disable=SC2034 # read by the callers (update.sh, rollback.sh)
+        UPDATE_MESSAGE="${status#*|}"
+        case "$(update_state_kind "${UPDATE_STATE}")" in
+            completed) return "${UPDATE_COMPLETED}" ;;
+            rolled_back) return "${UPDATE_ROLLED_BACK}" ;;
+            paused) return "${UPDATE_PAUSED}" ;;
+        esac
+        [ "${SECONDS}" -lt "${deadline}" ] || return "${UPDATE_TIMED_OUT}"
+    done
+}
+
 # Wait until every service of the stack runs all its replicas and no update started since $1 (epoch) is
 # still going; fail at once if such an update rolled back or paused. Swarm counts a task with a healthcheck
 # as running only once it is healthy, so "2/2" in `docker service ls` means two healthy tasks, on any node.
@@ -110,9 +155,9 @@ wait_stack_converged() {
             line="$(docker service inspect "${svc}" --format \
                 '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{else}}0{{end}} {{.UpdateStatus.Message}}{{end}}')"
             if [ -n "${line}" ] && [ "$(echo "${line}" | cut -d' ' -f2)" -ge "${since}" ]; then
-                case "${line%% *}" in
-                    updating | rollback_started) pending+="${svc#"${STACK_NAME}"_}(${line%% *}) " ;;
-                    paused | rollback_paused | rollback_completed) failed+="${svc}: ${line%% *}: $(echo "${line}" | cut -d' ' -f3-); " ;;
+                case "$(update_state_kind "${line%% *}")" in
+                    pending) pending+="${svc#"${STACK_NAME}"_}(${line%% *}) " ;;
+                    rolled_back | paused) failed+="${svc}: ${line%% *}: $(echo "${line}" | cut -d' ' -f3-); " ;;
                 esac
             fi
         done

@@ -23,18 +23,13 @@ docker service inspect "${service}" --format '{{if .PreviousSpec}}yes{{end}}' | 
 log "rolling back ${service}: $(docker service inspect "${service}" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}} -> {{.PreviousSpec.TaskTemplate.ContainerSpec.Image}}')"
 run docker service rollback --detach=true --quiet "${service}" >/dev/null
 
-deadline=$((SECONDS + ${UPDATE_TIMEOUT_SECONDS:-600}))
-while :; do
-    sleep 2
-    status="$(docker service inspect "${service}" --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}|{{.UpdateStatus.Message}}{{end}}')"
-    case "${status%%|*}" in
-        rollback_completed)
-            log "rolled back ${service} to $(docker service inspect "${service}" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}')"
-            exit 0
-            ;;
-        rollback_paused | paused)
-            die "rollback of ${service} paused: ${status#*|}"
-            ;;
-    esac
-    [ "${SECONDS}" -lt "${deadline}" ] || die "rollback of ${service} not finished after ${UPDATE_TIMEOUT_SECONDS:-600}s (state: ${status:-none})"
-done
+timeout="${UPDATE_TIMEOUT_SECONDS:-600}"
+outcome=0
+wait_for_update "${service}" "${timeout}" || outcome=$?
+case "${outcome}" in
+    "${UPDATE_ROLLED_BACK}")
+        log "rolled back ${service} to $(docker service inspect "${service}" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}')"
+        ;;
+    "${UPDATE_PAUSED}") die "rollback of ${service} paused: ${UPDATE_MESSAGE}" ;;
+    *) die "rollback of ${service} not finished after ${timeout}s (state: ${UPDATE_STATE:-none})" ;;
+esac

@@ -24,21 +24,17 @@ log "updating ${service}: ${current} -> ${image}"
 # automatic rollback if a new task fails within the monitor window. --no-resolve-image: local images, no registry.
 run docker service update --image "${image}" --no-resolve-image --detach=true --quiet "${service}" >/dev/null
 
-deadline=$((SECONDS + ${UPDATE_TIMEOUT_SECONDS:-600}))
-while :; do
-    sleep 2
-    status="$(docker service inspect "${service}" --format \
-        '{{if .UpdateStatus}}{{.UpdateStatus.State}}|{{.UpdateStatus.Message}}{{end}}')"
-    case "${status%%|*}" in
-        completed)
-            log "updated ${service} to ${image}"
-            exit 0
-            ;;
-        rollback_completed | rollback_paused | paused)
-            log "update of ${service} failed (${status%%|*}): ${status#*|}"
-            docker service ps "${service}" --no-trunc --format '{{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' | head -10 >&2
-            exit 1
-            ;;
-    esac
-    [ "${SECONDS}" -lt "${deadline}" ] || die "update of ${service} not finished after ${UPDATE_TIMEOUT_SECONDS:-600}s (state: ${status:-none})"
-done
+timeout="${UPDATE_TIMEOUT_SECONDS:-600}"
+outcome=0
+wait_for_update "${service}" "${timeout}" || outcome=$?
+case "${outcome}" in
+    "${UPDATE_COMPLETED}")
+        log "updated ${service} to ${image}"
+        ;;
+    "${UPDATE_ROLLED_BACK}" | "${UPDATE_PAUSED}")
+        log "update of ${service} failed (${UPDATE_STATE}): ${UPDATE_MESSAGE}"
+        docker service ps "${service}" --no-trunc --format '{{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' | head -10 >&2
+        exit 1
+        ;;
+    *) die "update of ${service} not finished after ${timeout}s (state: ${UPDATE_STATE:-none})" ;;
+esac
