@@ -6,6 +6,8 @@ from jobs import views as jobs_views
 
 # /livez and /healthz are answered by catalog.middleware.HealthProbeMiddleware, before the host check.
 urlpatterns = [
+    # A JSON index of the routes below and FastAPI's, with links to the docs pages (catalog/site_index.py).
+    path("", views.root_index, name="root-index"),
     path("search/part/", views.search_part, name="search-part"),
     path("mark/", views.marks, name="mark-list"),
     path("model/", views.models, name="model-list"),
