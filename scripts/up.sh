@@ -13,7 +13,9 @@ started=${SECONDS}
 base="http://127.0.0.1:${HTTP_PORT}"
 log "stack ${STACK_NAME} is up in $((SECONDS - started))s"
 cat <<URLS
-Django   ${base}/            (search: POST ${base}/search/part/, admin: ${base}/admin/)
+Index    ${base}/            (JSON: every route below, with links)
+Django   ${base}/search/part/ (POST; lists: ${base}/mark/, ${base}/model/)
+Admin    ${base}/admin/      (first account: scripts/admin-user.sh)
 FastAPI  ${base}/fastapi/    (search: POST ${base}/fastapi/search/part/, docs: ${base}/fastapi/docs)
 Jobs     ${base}/api/jobs/   (docs: ${base}/api/docs/; a token: README, "Background jobs")
 Try:     curl -s -X POST ${base}/fastapi/search/part/ -H 'Content-Type: application/json' -d '{"part_name": "бамп", "page": 1}'
