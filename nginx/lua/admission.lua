@@ -18,6 +18,7 @@
 -- right: old workers finish their requests and decrement. Only a crashed worker could leak a count,
 -- and Nginx's own restart of that worker does not reset it; a leak shows in /edge/state.
 local edge = require("edge")
+local edge_errors = require("edge_errors")
 
 local shared = ngx.shared.edge
 local M = {}
@@ -36,16 +37,9 @@ end
 local LIMITS = M.parse_limits(os.getenv("EDGE_PEER_CONCURRENCY") or "django=4,fastapi=8")
 local QUEUE_SECONDS = tonumber(os.getenv("EDGE_QUEUE_SECONDS") or "") or 2
 
--- The body search_contract.errors.overloaded() renders in both apps (orjson, no spaces).
-local OVERLOADED_BODY = '{"error":{"code":"overloaded","message":"The service is at capacity; retry shortly.",'
-    .. '"fields":{}}}'
-
+-- search_contract.errors.overloaded(), as both apps answer it (lua/edge_errors.lua).
 local function reject()
-    ngx.status = 503
-    ngx.header["Content-Type"] = "application/json"
-    ngx.header["Retry-After"] = "1"
-    ngx.print(OVERLOADED_BODY)
-    return ngx.exit(503)
+    return edge_errors.respond("overloaded")
 end
 
 -- Access phase of a search location: admit the request, or make it wait, or shed it.
