@@ -186,6 +186,7 @@ build_image nginx nginx/Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" ngin
 NGINX_IMAGE="${IMAGE_REF}"
 
 for dir in app fastapi_search search_contract; do
+    # shellcheck disable=SC2015 # die is meant whenever either test fails
     [ -d "${dir}" ] && [ -n "$(ls -A "${dir}")" ] || die "${dir}/ is missing or empty; the app images need it"
 done
 build_image django scripts/images/django.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" \

@@ -9,6 +9,7 @@ IMAGES_ENV="${CACHE_DIR}/images.env"
 export HTTP_PORT="${HTTP_PORT:-8080}"
 
 NGINX_SERVICE="${STACK_NAME}_nginx"
+# shellcheck disable=SC2034 # read by the scripts that source this file
 APPS=(django fastapi)
 
 # The stack's secrets, the one list that deploy.sh creates, down.sh removes and stack.yml names (as

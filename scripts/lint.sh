@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Lint, format check and type check (ruff and mypy, configured in pyproject.toml).
+# Lint, format check and type check (ruff and mypy, configured in pyproject.toml), shellcheck and hadolint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ -x .venv/bin/ruff ] || bash scripts/venv.sh
+if [ ! -x .venv/bin/ruff ] || [ ! -x .venv/bin/hadolint ]; then bash scripts/venv.sh; fi
+command -v shellcheck >/dev/null || bash scripts/system-packages.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 # The settings module needs a DATABASE_URL to import; mypy never connects.
 DATABASE_URL=${DATABASE_URL:-postgres://mypy@localhost/mypy} .venv/bin/mypy app/catalog app/config fastapi_search search_contract tests \
   healthcheck nginx/upstream_watcher.py scripts/explain_plans.py scripts/images/migrate_locked.py scripts/bench
+# Every shell script and Dockerfile git knows of, new ones too; options in .shellcheckrc and .hadolint.yaml.
+mapfile -t shell_scripts < <(git ls-files --cached --others --exclude-standard '*.sh' .ci/run)
+shellcheck --external-sources "${shell_scripts[@]}"
+mapfile -t dockerfiles < <(git ls-files --cached --others --exclude-standard '*Dockerfile')
+.venv/bin/hadolint --no-color "${dockerfiles[@]}"

@@ -3,6 +3,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# shellcheck disable=SC2015 # die is meant whenever either test fails
 [ "$#" -ge 1 ] && [ "$#" -le 2 ] || die "usage: rollback.sh SERVICE [--force]"
 # django and fastapi mean their live colour (blue-green); django-green etc. name one colour.
 service="$(service_name "$1")"

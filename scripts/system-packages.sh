@@ -8,6 +8,8 @@ declare -A wanted=(
   # copy inside the stack's postgres image, whose server package is the same).
   [postgresql]='/usr/lib/postgresql/*/bin/initdb'
   [redis-server]=/usr/bin/redis-server
+  # `make lint` checks every shell script with shellcheck (hadolint, not packaged by Debian, comes from PyPI).
+  [shellcheck]=/usr/bin/shellcheck
   # The edge's tests run the real Nginx with the stack's Lua balancer (nginx/lua/edge.lua).
   [nginx]=/usr/sbin/nginx
   [libnginx-mod-http-lua]=/usr/lib/nginx/modules/ngx_http_lua_module.so

@@ -46,6 +46,7 @@ fi
 child=$!
 draining=0
 
+# shellcheck disable=SC2317 # drain runs from the trap below, which shellcheck 0.9 does not follow
 drain() {
     [ "${draining}" = 1 ] && return 0
     draining=1
