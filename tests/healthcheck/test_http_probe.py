@@ -74,7 +74,11 @@ def test_a_json_body_is_posted_as_json() -> None:
     with scripted_server(ANSWERS) as server:
         assert http_probe.http_probe(url=server.url("/ok"), timeout=2, host=None, json_body=body)[0]
     (request,) = server.received
-    assert (request.method, request.headers["content-type"], request.body) == ("POST", "application/json", body.encode())
+    assert (request.method, request.headers["content-type"], request.body) == (
+        "POST",
+        "application/json",
+        body.encode(),
+    )
 
 
 def test_a_proxy_in_the_environment_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
