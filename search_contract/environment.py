@@ -47,7 +47,8 @@ def env_value(name: str, default: str | None = None) -> str:
 def env_int(name: str, default: int, *, low: int = 1) -> int:
     """``$NAME`` (or ``$NAME_FILE``) as a whole number of at least ``low`` (1 unless 0 means something)."""
     raw = env_value(name, str(default)).strip()
-    if not raw.isdigit() or int(raw) < low:
+    # isascii: str.isdigit() also accepts digits such as '²' that int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < low:
         raise InvalidSetting(f"{name} must be a whole number of at least {low}, not {raw!r}")
     return int(raw)
 
