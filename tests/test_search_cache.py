@@ -98,7 +98,7 @@ def test_the_stack_gives_the_cache_to_both_web_apps_and_keeps_it_off_the_broker(
     assert cache["networks"] == ["cache"] and cache["secrets"] == ["redis_cache_password"]
     assert "volumes" not in cache
     assert stack["networks"]["cache"]["attachable"] is False
-    assert stack["secrets"]["redis_cache_password"]["name"] == "partscat_redis_cache_password"
+    assert stack["secrets"]["redis_cache_password"]["name"] == "${STACK_NAME:-partscat}_redis_cache_password"
     # Celery needs no cache: no password, no network.
     for name in ("celery-worker", "celery-beat"):
         assert "cache" not in services[name]["networks"] and "redis_cache_password" not in services[name]["secrets"]
