@@ -16,7 +16,8 @@ from jobs.api_requests import FILENAME_MAX_CHARS, IMPORT_FORMATS, NAME_MAX_CHARS
 from jobs.params import SEED_PARTS_MAX
 from jobs.selectors import JOB_EXTRA_FIELDS, JOB_SORT_DEFAULT, JOB_SORTS, PAGE_SIZE
 from search_contract.filters import MAX_BODY_BYTES, MAX_PAGE
-from search_contract.openapi import SEARCH_REQUEST_SCHEMA
+from search_contract.filters import PAGE_SIZE as SEARCH_PAGE_SIZE
+from search_contract.openapi import ERROR_SCHEMA, PART_SCHEMA, SEARCH_PAGE_SCHEMA, SEARCH_REQUEST_SCHEMA
 
 JSON = "application/json"
 
@@ -42,55 +43,11 @@ _KIND = {"type": "string", "enum": ["seed", "import", "supplier_sync"]}
 _JOB_URL = {"type": "string", "description": "the job's path, /api/jobs/{id}/", "example": "/api/jobs/42/"}
 
 SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "description": "Every refusal, from Django, FastAPI and Nginx alike.",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message", "fields"],
-                "properties": {
-                    "code": {"type": "string", "example": "validation_error"},
-                    "message": {"type": "string"},
-                    "fields": {
-                        "type": "object",
-                        "description": "what is wrong with each field, by name (params.NAME for a job parameter)",
-                        "additionalProperties": {"type": "string"},
-                    },
-                },
-            }
-        },
-    },
+    # The search's own shapes, from the one place that defines them (search_contract/openapi.py).
+    "Error": ERROR_SCHEMA,
     "SearchRequest": SEARCH_REQUEST_SCHEMA,
-    "Part": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "mark": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "name": {"type": "string"},
-                    "producer_country_name": {"type": "string"},
-                },
-            },
-            "model": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
-            "name": {"type": "string"},
-            "json_data": {"type": "object"},
-            "price": {"type": "integer", "minimum": 0},
-        },
-    },
-    "SearchPage": {
-        "type": "object",
-        "required": ["response", "count", "summ", "page"],
-        "properties": {
-            "response": {"type": "array", "maxItems": PAGE_SIZE, "items": _ref("schemas", "Part")},
-            "count": {"type": "integer", "description": "all matches, whatever the page"},
-            "summ": {"type": "integer", "description": "the sum of price over all matches"},
-            "page": {"type": "integer", "minimum": 1},
-        },
-    },
+    "Part": PART_SCHEMA,
+    "SearchPage": SEARCH_PAGE_SCHEMA,
     "MarkList": {
         "type": "object",
         "properties": {
@@ -294,7 +251,7 @@ def _paths(*, import_max_bytes: int) -> dict[str, Any]:
             "post": {
                 "tags": ["catalog"],
                 "summary": "Search visible parts",
-                "description": f"Every field optional; {PAGE_SIZE} parts a page in id order. "
+                "description": f"Every field optional; {SEARCH_PAGE_SIZE} parts a page in id order. "
                 "The same contract as FastAPI's /fastapi/search/part/.",
                 "operationId": "part_search",
                 "requestBody": {
