@@ -21,12 +21,13 @@ from django.http.multipartparser import MultiPartParserError
 
 from jobs import params as job_params
 from jobs.errors import body_too_large, length_required, params_invalid, request_invalid
+from jobs.models import JOB_NAME_MAX_CHARS
 from jobs.selectors import JOB_EXTRA_FIELDS, JOB_SORT_DEFAULT, JOB_SORTS
 from jobs.uploads import CHUNK_BYTES
 from search_contract import MAX_BODY_BYTES
 from search_contract.filters import MAX_PAGE
 
-NAME_MAX_CHARS = 200  # Job.name's max_length
+NAME_MAX_CHARS = JOB_NAME_MAX_CHARS
 FILENAME_MAX_CHARS = 200
 IMPORT_FORMATS = ("csv", "json")
 # The Content-Type of a raw upload, or of a multipart form's file part, that names its format.

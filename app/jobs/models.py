@@ -6,6 +6,9 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+# Job.name's column width; the API refuses longer names before they reach the database.
+JOB_NAME_MAX_CHARS = 200
+
 
 class ApiToken(models.Model):
     """A bearer token for the write endpoints. Only its SHA-256 digest is stored: the token is 32 random bytes,
@@ -61,7 +64,7 @@ class Job(models.Model):
         FAILED = "failed"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=JOB_NAME_MAX_CHARS)
     params = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     # 0..100

@@ -37,6 +37,11 @@ def _error_response(description: str, *, headers: dict[str, Any] | None = None) 
     return response
 
 
+def _list_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The lists' envelope: {"response": [item, ...]}."""
+    return {"type": "object", "properties": {"response": {"type": "array", "items": item}}}
+
+
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 _STATUS = {"type": "string", "enum": ["queued", "running", "done", "failed"]}
 _KIND = {"type": "string", "enum": ["seed", "import", "supplier_sync"]}
@@ -48,41 +53,17 @@ SCHEMAS: dict[str, Any] = {
     "SearchRequest": SEARCH_REQUEST_SCHEMA,
     "Part": PART_SCHEMA,
     "SearchPage": SEARCH_PAGE_SCHEMA,
-    "MarkList": {
-        "type": "object",
-        "properties": {
-            "response": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "name": {"type": "string"},
-                        "producer_country_name": {"type": "string"},
-                    },
-                },
-            }
-        },
-    },
-    "ModelList": {
-        "type": "object",
-        "properties": {
-            "response": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "name": {"type": "string"},
-                        "mark": {
-                            "type": "object",
-                            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
-                        },
-                    },
-                },
-            }
-        },
-    },
+    # /mark/ lists marks as a part shows them; /model/ lists models with their mark's id and name.
+    "MarkList": _list_of(PART_SCHEMA["properties"]["mark"]),
+    "ModelList": _list_of(
+        {
+            "type": "object",
+            "properties": {
+                **PART_SCHEMA["properties"]["model"]["properties"],
+                "mark": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+            },
+        }
+    ),
     "SeedParams": {
         "type": "object",
         "additionalProperties": False,
