@@ -177,7 +177,7 @@ local function peers_set(body)
 end
 
 local function state_json()
-    local services, inflight = {}, {}
+    local services, inflight, queued = {}, {}, {}
     for _, key in ipairs(shared:get_keys(0)) do
         local service = string.match(key, "^peers:(.+)$")
         if service then
@@ -187,15 +187,20 @@ local function state_json()
         end
         service = string.match(key, "^inflight:(.+)$")
         if service then
-            inflight[#inflight + 1] = string.format('"%s": %d', service, shared:get(key) or 0)
+            local running = shared:get(key) or 0
+            inflight[#inflight + 1] = string.format('"%s": %d', service, running)
+            -- Waiting in lua/admission.lua's queue: tickets drawn, less those done and those running.
+            local waiting = (shared:get("ticket:" .. service) or 0) - (shared:get("done:" .. service) or 0) - running
+            queued[#queued + 1] = string.format('"%s": %d', service, math.max(waiting, 0))
         end
     end
     table.sort(services)
     table.sort(inflight)
+    table.sort(queued)
     return string.format(
-        '{"live": "%s", "live_since": %s, "peers": {%s}, "inflight": {%s}, "heartbeat": %s, "close_before": %s}',
+        '{"live": "%s", "live_since": %s, "peers": {%s}, "inflight": {%s}, "queued": {%s}, "heartbeat": %s, "close_before": %s}',
         M.live_colour(), tostring(shared:get("live_since") or "null"), table.concat(services, ", "),
-        table.concat(inflight, ", "), tostring(shared:get("heartbeat") or "null"),
+        table.concat(inflight, ", "), table.concat(queued, ", "), tostring(shared:get("heartbeat") or "null"),
         tostring(shared:get("close_before") or "null"))
 end
 

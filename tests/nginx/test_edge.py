@@ -327,6 +327,44 @@ def test_admission_sheds_searches_over_the_per_task_limit_with_a_fast_json_503(e
     assert max(r[0] for r in queued) > 0.35
 
 
+def test_admission_serves_waiting_searches_in_arrival_order(edge: Edge, watcher: ModuleType) -> None:
+    # A queue that let any waiter grab a freed slot gave some searches 1-2 s waits while later ones walked
+    # straight in; the ticket queue serves them first come, first served, across Nginx's workers.
+    blue = edge.backends[0]
+    _push(watcher, [blue], [blue])
+
+    def queued() -> int:
+        return int(json.loads(watcher.control_request("GET", "/edge/state"))["queued"].get("django-blue", 0))
+
+    finished: dict[int, float] = {}
+    lock = threading.Lock()
+
+    def search(index: int, seconds: float) -> None:
+        status, _headers, _body = edge.request("POST", f"/search/part/?sleep={seconds}", {})
+        with lock:
+            finished[index] = time.monotonic() if status == 200 else float("inf")
+
+    # Every slot busy for 0.3 s, then 12 waiters, each one seen in the queue before the next arrives.
+    threads = [threading.Thread(target=search, args=(-1 - slot, 0.3)) for slot in range(EDGE_PEER_LIMIT)]
+    for thread in threads:
+        thread.start()
+    waiters = 2 * EDGE_PEER_LIMIT
+    for index in range(waiters):
+        thread = threading.Thread(target=search, args=(index, 0.15))
+        thread.start()
+        threads.append(thread)
+        deadline = time.monotonic() + 2
+        while queued() <= index and time.monotonic() < deadline:
+            time.sleep(0.002)
+    for thread in threads:
+        thread.join()
+    # The first six waiters took the six freed slots; the last six ran only after them (0.15 s later).
+    first, last = [finished[i] for i in range(EDGE_PEER_LIMIT)], [finished[i] for i in range(EDGE_PEER_LIMIT, waiters)]
+    assert max(first) + 0.1 < min(last) < float("inf"), (first, last)
+    state = json.loads(watcher.control_request("GET", "/edge/state"))
+    assert (state["inflight"]["django-blue"], state["queued"]["django-blue"]) == (0, 0)
+
+
 def test_admission_limits_only_the_searches(edge: Edge, watcher: ModuleType) -> None:
     blue = edge.backends[0]
     _push(watcher, [blue], [blue])
