@@ -4,14 +4,11 @@
 import os
 import sys
 
-from config import project_root_on_path
+from django.core.management import execute_from_command_line
 
 
 def main() -> None:
-    project_root_on_path()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    from django.core.management import execute_from_command_line  # noqa: PLC0415 (after the path is set)
-
     execute_from_command_line(sys.argv)
 
 

@@ -12,6 +12,9 @@ OFFLINE_DEBIAN_BASE="partscat/debian-base:bookworm-minbase"
 OFFICIAL_POSTGRES_IMAGE="${OFFICIAL_POSTGRES_IMAGE:-postgres:15-bookworm}"
 OFFICIAL_REDIS_IMAGE="${OFFICIAL_REDIS_IMAGE:-redis:7-bookworm}"
 WHEELHOUSE="${CACHE_DIR}/wheelhouse"
+# The project's own wheel (pyproject.toml), built here with the locked backend of requirements/build.txt.
+PROJECT_WHEEL_DIR="${CACHE_DIR}/project-wheel"
+BUILD_VENV="${CACHE_DIR}/build-venv"
 # The images' Python: CPython 3.11 on glibc x86_64 (python:3.11-slim and Debian bookworm's python3 both qualify).
 WHEEL_PLATFORM_ARGS=(--platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
@@ -71,7 +74,8 @@ SOURCES
     log "offline base built in $((SECONDS - started))s"
 }
 
-# Host-side wheelhouse for the images' Python; images install from it with --no-index.
+# Host-side wheelhouse for the images' Python, keyed by the images' lock files; images install from it with
+# --no-index --require-hashes. pip download checks every wheel against the lock's hashes too.
 build_wheelhouse() {
     local stamp_file="${WHEELHOUSE}/.requirements.sha256" want
     want="$( (cat requirements/django.txt requirements/fastapi.txt; echo "${WHEEL_PLATFORM_ARGS[*]}") | sha256sum | cut -d' ' -f1)"
@@ -84,10 +88,36 @@ build_wheelhouse() {
     for req in requirements/django.txt requirements/fastapi.txt; do
         # The sed drops noise from local pip configs that list missing find-links folders.
         run python3 -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
-            "${WHEEL_PLATFORM_ARGS[@]}" -d "${WHEELHOUSE}" -r "${req}" 2>&1 | sed -e '/is ignored: it is neither/d' >&2
+            --require-hashes "${WHEEL_PLATFORM_ARGS[@]}" -d "${WHEELHOUSE}" -r "${req}" 2>&1 | sed -e '/is ignored: it is neither/d' >&2
     done
     echo "${want}" >"${stamp_file}"
     log "wheelhouse built in $((SECONDS - started))s ($(find "${WHEELHOUSE}" -name '*.whl' | wc -l) wheels)"
+}
+
+# The project's wheel (pure Python, so the host's platform does not matter), built afresh on every run from the
+# working tree; the images install it with --no-deps after the lock. The build venv holds only the locked
+# build backend, so a deploy host needs neither the dev venv nor an unpinned download of setuptools.
+build_project_wheel() {
+    local stamp_file="${BUILD_VENV}/.build-requirements.sha256" want
+    want="$(sha256sum <requirements/build.txt | cut -d' ' -f1)"
+    if [ ! -x "${BUILD_VENV}/bin/pip" ] || [ "$(cat "${stamp_file}" 2>/dev/null)" != "${want}" ]; then
+        rm -rf "${BUILD_VENV}"
+        run python3 -m venv "${BUILD_VENV}"
+        run "${BUILD_VENV}/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+            -r requirements/build.txt
+        echo "${want}" >"${stamp_file}"
+    fi
+    # From a copy of the sources: setuptools keeps a build/ folder, and a stale one would put files deleted
+    # since (an old migration) back into the wheel. The copy also leaves the working tree untouched.
+    local source
+    source="$(mktemp -d /var/tmp/partscat-project.XXXXXX)"
+    trap 'rm -rf "${source}"' RETURN
+    tar -c --exclude='__pycache__' --exclude='*.pyc' --exclude='app/staticfiles' \
+        pyproject.toml app search_contract fastapi_search | tar -x -C "${source}"
+    rm -rf "${PROJECT_WHEEL_DIR}"
+    mkdir -p "${PROJECT_WHEEL_DIR}"
+    run "${BUILD_VENV}/bin/pip" wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+        -w "${PROJECT_WHEEL_DIR}" "${source}"
 }
 
 # Tag = short sha of the last commit touching the image's inputs; "-dirty-<content hash>" when they differ from it.
@@ -122,7 +152,7 @@ build_image() {
         return 0
     fi
     local inputs=() input
-    case "${name}" in django | fastapi) inputs=(.cache/wheelhouse) ;; esac
+    case "${name}" in django | fastapi) inputs=(.cache/wheelhouse .cache/project-wheel) ;; esac
     # The Dockerfile goes in once: tar would store a second copy as a hard link the daemon cannot resolve.
     case " $* " in *" $(dirname "${dockerfile}") "*) ;; *) inputs+=("${dockerfile}") ;; esac
     for input in "$@"; do inputs+=("${input}"); done
@@ -161,6 +191,7 @@ else
 fi
 
 build_wheelhouse
+build_project_wheel
 
 # PostgreSQL and Redis: the official images, or offline stand-ins with the same paths and users, plus the
 # entrypoints that apply the roles (PostgreSQL) and require the password (Redis) on every start.
@@ -189,12 +220,13 @@ for dir in app fastapi_search search_contract; do
     # shellcheck disable=SC2015 # die is meant whenever either test fails
     [ -d "${dir}" ] && [ -n "$(ls -A "${dir}")" ] || die "${dir}/ is missing or empty; the app images need it"
 done
+# The tag follows the sources of the packages an image runs (its wheel holds the others too, unused there).
 build_image django scripts/images/django.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" \
     scripts/images/app-entrypoint.sh scripts/images/migrate_locked.py healthcheck requirements/django.txt \
-    app search_contract
+    pyproject.toml app search_contract
 DJANGO_IMAGE="${IMAGE_REF}"
 build_image fastapi scripts/images/fastapi.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" \
-    scripts/images/app-entrypoint.sh healthcheck requirements/fastapi.txt fastapi_search search_contract
+    scripts/images/app-entrypoint.sh healthcheck requirements/fastapi.txt pyproject.toml fastapi_search search_contract
 FASTAPI_IMAGE="${IMAGE_REF}"
 
 cat >"${IMAGES_ENV}.tmp" <<ENV

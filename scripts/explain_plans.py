@@ -1,6 +1,6 @@
 """EXPLAIN ANALYZE every search shape, as each service sends it, on the database in DATABASE_URL.
 
-Usage (from the repository root, on a catalog seeded with seed_parts):
+Usage (from the repository root, on a catalog seeded with seed_parts; the project installed in .venv):
     DATABASE_URL=postgres://... .venv/bin/python scripts/explain_plans.py > plans.txt
 Django's SQL is captured from the real selector; FastAPI's is its named statement
 with the same custom-plan setting the service's pool uses.
@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "app")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-import asyncpg  # noqa: E402
-import django  # noqa: E402
-import orjson  # noqa: E402
+import asyncpg
+import django
+import orjson
 
 django.setup()
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install requirements/dev.txt (and any extra requirement files given, such as
-# requirements/bench.txt) into it, each again only when it or a file it includes changes.
+# Create .venv from the lock requirements/dev.txt (and any extra lock given, such as requirements/bench.txt), then
+# install this project into it (editable); each step again only when its input changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,26 +10,29 @@ if [ ! -x .venv/bin/python ]; then
   $python -m venv .venv
 fi
 
-# A requirements file and the files it includes with -r, in order: what its stamp hashes.
-requirement_files() {
-  local dir
-  dir=$(dirname "$1")
-  echo "$1"
-  sed -n 's/^-r[[:space:]]*//p' "$1" | while read -r included; do requirement_files "$dir/$included"; done
-}
-
+# Locks, hash-checked: every file pip downloads must match a hash in the lock (scripts/lock.sh writes them).
 for requirements in requirements/dev.txt "$@"; do
   [ -f "$requirements" ] || { echo "venv: no such file: $requirements" >&2; exit 1; }
-  name=$(basename "$requirements" .txt)
-  # dev.txt keeps the stamp name it always had, so existing venvs are not reinstalled.
-  if [ "$name" = dev ]; then stamp=.venv/.requirements.sha256; else stamp=.venv/.requirements-$name.sha256; fi
-  mapfile -t files < <(requirement_files "$requirements")
-  wanted=$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)
+  stamp=.venv/.requirements-$(basename "$requirements" .txt).sha256
+  wanted=$(sha256sum <"$requirements" | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     echo "venv: installing $requirements"
-    .venv/bin/pip install --quiet --disable-pip-version-check -r "$requirements"
+    .venv/bin/pip install --quiet --disable-pip-version-check --require-hashes -r "$requirements"
     echo "$wanted" > "$stamp"
   else
     echo "venv: $requirements up to date"
   fi
 done
+
+# The project itself (config, catalog, jobs, search_contract, fastapi_search), editable, so no sys.path patch
+# or PYTHONPATH is needed anywhere. It has no hash to check: --no-deps keeps it from installing anything the
+# locks above do not name, and --no-build-isolation builds it with the locked setuptools of dev.txt.
+stamp=.venv/.project.sha256
+wanted=$(sha256sum <pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "venv: installing the project (pip install --no-deps -e .)"
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+  echo "$wanted" > "$stamp"
+else
+  echo "venv: project up to date"
+fi

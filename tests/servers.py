@@ -338,7 +338,6 @@ def service_env(database_url: str, drain_marker: Path | None = None) -> dict[str
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "tests-" + "x" * 40,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PYTHONPATH": str(ROOT),
         "WEB_CONCURRENCY": "2",
         "ACCESS_LOG": "0",
         "DRAIN_MARKER": str(drain_marker or "/nonexistent/draining"),
@@ -347,8 +346,8 @@ def service_env(database_url: str, drain_marker: Path | None = None) -> dict[str
 
 # service -> (working directory, gunicorn config, application), as the images run them.
 GUNICORN_APPS = {
-    "django": (APP_DIR, "config/gunicorn.py", "config.wsgi:application"),
-    "fastapi": (ROOT, "fastapi_search/gunicorn_conf.py", "fastapi_search.main:app"),
+    "django": (APP_DIR, "python:config.gunicorn", "config.wsgi:application"),
+    "fastapi": (ROOT, "python:fastapi_search.gunicorn_conf", "fastapi_search.main:app"),
 }
 
 

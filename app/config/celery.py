@@ -7,11 +7,7 @@ import os
 
 from celery import Celery
 
-from config import project_root_on_path
-
-project_root_on_path()
-
-from jobs.heartbeat import WorkerHeartbeat  # noqa: E402  (importable once the path is set)
+from jobs.heartbeat import WorkerHeartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 

@@ -1,4 +1,4 @@
-"""Gunicorn settings for the Django service: ``gunicorn -c config/gunicorn.py config.wsgi:application``.
+"""Gunicorn settings for the Django service: ``gunicorn -c python:config.gunicorn config.wsgi:application``.
 
 Workers and threads: Django is synchronous and a search spends most of its time
 waiting for PostgreSQL, so each core gets two processes (2 x cores + 1, the

@@ -2,11 +2,8 @@
 
 import os
 
-from config import project_root_on_path
-
-project_root_on_path()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application
 
 application = get_wsgi_application()

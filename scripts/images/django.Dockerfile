@@ -1,23 +1,29 @@
 # Django (gunicorn) image; the Celery worker and beat run from it too. Build: scripts/build-images.sh.
-# Wheels come from the host-built wheelhouse (.cache/wheelhouse), so the build needs no PyPI access.
+# Wheels come from the host-built wheelhouse (.cache/wheelhouse) and the project's own wheel from
+# .cache/project-wheel (both made by build-images.sh), so the build needs no PyPI access.
 ARG PYTHON_BASE=python:3.11-slim
 
 FROM ${PYTHON_BASE} AS venv
 COPY .cache/wheelhouse /wheels
+COPY .cache/project-wheel /project
 COPY requirements/django.txt /tmp/requirements.txt
+# The lock first, every file checked against its hash; then the project's wheel, which no lock can hash,
+# with --no-deps so it cannot pull in anything the lock does not name.
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-index --find-links /wheels \
-        -r /tmp/requirements.txt \
+        --require-hashes -r /tmp/requirements.txt \
+    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-index --no-deps /project/*.whl \
     && /opt/venv/bin/pip uninstall -y --disable-pip-version-check pip setuptools \
     && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
 
 FROM ${PYTHON_BASE}
-# The repository layout is kept: /srv/app (Django, the working directory), /srv/search_contract on PYTHONPATH.
+# The packages (config, catalog, jobs, search_contract) are installed in /opt/venv; /srv/app, the working
+# directory, holds manage.py only, and /srv/static the admin assets (DJANGO_STATIC_ROOT, settings/base.py).
 ENV PATH=/opt/venv/bin:${PATH} \
-    PYTHONPATH=/srv:/srv/app \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=config.settings.production \
+    DJANGO_STATIC_ROOT=/srv/static \
     DRAIN_MARKER=/tmp/draining \
     DRAIN_SECONDS=5
 # Non-root user with a writable home (gunicorn keeps its control socket in ~/.gunicorn).
@@ -27,8 +33,7 @@ COPY --from=venv /opt/venv /opt/venv
 COPY healthcheck/ /srv/healthcheck/
 COPY scripts/images/app-entrypoint.sh /usr/local/bin/app-entrypoint
 COPY scripts/images/migrate_locked.py /srv/ops/migrate_locked.py
-COPY search_contract/ /srv/search_contract/
-COPY app/ /srv/app/
+COPY app/manage.py /srv/app/manage.py
 WORKDIR /srv/app
 # Admin assets for whitenoise, collected at build time (tasks share no disk). Local settings: no secret needed;
 # DATABASE_URL is only parsed here, never connected to.
@@ -40,4 +45,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=90s --retries=3 \
     CMD ["python", "/srv/healthcheck/http_probe.py", "http://127.0.0.1:8000/livez", "--host", "localhost"]
 ENTRYPOINT ["/usr/local/bin/app-entrypoint"]
-CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi:application"]
+# The gunicorn config as a module (python:), since config/ is no file path in the image but an installed package.
+CMD ["gunicorn", "--config", "python:config.gunicorn", "config.wsgi:application"]

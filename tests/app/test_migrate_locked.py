@@ -40,7 +40,6 @@ def _start(url: str, **extra: str) -> subprocess.Popen[str]:
         **os.environ,
         **service_env(url),
         "MIGRATE_DATABASE_URL": url,
-        "PYTHONPATH": f"{APP_DIR}:{ROOT}",
         **extra,
     }
     return subprocess.Popen(

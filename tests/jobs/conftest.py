@@ -9,7 +9,6 @@ also goes through jobs.services.job_create itself, in ``manage.py shell``.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,11 +22,7 @@ from celery import Celery
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from tests.servers import APP_DIR, Postgres, Redis, Worker, start_redis, start_worker
-
-# The jobs app's modules without Django (jobs/import_format.py) are tested in-process too.
-if str(APP_DIR) not in sys.path:
-    sys.path.append(str(APP_DIR))
+from tests.servers import Postgres, Redis, Worker, start_redis, start_worker
 
 CHUNK_BYTES = 1 << 20  # as jobs.uploads.CHUNK_BYTES
 FINAL = ("done", "failed")

@@ -413,7 +413,7 @@ def test_a_plot_per_size_is_a_small_png(tmp_path: Path) -> None:
 
 def test_worker_processes_are_counted_from_a_tasks_process_tree() -> None:
     # `docker top` of a django task and of the nginx task, as the stack runs them.
-    command = "gunicorn --config config/gunicorn.py config.wsgi:application"
+    command = "gunicorn --config python:config.gunicorn config.wsgi:application"
     django = [
         (23948, 23920, f"/bin/sh /usr/local/bin/app-entrypoint {command}"),
         (23998, 23948, f"/opt/venv/bin/python3 /opt/venv/bin/{command}"),

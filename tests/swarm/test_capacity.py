@@ -235,7 +235,10 @@ class Migration(migrations.Migration):
     image = image_variant(
         "django",
         "index",
-        f"USER root\nRUN echo {encoded} | base64 -d > /srv/app/catalog/migrations/{migration}.py\nUSER 10001:10001\n",
+        # The project is installed as a wheel: the migration goes where the installed catalog package is.
+        f"USER root\nRUN echo {encoded} | base64 -d > "
+        f"\"$(python -c 'import catalog.migrations as m, os; print(os.path.dirname(m.__file__))')/{migration}.py\"\n"
+        "USER 10001:10001\n",
     )
     try:
         with LoadGenerator("127.0.0.1", HTTP_PORT) as load:

@@ -6,12 +6,10 @@ fails fast naming the missing variable.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from config import APP_DIR, project_root_on_path
-
-project_root_on_path()
-
+from config import APP_DIR
 from search_contract import MAX_BODY_BYTES
 from search_contract.environment import DatabaseLimits, InvalidSetting, SearchCacheSettings, env_int, env_value
 
@@ -120,7 +118,9 @@ TEMPLATES = [
 # STATIC (admin assets, served by the app itself: no shared disk between tasks)
 # https://docs.djangoproject.com/en/5.2/howto/static-files/
 STATIC_URL = "/static/"
-STATIC_ROOT = APP_DIR / "staticfiles"
+# In a checkout, app/staticfiles (git-ignored). The images install the project into site-packages and set
+# DJANGO_STATIC_ROOT to a folder of their own, which collectstatic fills at build time.
+STATIC_ROOT = Path(env_value("DJANGO_STATIC_ROOT", str(APP_DIR / "staticfiles")))
 
 # REQUESTS
 # A search body larger than the contract allows is refused before it is read. The limit covers request.body
