@@ -111,7 +111,9 @@ build_project_wheel() {
     # since (an old migration) back into the wheel. The copy also leaves the working tree untouched.
     local source
     source="$(mktemp -d /var/tmp/partscat-project.XXXXXX)"
-    trap 'rm -rf "${source}"' RETURN
+    # Reset by the trap itself: a RETURN trap stays set after the function, and would fire again (with
+    # `source` unbound) when a file is sourced later.
+    trap 'rm -rf "${source}"; trap - RETURN' RETURN
     tar -c --exclude='__pycache__' --exclude='*.pyc' --exclude='app/staticfiles' \
         pyproject.toml app search_contract fastapi_search | tar -x -C "${source}"
     rm -rf "${PROJECT_WHEEL_DIR}"
