@@ -50,9 +50,9 @@ wait_colour_ready() {
     local colour="$1" replicas="$2" deadline=$((SECONDS + READY_TIMEOUT_SECONDS)) app state
     until colour_ready "${colour}" "${replicas}"; do
         for app in "${APPS[@]}"; do
-            state="$(docker service inspect "${STACK_NAME}_${app}-${colour}" --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}')"
-            case "${state}" in
-                rollback_completed | rollback_paused | paused) die "${app}-${colour} did not turn healthy (update ${state}); the live colour is untouched" ;;
+            state="$(update_state "${STACK_NAME}_${app}-${colour}")"
+            case "$(update_state_kind "${state}")" in
+                rolled_back | paused) die "${app}-${colour} did not turn healthy (update ${state}); the live colour is untouched" ;;
             esac
         done
         [ "${SECONDS}" -lt "${deadline}" ] || die "${colour} not healthy and in rotation after ${READY_TIMEOUT_SECONDS}s"

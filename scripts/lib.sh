@@ -110,6 +110,11 @@ update_state_kind() {
     esac
 }
 
+# Swarm's UpdateStatus.State of service $1 (empty when no update ever ran).
+update_state() {
+    docker service inspect "$1" --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}'
+}
+
 # Exit codes of wait_for_update.
 UPDATE_COMPLETED=0
 UPDATE_ROLLED_BACK=10

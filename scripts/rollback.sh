@@ -12,9 +12,8 @@ force="${2:-}"
 require_docker
 docker service inspect "${service}" >/dev/null 2>&1 || die "no service ${service}"
 
-state="$(docker service inspect "${service}" --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}')"
 # Swarm keeps one previous spec: rolling back twice would undo the rollback. Refuse unless asked to.
-if [ "${state}" = "rollback_completed" ] && [ "${force}" != "--force" ]; then
+if [ "$(update_state_kind "$(update_state "${service}")")" = rolled_back ] && [ "${force}" != "--force" ]; then
     log "${service} is already rolled back ($(docker service inspect "${service}" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}')); --force rolls back again"
     exit 0
 fi
