@@ -179,5 +179,5 @@ def test_an_incomplete_configuration_is_refused_before_anything_starts(
 
 def test_the_server_runs_no_parallel_workers_and_no_jit(postgres: Postgres) -> None:
     # Many short searches at once on few cores (postgres-entrypoint.sh): both cost throughput under load.
-    settings = postgres.psql("SELECT current_setting('max_parallel_workers_per_gather') || ' ' || current_setting('jit')")
-    assert settings == "0 off"
+    workers = postgres.psql("SELECT current_setting('max_parallel_workers_per_gather')")
+    assert (workers, postgres.psql("SELECT current_setting('jit')")) == ("0", "off")
