@@ -126,7 +126,7 @@ setup_stop
 rm -f "${INIT_MARKER}"
 
 # Many short searches at once on few cores: no parallel workers and no JIT per query. At 1M parts, 8
-# clients, Django's search ran at 108 searches a second with them and 156-162 without (FastAPI 200 -> 223):
+# clients, Django's search ran at 111 searches a second with both and 156-162 without (FastAPI 202 -> 223):
 # each parallel plan starts and stops background workers that compete for the cores the other sessions
 # need, and JIT compiles every statement whose estimate passes jit_above_cost. Arguments after these win.
 exec postgres -D "${PGDATA}" -c listen_addresses='*' -c unix_socket_directories="${POSTGRES_SOCKET_DIR}" \
