@@ -74,6 +74,7 @@ class Postgres:
     options: list[str]
     owner_password_file: Path
     app_password_file: Path
+    entrypoint: Path = POSTGRES_ENTRYPOINT
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -137,7 +138,7 @@ class Postgres:
     def start(self) -> None:
         """Run the entrypoint (initdb on the first start, roles and pg_hba.conf on every start, then postgres)."""
         handle = self.log.open("ab")
-        command = [*self.as_user, "sh", str(POSTGRES_ENTRYPOINT), *self.options]
+        command = [*self.as_user, "sh", str(self.entrypoint), *self.options]
         self.process = subprocess.Popen(
             command, env={**os.environ, **self.env}, stdout=handle, stderr=subprocess.STDOUT
         )
@@ -169,6 +170,12 @@ def start_postgres(
     for path in (owner_password_file, app_password_file):
         path.write_text(secrets.token_hex(16))
         path.chmod(0o644)  # read by the entrypoint, which runs as postgres
+    # The entrypoint and its SQL run as postgres, which may not read the checkout (a clone under /root is
+    # private): they run from copies in the cluster's own folder, as the image runs them from its own files.
+    entrypoint, roles_sql = base / POSTGRES_ENTRYPOINT.name, base / POSTGRES_ROLES_SQL.name
+    for source, copy in ((POSTGRES_ENTRYPOINT, entrypoint), (POSTGRES_ROLES_SQL, roles_sql)):
+        shutil.copyfile(source, copy)
+        copy.chmod(0o644)
     port = free_port()
     bin_dir = Path(os.path.realpath(pg_bin("initdb"))).parent
     env = {
@@ -185,7 +192,7 @@ def start_postgres(
         "POSTGRES_APP_ROLE": APP_ROLE,
         "POSTGRES_OWNER_PASSWORD_FILE": str(owner_password_file),
         "POSTGRES_APP_PASSWORD_FILE": str(app_password_file),
-        "POSTGRES_ROLES_SQL": str(POSTGRES_ROLES_SQL),
+        "POSTGRES_ROLES_SQL": str(roles_sql),
         **(extra_env or {}),
     }
     # Durability is pointless for a throwaway cluster; speed is not. Loopback only.
@@ -202,6 +209,7 @@ def start_postgres(
         options=options,
         owner_password_file=owner_password_file,
         app_password_file=app_password_file,
+        entrypoint=entrypoint,
     )
     server.start()
     return server
