@@ -37,7 +37,7 @@ debian_mirror() {
         return 0
     fi
     python3 "${REPO_ROOT}/scripts/apt_mirror.py" "${suite}" \
-        || die "no Debian mirror for ${suite}: set ${variable} (e.g. ${variable}=http://deb.debian.org/debian)"
+        || die "no Debian mirror for ${suite} in this machine's apt sources: set ${variable} to the URL of your Debian mirror"
 }
 
 # A minimal Debian bookworm root file system imported as an image; built once, kept as long as the tag exists.

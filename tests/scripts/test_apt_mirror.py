@@ -15,17 +15,17 @@ from tests.servers import ROOT
 
 SCRIPT = ROOT / "scripts" / "apt_mirror.py"
 
-# What debian:bookworm and this project's build machines carry (deb822, Debian 12's default).
+# The shape debian:bookworm carries (deb822, Debian 12's default), with placeholder hosts.
 DEBIAN_SOURCES = """\
 Types: deb
-# http://snapshot.debian.org/archive/debian/20250520T000000Z
-URIs: http://deb.debian.org/debian
+# http://snapshot.example/archive/debian/20250520T000000Z
+URIs: http://mirror.example/debian
 Suites: bookworm bookworm-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
-URIs: http://deb.debian.org/debian-security
+URIs: http://security.example/debian-security
 Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -49,8 +49,8 @@ def mirror(root: Path, suite: str) -> subprocess.CompletedProcess[str]:
 
 def test_deb822_sources_give_the_main_and_security_mirrors(tmp_path: Path) -> None:
     root = apt_tree(tmp_path, {"sources.list.d/debian.sources": DEBIAN_SOURCES})
-    assert mirror(root, "bookworm").stdout == "http://deb.debian.org/debian\n"
-    assert mirror(root, "bookworm-security").stdout == "http://deb.debian.org/debian-security\n"
+    assert mirror(root, "bookworm").stdout == "http://mirror.example/debian\n"
+    assert mirror(root, "bookworm-security").stdout == "http://security.example/debian-security\n"
 
 
 def test_a_one_line_sources_list_with_options_and_comments(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_a_disabled_stanza_and_unusable_methods_are_skipped(tmp_path: Path) -> N
     assert mirror(root, "bookworm").stdout == "http://one.example/debian\n"
 
 
-@pytest.mark.parametrize("files", [{}, {"sources.list": "deb http://archive.ubuntu.com/ubuntu noble main\n"}])
+@pytest.mark.parametrize("files", [{}, {"sources.list": "deb http://ubuntu.example/ubuntu noble main\n"}])
 def test_no_source_for_the_suite_fails_with_a_message_naming_what_was_read(
     tmp_path: Path, files: dict[str, str]
 ) -> None:
