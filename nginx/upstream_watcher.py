@@ -22,6 +22,18 @@ sends users to the live colour. At start the watcher tells Nginx the live colour
 fills it from the nginx service's label when the task is created); `upstream_watcher.py live green` switches a
 running Nginx at once (scripts/bluegreen.sh does both).
 
+The public listeners: with EDGE_SOCKET_PATH, Nginx does not bind the public port itself. The socket holder
+(socket_holder.py, a service of its own) holds the listening sockets for every Nginx task; the watcher takes
+copies over that Unix socket at start, passes them to Nginx as in Nginx's binary upgrade (NGINX="fd;fd;"), and
+writes the `listen` lines into RUNTIME_DIR/listen/ from the addresses it received, so they match exactly (an
+inherited socket is used only for a listen line of the same address). So an Nginx update is start-first:
+old and new tasks accept from one kernel queue and no connection is refused. Without EDGE_SOCKET_PATH Nginx
+listens on 8080 itself. Before Nginx starts, the watcher probes every task once and writes what it found and
+the live colour into RUNTIME_DIR/edge-seed.txt, which Nginx's master loads into the shared dictionary before
+any worker accepts (lua/edge.lua seed): a new task never answers its first requests without peers.
+`upstream_watcher.py health` (the Swarm health check) asks /nginx-healthz on the internal preview listener and,
+with a holder, checks that Nginx's master and every accepting worker hold the holder's sockets.
+
 HTTPS: with TLS_CERT_PATH and TLS_KEY_PATH (a PEM certificate chain and its key, Swarm secrets in stack.tls.yml)
 the watcher writes the TLS listener into RUNTIME_DIR/tls/ before it starts Nginx; nginx.conf includes that
 directory in its main server, so HTTPS serves the same routes. Without them the directory is left empty.
@@ -32,6 +44,7 @@ Configuration (environment):
   TIMEOUTS_TO_DROP (3), NGINX_STOP_SECONDS (25), DRAIN_SECONDS (2)
   TLS_CERT_PATH, TLS_KEY_PATH (both or neither; absolute paths)
   EDGE_DEBUG_HEADERS (0): 1 adds X-Upstream-Addr to every response (lua/edge_debug.lua reads it; checked here)
+  EDGE_SOCKET_PATH: the socket holder's Unix socket (unset: Nginx binds :8080 itself); EDGE_SOCKET_WAIT_SECONDS (60)
 """
 
 from __future__ import annotations
@@ -48,9 +61,13 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+# The socket holder's handover (nginx/socket_holder.py; beside this file in the image and in the checkout).
+import socket_holder
 
 IMAGE_CONF = os.environ.get("NGINX_CONF", "/etc/nginx/nginx.conf")
 RUNTIME_DIR = os.environ.get("NGINX_RUNTIME_DIR", "/tmp/nginx")
@@ -64,6 +81,14 @@ CONNECT_TIMEOUT_SECONDS = 1.0
 # nginx.conf's main server includes RUNTIME_DIR/tls/*.conf: the TLS listener, when a certificate is given.
 TLS_INCLUDE_DIR = os.path.join(RUNTIME_DIR, "tls")
 TLS_PORT = 8443
+# nginx.conf's main server includes RUNTIME_DIR/listen/*.conf: the public listen line(s).
+LISTEN_INCLUDE_DIR = os.path.join(RUNTIME_DIR, "listen")
+# Where Nginx listens when no socket holder hands it the public socket.
+OWN_HTTP_PORT = 8080
+# Loaded by nginx.conf's init_by_lua (lua/edge.lua seed) before any worker accepts.
+SEED_PATH = os.path.join(RUNTIME_DIR, "edge-seed.txt")
+# The main server's internal listener (blue-green preview), where the health check asks /nginx-healthz.
+HEALTH_URL = os.environ.get("NGINX_HEALTH_URL", "http://127.0.0.1:8081/nginx-healthz")
 # Paths written into nginx.conf syntax unquoted: no whitespace, quotes, ';', '{' or '}' can get in.
 _NGINX_SAFE_PATH = re.compile(r"/[A-Za-z0-9._/-]+")
 
@@ -131,6 +156,8 @@ class WatcherSettings:
     live_colour: str
     tls: TlsSettings | None = None
     debug_headers: bool = False
+    edge_socket_path: str | None = None
+    edge_socket_wait_seconds: float = 60.0
 
 
 def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
@@ -161,6 +188,8 @@ def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
         live_colour=live_colour,
         tls=tls_settings_load(environ),
         debug_headers=_flag(environ, "EDGE_DEBUG_HEADERS"),
+        edge_socket_path=environ.get("EDGE_SOCKET_PATH", "").strip() or None,
+        edge_socket_wait_seconds=_number(environ, "EDGE_SOCKET_WAIT_SECONDS", 60.0),
     )
 
 
@@ -229,14 +258,58 @@ def peers_body(states: Mapping[str, ServiceState]) -> str:
     return "".join(f"{name} {' '.join(state.peers())}\n" for name, state in sorted(states.items()))
 
 
-def tls_listener_conf(tls: TlsSettings, port: int = TLS_PORT) -> str:
-    """The lines nginx.conf's main server includes for HTTPS: a TLS listener and the user's certificate."""
+def tls_listener_conf(tls: TlsSettings, port: int | str = TLS_PORT) -> str:
+    """The lines nginx.conf's main server includes for HTTPS: a TLS listener and the user's certificate.
+    `port` may be address:port (an inherited socket's address, written exactly)."""
     return (
         "# Written by upstream_watcher.py at start from TLS_CERT_PATH and TLS_KEY_PATH.\n"
         f"listen {port} ssl;\n"
         f"ssl_certificate {tls.cert_path};\n"
         f"ssl_certificate_key {tls.key_path};\n"
     )
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A public listening socket the holder handed over: its name (http, https), address and descriptor."""
+
+    name: str
+    address: str
+    port: int
+    fd: int
+
+    @property
+    def target(self) -> str:
+        return f"{self.address}:{self.port}"
+
+
+def listeners_check(listeners: list[Listener], tls: TlsSettings | None) -> str | None:
+    """Why Nginx cannot start on these inherited listeners, or None. Nginx would silently bind a port of its
+    own in its own network namespace, reachable by nobody, for a listen line no inherited socket matches."""
+    names = {listener.name for listener in listeners}
+    if "http" not in names:
+        return f"the socket holder hands over no http listener (it holds: {', '.join(sorted(names)) or 'nothing'})"
+    if tls is not None and "https" not in names:
+        return "TLS is on but the socket holder holds no https listener (set its EDGE_LISTEN; stack.tls.yml does)"
+    return None
+
+
+def http_listen_conf(listeners: list[Listener]) -> str:
+    """The main server's public listen line: the inherited http socket's exact address, or Nginx's own port."""
+    http = [listener for listener in listeners if listener.name == "http"]
+    target = http[0].target if http else str(OWN_HTTP_PORT)
+    origin = "the socket holder's socket (inherited)" if http else "bound by Nginx itself (no socket holder)"
+    return f"# Written by upstream_watcher.py at start: {origin}.\nlisten {target} default_server;\n"
+
+
+def nginx_inherit_variable(listeners: list[Listener]) -> str:
+    """NGINX's environment variable for inherited sockets: each descriptor followed by ';' (nginx.c)."""
+    return "".join(f"{listener.fd};" for listener in listeners)
+
+
+def seed_text(live_colour: str, peers: str) -> str:
+    """What lua/edge.lua's seed() loads before Nginx accepts: the live colour, then POST /edge/peers's body."""
+    return f"live {live_colour}\n{peers}"
 
 
 def state_snapshot(states: Mapping[str, ServiceState]) -> dict[str, object]:
@@ -306,7 +379,7 @@ def control_request(method: str, path: str, body: str | None = None, timeout: fl
     return text
 
 
-def tls_include_write(tls: TlsSettings | None, directory: str = TLS_INCLUDE_DIR, port: int = TLS_PORT) -> None:
+def tls_include_write(tls: TlsSettings | None, directory: str = TLS_INCLUDE_DIR, port: int | str = TLS_PORT) -> None:
     """Write the TLS listener into the directory nginx.conf includes, or leave that directory without it."""
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, "listener.conf")
@@ -316,6 +389,36 @@ def tls_include_write(tls: TlsSettings | None, directory: str = TLS_INCLUDE_DIR,
         return
     with open(path, "w", encoding="utf-8") as include_file:
         include_file.write(tls_listener_conf(tls, port))
+
+
+def listen_include_write(listeners: list[Listener], directory: str = LISTEN_INCLUDE_DIR) -> None:
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "public.conf"), "w", encoding="utf-8") as include_file:
+        include_file.write(http_listen_conf(listeners))
+
+
+def file_write_atomic(path: str, text: str) -> None:
+    temporary = path + ".new"
+    with open(temporary, "w", encoding="utf-8") as new_file:
+        new_file.write(text)
+    os.replace(temporary, path)
+
+
+def listeners_receive(path: str, wait_seconds: float) -> list[Listener]:
+    """Copies of the holder's listening sockets, waiting for the holder to answer (it may start after us)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            described, descriptors = socket_holder.handover_receive(path)
+            break
+        except (OSError, ValueError, KeyError) as error:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"no listening sockets from the holder at {path}: {error}") from error
+            time.sleep(0.5)
+    return [
+        Listener(name=str(item["name"]), address=str(item["address"]), port=int(str(item["port"])), fd=fd)
+        for item, fd in zip(described, descriptors, strict=True)
+    ]
 
 
 def state_write(states: Mapping[str, ServiceState]) -> None:
@@ -464,16 +567,47 @@ def apply_config(new_config: str, settings: WatcherSettings) -> int:
     return 0
 
 
+def listeners_prepare(settings: WatcherSettings) -> list[Listener]:
+    """The public listeners: the holder's inherited sockets (written as listen lines), or none (Nginx binds)."""
+    listeners: list[Listener] = []
+    if settings.edge_socket_path:
+        listeners = listeners_receive(settings.edge_socket_path, settings.edge_socket_wait_seconds)
+        problem = listeners_check(listeners, settings.tls)
+        if problem:
+            raise RuntimeError(problem)
+    listen_include_write(listeners)
+    https = [listener for listener in listeners if listener.name == "https"]
+    tls_include_write(settings.tls, port=https[0].target if https else TLS_PORT)
+    return listeners
+
+
 def run(settings: WatcherSettings) -> int:
     os.makedirs(RUNTIME_DIR, exist_ok=True)
     shutil.copyfile(IMAGE_CONF, RUNNING_CONF)
-    tls_include_write(settings.tls)
+    try:
+        listeners = listeners_prepare(settings)
+    except RuntimeError as error:
+        log(str(error))
+        return 1
     valid, output = nginx_config_test(RUNNING_CONF)
     if not valid:
         log(f"nginx -t rejected {IMAGE_CONF}: {output}")
         return 1
-    nginx = subprocess.Popen(["nginx", "-e", "stderr", "-c", RUNNING_CONF, "-g", "daemon off;"])
-    watcher = Watcher(settings)
+    # The first poll before Nginx starts: its workers accept knowing the peers and the live colour.
+    watcher = Watcher(settings, push=lambda body: file_write_atomic(SEED_PATH, seed_text(settings.live_colour, body)))
+    watcher.poll_guarded()
+    watcher.push = lambda body: control_request("POST", "/edge/peers", body)
+    environment = {**os.environ, "NGINX": nginx_inherit_variable(listeners)} if listeners else None
+    nginx = subprocess.Popen(
+        ["nginx", "-e", "stderr", "-c", RUNNING_CONF, "-g", "daemon off;"],
+        env=environment,
+        pass_fds=[listener.fd for listener in listeners],
+    )
+    # Nginx holds its copies now; the health check finds them in Nginx's processes, not in this one.
+    for listener in listeners:
+        os.close(listener.fd)
+    if listeners:
+        log(f"nginx inherited {', '.join(f'{item.name} {item.target}' for item in listeners)} from the socket holder")
     # The control server opens within milliseconds of Nginx starting; the live colour goes first, before peers.
     for _ in range(50):
         try:
@@ -520,6 +654,73 @@ def run(settings: WatcherSettings) -> int:
     return 0
 
 
+def process_socket_inodes(pid: int) -> set[int]:
+    """Inodes of the sockets a process has open (/proc/<pid>/fd links read socket:[inode])."""
+    inodes = set()
+    directory = f"/proc/{pid}/fd"
+    for entry in os.listdir(directory):
+        try:
+            target = os.readlink(os.path.join(directory, entry))
+        except OSError:
+            continue  # closed while we looked
+        if target.startswith("socket:["):
+            inodes.add(int(target[len("socket:[") : -1]))
+    return inodes
+
+
+def socket_holding_problem(wanted: Mapping[int, object], held: Mapping[int, set[int]]) -> str | None:
+    """Why Nginx does not serve the holder's sockets, or None. `wanted`: the holder's socket inodes (to what
+    they are), `held`: Nginx's master, then its accepting workers, each to the socket inodes it has open."""
+    if len(held) < 2:
+        return "nginx has no accepting worker"
+    for pid, inodes in held.items():
+        missing = [wanted[inode] for inode in wanted if inode not in inodes]
+        if missing:
+            return f"nginx process {pid} does not hold the holder's socket(s) {missing}"
+    return None
+
+
+def health_problem(settings: WatcherSettings) -> str | None:
+    """Why this Nginx task should not count as healthy, or None."""
+    try:
+        with urllib.request.urlopen(HEALTH_URL, timeout=2) as response:
+            response.read()
+    except (OSError, ValueError) as error:
+        return f"{HEALTH_URL}: {error}"
+    if not settings.edge_socket_path:
+        return None
+    try:
+        described, descriptors = socket_holder.handover_receive(settings.edge_socket_path)
+    except (OSError, ValueError, KeyError) as error:
+        return f"the socket holder did not answer: {error}"
+    try:
+        wanted = {os.fstat(fd).st_ino: item for item, fd in zip(described, descriptors, strict=True)}
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
+    try:
+        master = nginx_master_pid()
+        held = {pid: process_socket_inodes(pid) for pid in [master, *sorted(nginx_accepting_workers(master))]}
+    except (OSError, ValueError) as error:
+        return f"cannot read nginx's processes: {error}"
+    return socket_holding_problem(wanted, held)
+
+
+def health(settings: WatcherSettings) -> int:
+    """The Swarm health check: Nginx answers with a fresh heartbeat and, with a socket holder, Nginx's master
+    and every accepting worker hold the holder's listening sockets (else it would serve nobody)."""
+    problem = health_problem(settings)
+    if problem:
+        print(f"health: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def state_print() -> int:
+    print(control_request("GET", "/edge/state").strip())
+    return 0
+
+
 def live_switch(colour: str) -> int:
     """Switch the running Nginx to `colour`, which Nginx refuses while an app of it has no task in rotation."""
     try:
@@ -536,15 +737,19 @@ def main(argv: list[str]) -> int:
     except SettingsError as error:
         print(f"upstream_watcher: {error}", file=sys.stderr)
         return 64
-    if argv[1:] == ["apply-config"]:
-        return apply_config(sys.stdin.read(), settings)
-    if argv[1:] == ["state"]:
-        print(control_request("GET", "/edge/state").strip())
-        return 0
-    if len(argv) == 3 and argv[1] == "live" and argv[2] in COLOURS:
-        return live_switch(argv[2])
+    commands: dict[tuple[str, ...], Callable[[], int]] = {
+        ("apply-config",): lambda: apply_config(sys.stdin.read(), settings),
+        ("state",): state_print,
+        ("health",): lambda: health(settings),
+        ("live", "blue"): lambda: live_switch("blue"),
+        ("live", "green"): lambda: live_switch("green"),
+    }
+    command = commands.get(tuple(argv[1:]))
+    if command is not None:
+        return command()
     if len(argv) > 1:
-        print("usage: upstream_watcher.py [apply-config < nginx.conf | state | live blue|green]", file=sys.stderr)
+        usage = "usage: upstream_watcher.py [apply-config < nginx.conf | state | health | live blue|green]"
+        print(usage, file=sys.stderr)
         return 64
     return run(settings)
 

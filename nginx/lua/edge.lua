@@ -153,8 +153,9 @@ function M.healthz()
     ngx.say('{"status": "ok"}')
 end
 
--- POST /edge/peers, body: one line per service, "name addr:port addr:port ...". Also the heartbeat.
-local function peers_set(body)
+-- POST /edge/peers, body: one line per service, "name addr:port addr:port ...". Also the heartbeat, at `now`
+-- (ngx.now() where the request API is available).
+local function peers_set(body, now)
     local changed = {}
     for line in string.gmatch(body, "[^\n]+") do
         local service, rest = string.match(line, "^%s*([%w_-]+)%s*(.-)%s*$")
@@ -171,8 +172,7 @@ local function peers_set(body)
             end
         end
     end
-    ngx.update_time()
-    shared:set("heartbeat", ngx.now())
+    shared:set("heartbeat", now)
     return changed
 end
 
@@ -244,7 +244,8 @@ function M.control()
         ngx.say(state_json())
     elseif uri == "/edge/peers" and method == "POST" then
         ngx.req.read_body()
-        local changed = peers_set(ngx.req.get_body_data() or "")
+        ngx.update_time()
+        local changed = peers_set(ngx.req.get_body_data() or "", ngx.now())
         ngx.say('{"changed": ', #changed, "}")
     elseif uri == "/edge/live" and method == "POST" then
         ngx.req.read_body()
@@ -263,6 +264,31 @@ function M.control()
         ngx.status = 404
         ngx.say('{"error": "unknown control request"}')
     end
+end
+
+-- init_by_lua, in the master before any worker accepts: the watcher's first poll, which it wrote to `path`
+-- before starting Nginx ("live <colour>" then POST /edge/peers's body). A new Nginx task that takes connections
+-- from the shared listening socket beside the old one then routes its first request like the old one does,
+-- instead of answering 503 until the watcher's first push. A reload keeps the shared dictionary, and what the
+-- watcher pushed since is newer: the seed is only for a dictionary nothing was pushed to yet.
+function M.seed(path)
+    if shared:get("heartbeat") ~= nil then
+        return
+    end
+    local file = io.open(path, "r")
+    if file == nil then
+        return
+    end
+    local text = file:read("*a")
+    file:close()
+    local colour, peers = string.match(text, "^live (%a+)\n(.*)$")
+    if colour == nil or OTHER_COLOUR[colour] == nil then
+        ngx.log(ngx.WARN, "edge: ignoring the seed ", path, ": it does not start with a colour")
+        return
+    end
+    shared:set("live", colour)
+    -- The request API (ngx.now) is not there yet: the clock's seconds do as the heartbeat's time.
+    peers_set(peers, os.time())
 end
 
 return M

@@ -7,19 +7,16 @@ needed a CDN would stay white here.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.browser import page_render, redoc_rendered, swagger_rendered
-from tests.nginx.edge_server import Edge, running_edge
+from tests.nginx.edge_server import Edge, nginx_module, running_edge
 from tests.servers import Server, start_app
 
 NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
@@ -55,19 +52,6 @@ def test_docs_assets_are_a_fixed_list(fastapi_client: httpx.Client) -> None:
         assert response.json()["error"]["code"] == "not_found"
 
 
-def _watcher() -> ModuleType:
-    """nginx/upstream_watcher.py, which running_edge takes (it writes no TLS here, so only its type counts)."""
-    loaded = sys.modules.get("upstream_watcher")
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location("upstream_watcher", NGINX_DIR / "upstream_watcher.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["upstream_watcher"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def prefixed_fastapi(database_url: str, log_dir: Path, drain_marker: Path) -> Iterator[Server]:
     """The FastAPI service as stack.yml configures it: FASTAPI_ROOT_PATH=/fastapi."""
@@ -81,7 +65,7 @@ def prefixed_fastapi(database_url: str, log_dir: Path, drain_marker: Path) -> It
 @pytest.fixture(scope="module")
 def edge(prefixed_fastapi: Server) -> Iterator[Edge]:
     """The stack's nginx.conf with that service as its FastAPI peer."""
-    with running_edge(_watcher()) as running:
+    with running_edge(nginx_module("upstream_watcher")) as running:
         running.push_peers(django_blue=[], fastapi_blue=[urlsplit(prefixed_fastapi.base_url).port or 80])
         yield running
 

@@ -7,12 +7,14 @@ the control server, limits, error pages and TLS settings are the ones the image 
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import os
 import re
 import shutil
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -29,6 +31,24 @@ import pytest
 from tests.servers import free_port
 
 NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
+
+
+def nginx_module(name: str) -> ModuleType:
+    """nginx/<name>.py, loaded once: the edge's Python ships as files in the Nginx image, not as a package.
+    The watcher's `import socket_holder` (the file beside it in the image) finds the holder loaded first."""
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    if name == "upstream_watcher":
+        nginx_module("socket_holder")
+    spec = importlib.util.spec_from_file_location(name, NGINX_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the class is built.
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
 
 Reply = tuple[int, dict[str, str], bytes]
 
@@ -171,6 +191,46 @@ def port_closed(port: int) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class EdgeFiles:
+    """The shipped nginx.conf and Lua, rewritten into a folder with free ports for the internal listeners."""
+
+    conf: Path
+    preview_port: int
+    control_port: int
+    placeholder_port: int
+
+
+def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> EdgeFiles:
+    """nginx.conf and lua/ in `root` (which takes the place of /tmp/nginx); the public listen line is not
+    written here: the watcher writes it, or running_edge does."""
+    # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
+    root.chmod(0o755)
+    preview_port, control_port, placeholder_port = free_port(), free_port(), free_port()
+    lua_dir = root / "lua"
+    lua_dir.mkdir()
+    for module in (NGINX_DIR / "lua").glob("*.lua"):
+        (lua_dir / module.name).write_text(module.read_text())
+    edge_lua = lua_dir / "edge.lua"
+    edge_lua.write_text(edge_lua.read_text().replace('127.0.0.1", 8090', f'127.0.0.1", {placeholder_port}'))
+    conf = (NGINX_DIR / "nginx.conf").read_text()
+    for old, new in {
+        "/tmp/nginx": str(root),
+        "/etc/nginx/lua/": f"{lua_dir}/",
+        "listen 127.0.0.1:8081": f"listen 127.0.0.1:{preview_port}",
+        "8081 1;": f"{preview_port} 1;",
+        "listen 127.0.0.1:8091": f"listen 127.0.0.1:{control_port}",
+        "listen 127.0.0.1:8090": f"listen 127.0.0.1:{placeholder_port}",
+        "access_log /dev/stdout": f"access_log {root}/access.log",
+        **(rewrite or {}),
+    }.items():
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    conf_path = root / "nginx.conf"
+    conf_path.write_text(conf)
+    return EdgeFiles(conf_path, preview_port, control_port, placeholder_port)
+
+
 @contextmanager
 def running_edge(
     watcher: ModuleType,
@@ -198,31 +258,12 @@ def _edge_run(
     tls: bool,
     rewrite: Mapping[str, str] | None,
 ) -> Iterator[Edge]:
-    # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
-    root.chmod(0o755)
-    port, preview_port, control_port, placeholder_port = free_port(), free_port(), free_port(), free_port()
-    lua_dir = root / "lua"
-    lua_dir.mkdir()
-    for module in (NGINX_DIR / "lua").glob("*.lua"):
-        (lua_dir / module.name).write_text(module.read_text())
-    edge_lua = lua_dir / "edge.lua"
-    edge_lua.write_text(edge_lua.read_text().replace('127.0.0.1", 8090', f'127.0.0.1", {placeholder_port}'))
-    conf = (NGINX_DIR / "nginx.conf").read_text()
-    for old, new in {
-        "/tmp/nginx": str(root),
-        "/etc/nginx/lua/": f"{lua_dir}/",
-        "listen 8080 default_server": f"listen 127.0.0.1:{port} default_server",
-        "listen 127.0.0.1:8081": f"listen 127.0.0.1:{preview_port}",
-        "8081 1;": f"{preview_port} 1;",
-        "listen 127.0.0.1:8091": f"listen 127.0.0.1:{control_port}",
-        "listen 127.0.0.1:8090": f"listen 127.0.0.1:{placeholder_port}",
-        "access_log /dev/stdout": f"access_log {root}/access.log",
-        **(rewrite or {}),
-    }.items():
-        assert old in conf, old
-        conf = conf.replace(old, new)
-    conf_path = root / "nginx.conf"
-    conf_path.write_text(conf)
+    port = free_port()
+    files = edge_files_write(root, rewrite)
+    conf_path, preview_port, control_port = files.conf, files.preview_port, files.control_port
+    # The public listener the watcher writes at start (here: Nginx binds a free loopback port itself).
+    (root / "listen").mkdir()
+    (root / "listen" / "public.conf").write_text(f"listen 127.0.0.1:{port} default_server;\n")
 
     tls_files, tls_port = None, None
     if tls:
