@@ -87,8 +87,8 @@ LISTEN_INCLUDE_DIR = os.path.join(RUNTIME_DIR, "listen")
 OWN_HTTP_PORT = 8080
 # Loaded by nginx.conf's init_by_lua (lua/edge.lua seed) before any worker accepts.
 SEED_PATH = os.path.join(RUNTIME_DIR, "edge-seed.txt")
-# The main server's internal listener (blue-green preview), where the health check asks /nginx-healthz.
-HEALTH_URL = os.environ.get("NGINX_HEALTH_URL", "http://127.0.0.1:8081/nginx-healthz")
+# The main server's internal live listener, where the health check asks /nginx-healthz.
+HEALTH_URL = os.environ.get("NGINX_HEALTH_URL", "http://127.0.0.1:8082/nginx-healthz")
 # Paths written into nginx.conf syntax unquoted: no whitespace, quotes, ';', '{' or '}' can get in.
 _NGINX_SAFE_PATH = re.compile(r"/[A-Za-z0-9._/-]+")
 

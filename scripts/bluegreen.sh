@@ -21,7 +21,9 @@ set -euo pipefail
 
 READY_TIMEOUT_SECONDS="${READY_TIMEOUT_SECONDS:-300}"
 PREVIEW_PORT=8081
-LIVE_PORT=8080
+# The live colour on nginx.conf's internal listener: the public port's socket is the holder's, in another
+# network namespace (nginx/socket_holder.py).
+LIVE_PORT=8082
 
 nginx_containers() { docker ps -q --filter "label=com.docker.swarm.service.name=${NGINX_SERVICE}"; }
 
@@ -60,7 +62,7 @@ wait_colour_ready() {
     done
 }
 
-# The smoke checks, run inside every Nginx task against PORT: 8080 is what users get, 8081 the idle colour.
+# The smoke checks, run inside every Nginx task against PORT: 8082 is what users get, 8081 the idle colour.
 smoke_check() {
     local port="$1" container path host
     host="$(django_public_host)"

@@ -217,6 +217,9 @@ REDIS_IMAGE="${IMAGE_REF}"
 # Nginx is always built here (from debian:bookworm-slim with a registry): it carries the upstream watcher.
 build_image nginx nginx/Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" nginx healthcheck
 NGINX_IMAGE="${IMAGE_REF}"
+# Tagged by its own two files only: a new Nginx image leaves the holder's service, and the port, untouched.
+build_image edge-socket nginx/socket_holder.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" nginx/socket_holder.py
+EDGE_SOCKET_IMAGE="${IMAGE_REF}"
 
 for dir in app fastapi_search search_contract; do
     # shellcheck disable=SC2015 # die is meant whenever either test fails
@@ -236,6 +239,7 @@ cat >"${IMAGES_ENV}.tmp" <<ENV
 POSTGRES_IMAGE=${POSTGRES_IMAGE}
 REDIS_IMAGE=${REDIS_IMAGE}
 NGINX_IMAGE=${NGINX_IMAGE}
+EDGE_SOCKET_IMAGE=${EDGE_SOCKET_IMAGE}
 DJANGO_IMAGE=${DJANGO_IMAGE}
 FASTAPI_IMAGE=${FASTAPI_IMAGE}
 ENV

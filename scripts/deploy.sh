@@ -193,7 +193,7 @@ run docker stack deploy "${compose_files[@]}" --resolve-image never --prune --de
 enforce_images() {
     local pair service image
     for pair in "postgres=${POSTGRES_IMAGE}" "redis=${REDIS_IMAGE}" "redis-cache=${REDIS_IMAGE}" "nginx=${NGINX_IMAGE}" \
-        "celery-worker=${DJANGO_IMAGE}" "celery-beat=${DJANGO_IMAGE}" \
+        "edge-socket=${EDGE_SOCKET_IMAGE}" "celery-worker=${DJANGO_IMAGE}" "celery-beat=${DJANGO_IMAGE}" \
         "django-blue=${DJANGO_BLUE_IMAGE}" "django-green=${DJANGO_GREEN_IMAGE}" \
         "fastapi-blue=${FASTAPI_BLUE_IMAGE}" "fastapi-green=${FASTAPI_GREEN_IMAGE}"; do
         service="${STACK_NAME}_${pair%%=*}"

@@ -199,6 +199,7 @@ class EdgeFiles:
     preview_port: int
     control_port: int
     placeholder_port: int
+    internal_port: int
 
 
 def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> EdgeFiles:
@@ -206,7 +207,7 @@ def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> Ed
     written here: the watcher writes it, or running_edge does."""
     # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
     root.chmod(0o755)
-    preview_port, control_port, placeholder_port = free_port(), free_port(), free_port()
+    preview_port, control_port, placeholder_port, internal_port = free_port(), free_port(), free_port(), free_port()
     lua_dir = root / "lua"
     lua_dir.mkdir()
     for module in (NGINX_DIR / "lua").glob("*.lua"):
@@ -221,6 +222,7 @@ def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> Ed
         "8081 1;": f"{preview_port} 1;",
         "listen 127.0.0.1:8091": f"listen 127.0.0.1:{control_port}",
         "listen 127.0.0.1:8090": f"listen 127.0.0.1:{placeholder_port}",
+        "listen 127.0.0.1:8082": f"listen 127.0.0.1:{internal_port}",
         "access_log /dev/stdout": f"access_log {root}/access.log",
         **(rewrite or {}),
     }.items():
@@ -228,7 +230,7 @@ def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> Ed
         conf = conf.replace(old, new)
     conf_path = root / "nginx.conf"
     conf_path.write_text(conf)
-    return EdgeFiles(conf_path, preview_port, control_port, placeholder_port)
+    return EdgeFiles(conf_path, preview_port, control_port, placeholder_port, internal_port)
 
 
 @contextmanager

@@ -93,7 +93,7 @@ def edge_task(holder_socket: Path, backend: int, **extra: str) -> Iterator[EdgeT
         "NGINX_CONF": str(image_conf),
         "NGINX_RUNTIME_DIR": str(root),
         "NGINX_CONTROL_PORT": str(files.control_port),
-        "NGINX_HEALTH_URL": f"http://127.0.0.1:{files.preview_port}/nginx-healthz",
+        "NGINX_HEALTH_URL": f"http://127.0.0.1:{files.internal_port}/nginx-healthz",
         "EDGE_SOCKET_PATH": str(holder_socket),
         "UPSTREAM_SERVICES": services,
         "POLL_SECONDS": "0.5",

@@ -39,11 +39,19 @@ def script(
 ) -> subprocess.CompletedProcess[str]:
     """Run scripts/<name> with the suite's STACK_NAME and HTTP_PORT; never raises on a non-zero exit.
 
-    Every deploy the suite makes runs Nginx in debug mode: X-Upstream-Addr tells the tests which task answered
-    (Reply.upstream, loadgen). Setting it on every script, not only on up.sh, means that no later deploy turns
-    it off, which would also replace the Nginx task in the middle of a test.
+    Every deploy the suite makes runs Nginx in debug mode, and the edge on loopback only: X-Upstream-Addr tells
+    the tests which task answered (Reply.upstream, loadgen). Setting both on every script, not only on up.sh,
+    means that no later deploy changes them, which would also replace the Nginx task (or the socket holder) in
+    the middle of a test.
     """
-    environment = {**os.environ, "STACK_NAME": STACK, "HTTP_PORT": str(HTTP_PORT), "EDGE_DEBUG_HEADERS": "1"}
+    environment = {
+        **os.environ,
+        "STACK_NAME": STACK,
+        "HTTP_PORT": str(HTTP_PORT),
+        "EDGE_DEBUG_HEADERS": "1",
+        # The socket holder binds loopback only: the suite's traffic never leaves this machine.
+        "EDGE_BIND_ADDRESS": "127.0.0.1",
+    }
     return subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / name), *args],
         capture_output=True,

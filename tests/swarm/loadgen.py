@@ -16,6 +16,7 @@ import json
 import os
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 KEEPALIVE, NEW_CONNECTION = "keep-alive", "new connection"
@@ -241,3 +242,65 @@ class LoadGenerator:
 
     def failures(self) -> list[Outcome]:
         return self.everything().failures()
+
+
+# What a ConnectionProber counts, besides "ok".
+REFUSED, RESET, CLOSED, TIMED_OUT = "refused", "reset", "closed without answer", "timeout"
+
+
+@dataclass
+class ConnectionProber:
+    """A client that opens a new TCP connection every `interval` seconds and sends one GET on it, so a moment
+    in which the port refuses or drops connections is met. Counts each outcome by kind: ok, refused, reset,
+    closed without answer, timeout, or the HTTP status; connection errors are kept apart from HTTP failures.
+    `path` is Nginx's fixed answer: the prober tests the edge, not the apps."""
+
+    host: str
+    port: int
+    path: str = "/bench/fixed"
+    interval: float = 0.005
+    timeout: float = 10.0
+    counts: Counter[str] = field(default_factory=Counter)
+    failures: list[tuple[float, str]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _once(self) -> str:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            connection.request("GET", self.path, headers={"Connection": "close"})
+            response = connection.getresponse()
+            response.read()
+        except ConnectionRefusedError:
+            return REFUSED
+        except ConnectionResetError:
+            return RESET
+        except (http.client.RemoteDisconnected, http.client.IncompleteRead):
+            return CLOSED
+        except TimeoutError:
+            return TIMED_OUT
+        except (OSError, http.client.HTTPException) as error:
+            return type(error).__name__
+        finally:
+            connection.close()
+        return "ok" if response.status == 200 else f"http {response.status}"
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            kind = self._once()
+            self.counts[kind] += 1
+            if kind != "ok":
+                self.failures.append((time.monotonic(), kind))
+
+    def __enter__(self) -> ConnectionProber:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="prober")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.timeout + 5)
+
+    def describe(self) -> str:
+        return ", ".join(f"{kind} {count}" for kind, count in self.counts.most_common())

@@ -13,7 +13,16 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.swarm.loadgen import KEEPALIVE, NEW_CONNECTION, OUTAGE_MS, LoadGenerator, Window
+from tests.swarm.loadgen import (
+    KEEPALIVE,
+    NEW_CONNECTION,
+    OUTAGE_MS,
+    REFUSED,
+    RESET,
+    ConnectionProber,
+    LoadGenerator,
+    Window,
+)
 
 
 @dataclass(frozen=True)
@@ -23,16 +32,35 @@ class Scenario:
     during: Window
     zero_required: bool
     note: str = ""
+    # What the connection prober (a new TCP connection every 5 ms) saw, when the scenario ran one.
+    prober: ConnectionProber | None = None
 
 
-def scenario_of(name: str, load: LoadGenerator, *, zero_required: bool = True, note: str = "") -> Scenario:
+def scenario_of(
+    name: str,
+    load: LoadGenerator,
+    *,
+    zero_required: bool = True,
+    note: str = "",
+    prober: ConnectionProber | None = None,
+) -> Scenario:
     return Scenario(
         name=name,
         before=load.window("before", "start", "change"),
         during=load.window("during", "change", "changed"),
         zero_required=zero_required,
         note=note,
+        prober=prober,
     )
+
+
+def _prober_cell(prober: ConnectionProber | None) -> str:
+    """Connections the prober opened, and how many were refused or reset (its other failures follow)."""
+    if prober is None:
+        return "-"
+    total = sum(prober.counts.values())
+    others = total - prober.counts["ok"] - prober.counts[REFUSED] - prober.counts[RESET]
+    return f"{total} / {prober.counts[REFUSED]} / {prober.counts[RESET]}" + (f" (+{others} other)" if others else "")
 
 
 def _ms(value: float) -> str:
@@ -62,11 +90,13 @@ def report_markdown(scenarios: list[Scenario], repo_root: Path) -> str:
         "closed without a response counts as a failure. *Largest gap* is the longest time in which no request "
         f"started (a stall: every client waiting on an answer); *{OUTAGE_MS} ms outage seen* is the share of "
         f"moments at which an outage of {OUTAGE_MS} ms would have met a request in flight or starting (each "
-        "scenario requires at least 99%).",
+        "scenario requires at least 99%). *Prober*: in the edge's scenarios, one more client opens a new TCP "
+        "connection every 5 ms for the whole run and sends `GET /bench/fixed` on it: connections opened / "
+        "refused / reset (any other failure is named).",
         "",
         "| scenario | change took | keep-alive sent / failed | new-connection sent / failed | rate | largest gap "
-        f"| {OUTAGE_MS} ms outage seen | p50 / p99 before (ms) | p50 / p99 during (ms) | must be zero |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| {OUTAGE_MS} ms outage seen | p50 / p99 before (ms) | p50 / p99 during (ms) | prober | must be zero |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for scenario in scenarios:
         during, before = scenario.during, scenario.before
@@ -76,7 +106,7 @@ def report_markdown(scenarios: list[Scenario], repo_root: Path) -> str:
             f"| {_kind_cell(during, NEW_CONNECTION)} | {during.rate:.0f}/s | {_ms(during.max_gap_ms)} ms | {seen:.2%} "
             f"| {_ms(before.latency_ms(0.5))} / {_ms(before.latency_ms(0.99))} "
             f"| {_ms(during.latency_ms(0.5))} / {_ms(during.latency_ms(0.99))} "
-            f"| {'yes' if scenario.zero_required else 'no, measured'} |"
+            f"| {_prober_cell(scenario.prober)} | {'yes' if scenario.zero_required else 'no, measured'} |"
         )
     notes = [f"- **{scenario.name}**: {scenario.note}" for scenario in scenarios if scenario.note]
     if notes:

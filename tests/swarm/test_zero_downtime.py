@@ -5,12 +5,15 @@ zero-downtime report (scripts/zero-downtime-report.sh).
 
 Scenarios: a rolling update of django and fastapi to a new image; updates to an image that never turns
 healthy and to one that turns healthy and then fails, both rolled back by Swarm; scaling up and down; a
-killed task; a configuration change of the edge; and, measured rather than required, an Nginx image update.
+killed task; a configuration change of the edge; and the edge itself: a forced Nginx update, an Nginx image
+with Lua and watcher changes, and two broken Nginx images rolled back, each with a connection prober that
+opens a new TCP connection every 5 ms and must see no refusal or reset.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,7 +40,7 @@ from tests.swarm.harness import (
     upstream_addresses,
     wait_until,
 )
-from tests.swarm.loadgen import LoadGenerator, Outcome
+from tests.swarm.loadgen import ConnectionProber, LoadGenerator, Outcome
 from tests.swarm.report import Scenario, scenario_of
 
 pytestmark = pytest.mark.swarm
@@ -289,33 +292,100 @@ def test_edge_configuration_change_in_place_fails_no_request(
     assert service_containers("nginx") == nginx_tasks, "the nginx task was replaced"
 
 
-def test_nginx_image_update_outage_is_measured(swarm_stack: str, zero_downtime_report: list[Scenario]) -> None:
+def _edge_change(
+    report: list[Scenario], name: str, change: Callable[[], None], *, note: str = ""
+) -> tuple[LoadGenerator, ConnectionProber]:
+    """_scenario with the connection prober running from before the load starts to after it ends."""
+    with ConnectionProber("127.0.0.1", HTTP_PORT) as prober:
+        time.sleep(0.2)
+        load = _under_load(change)
+        time.sleep(0.2)
+    report.append(scenario_of(name, load, note=note, prober=prober))
+    return load, prober
+
+
+def _assert_edge_never_refused(load: LoadGenerator, prober: ConnectionProber) -> None:
+    """Every request of the load answered, and every TCP connection the prober opened was accepted and served."""
+    assert prober.counts["ok"] > 500, prober.describe()
+    assert set(prober.counts) == {"ok"}, f"prober: {prober.describe()}; first failures: {prober.failures[:5]}"
+    assert_no_request_failed(load)
+
+
+def test_nginx_forced_update_is_start_first_and_refuses_no_connection(
+    swarm_stack: str, zero_downtime_report: list[Scenario]
+) -> None:
+    before_tasks, holder_tasks = service_containers("nginx"), service_containers("edge-socket")
+
+    def force() -> None:
+        # --detach=false waits until the new task is healthy, the old one stopped and the monitor window passed.
+        docker("service", "update", "--force", "--quiet", "--detach=false", swarm_service("nginx"), timeout=300)
+
+    load, prober = _edge_change(
+        zero_downtime_report,
+        "Nginx forced update (start-first on the held socket)",
+        force,
+        note="The public socket belongs to the socket holder (nginx/socket_holder.py): the new Nginx task inherits "
+        "it, accepts beside the old one, and the old one drains and stops; no connection is refused or reset.",
+    )
+    _assert_edge_never_refused(load, prober)
+    after = service_containers("nginx")
+    assert after and not set(after) & set(before_tasks), "the nginx task was not replaced"
+    assert service_containers("edge-socket") == holder_tasks, "the socket holder was replaced"
+
+
+def test_nginx_image_update_with_lua_and_watcher_changes_fails_no_request(
+    swarm_stack: str, zero_downtime_report: list[Scenario]
+) -> None:
     before_image, before_tasks = service_image("nginx"), service_containers("nginx")
-    image = image_variant("nginx", "edge-update")
+    marker = f"edge-change-{time.time_ns()}"
+    # A release that changes the Lua (a response header) and the watcher (its start-up log line).
+    header_line = f'    ngx.header["X-Edge-Release"] = "{marker}"'
+    tail = (
+        "USER root\n"
+        f"RUN sed -i 's|^function M.header_filter()$|&\\n{header_line}|' /etc/nginx/lua/edge_debug.lua\n"
+        f"RUN sed -i 's|nginx started (pid|{marker}: nginx started (pid|' /opt/nginx/upstream_watcher.py\n"
+        "USER www-data\n"
+    )
+    image = image_variant("nginx", "edge-change", tail)
     assert image != before_image
 
     def update() -> None:
         result = script("update.sh", "nginx", image)
         assert result.returncode == 0, result.stderr[-2000:]
 
-    load = _under_load(update)
-    during = load.window("during", "change", "changed")
-    failed = during.failures()
-    outage = (max(o.finished for o in failed) - min(o.started for o in failed)) if failed else 0.0
-    slowest = max((o.latency_ms for o in during.outcomes if not o.failed), default=0.0)
-    zero_downtime_report.append(
-        scenario_of(
-            "Nginx image update (stop-first: one host-mode port per node)",
-            load,
-            zero_required=False,
-            note=f"connections refused for {outage:.2f} s ({len(failed)} failed requests), and the slowest request "
-            f"that succeeded took {slowest:.0f} ms (a connection attempt waiting for the new task); the old task "
-            "drains its keep-alive clients first. With several edge nodes behind an external balancer, drain and "
-            "update one node at a time (README).",
-        )
-    )
+    load, prober = _edge_change(zero_downtime_report, "Nginx image update (Lua and watcher changed)", update)
+    _assert_edge_never_refused(load, prober)
     assert service_image("nginx") == image
-    assert not set(service_containers("nginx")) & set(before_tasks), "the nginx task was not replaced"
-    after = load.window("after", "changed", "end")
-    assert after.outcomes and after.failures() == [], after.summary()
-    assert outage < 15, during.summary()
+    after = service_containers("nginx")
+    assert after and not set(after) & set(before_tasks), "the nginx task was not replaced"
+    assert http_call("GET", "/mark/").headers.get("x-edge-release") == marker
+    logs = subprocess.run(["docker", "logs", after[0]], capture_output=True, text=True, timeout=60, check=False)
+    assert f"{marker}: nginx started" in logs.stderr, logs.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("variant", "dockerfile_tail"),
+    [
+        # nginx -t fails: the watcher exits before starting Nginx.
+        ("bad-config", "USER root\nRUN echo 'this is not a directive;' >> /etc/nginx/nginx.conf\nUSER www-data\n"),
+        # The task crashes at start.
+        ("crash", 'ENTRYPOINT ["python3", "-c", "raise SystemExit(3)"]\n'),
+    ],
+)
+def test_nginx_update_to_a_broken_image_rolls_back_unseen(
+    swarm_stack: str, zero_downtime_report: list[Scenario], variant: str, dockerfile_tail: str
+) -> None:
+    before_image, before_tasks = service_image("nginx"), service_containers("nginx")
+    image = image_variant("nginx", variant, dockerfile_tail)
+    result: list[subprocess.CompletedProcess[str]] = []
+
+    load, prober = _edge_change(
+        zero_downtime_report,
+        f"Nginx update to a broken image ({variant}), rolled back",
+        lambda: result.append(script("update.sh", "nginx", image)),
+    )
+    assert result[0].returncode != 0, "update.sh should report the rollback"
+    assert "rollback" in result[0].stderr, result[0].stderr[-2000:]
+    _assert_edge_never_refused(load, prober)
+    assert service_image("nginx") == before_image
+    assert service_containers("nginx") == before_tasks, "the serving nginx task was disturbed"
