@@ -27,13 +27,14 @@ from catalog.selectors import part_search  # noqa: E402
 from fastapi_search.queries import PART_GROUPS, PART_SEARCH_PAGE, PART_SEARCH_TOTALS  # noqa: E402
 from fastapi_search.search import group_arguments, match_arguments  # noqa: E402
 from search_contract import PartFilters  # noqa: E402
+from search_contract.filters import MAX_PAGE  # noqa: E402
 
 CASES: dict[str, PartFilters] = {
     "shape 1: part name + mark + colour": PartFilters(mark_name="Honda", part_name="бамп", color="черный"),
     "shape 2: country + is_new_part": PartFilters(producer_country_name="Япония", is_new_part=True),
     "name substring alone": PartFilters(part_name="фара"),
     "rare name substring": PartFilters(part_name="belt"),
-    "no filter, deep page": PartFilters(page=5_000),
+    "no filter, deepest page": PartFilters(page=MAX_PAGE),
     "mark + name + price range": PartFilters(mark_name="BMW", part_name="фара", price_gte=5_000, price_lte=15_000),
     "colour + price range": PartFilters(color="синий", price_gte=5_000),
 }

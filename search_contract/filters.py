@@ -12,10 +12,14 @@ The rules (see shared DESIGN.md, "The search contract"):
   matches nothing ("any of" no id);
 - price bounds are finite numbers from 0 to the largest storable price; as prices
   are integers, ``price_gte`` is rounded up and ``price_lte`` down;
-- ``page`` is an integer from 1 to ``MAX_PAGE``.
+- ``page`` is an integer from 1 to ``MAX_PAGE``: a page is an OFFSET, so a deep one costs a scan of every
+  match before it. With a million parts and no filter, the last page (89 973) read 899 730 rows and took
+  1.4 s; page 1 000 reads 10 000 rows in 8 ms. Nobody reads 1 000 pages of 10; 10 000 results is also where
+  Elasticsearch stops paging (``index.max_result_window``).
 
 Every problem found is reported at once in ``fields``, keyed by the field's name
-(``params.color`` for a ``params`` key, ``body`` for the body as a whole).
+(``params.color`` for a ``params`` key, ``body`` for the body as a whole); errors.py bounds how many are
+echoed back, and how long each name may be.
 """
 
 from __future__ import annotations
@@ -30,13 +34,12 @@ from search_contract.errors import ContractError, validation_error
 
 PAGE_SIZE = 10
 MAX_BODY_BYTES = 64 * 1024
-MAX_PAGE = 100_000
+MAX_PAGE = 1_000
 MAX_TEXT_CHARS = 200
 MAX_LIST_ITEMS = 100
 MAX_ID = 2**63 - 1  # bigint primary keys
 MAX_PRICE = 2**31 - 1  # the price column is a PostgreSQL integer
 MAX_COUNT = 2**31 - 1
-MAX_ECHOED_NAME = 64  # unknown field names are echoed back, cut to this length
 
 TEXT_FIELDS = ("mark_name", "model_name", "part_name", "producer_country_name")
 ID_LIST_FIELDS = ("mark_list", "model_list")
@@ -161,17 +164,13 @@ def _count(value: Any) -> int:
     return _integer(value, low=0, high=MAX_COUNT)
 
 
-def _echo(name: str) -> str:
-    return name[:MAX_ECHOED_NAME]
-
-
 def _parse_params(raw: Any, errors: dict[str, str], out: dict[str, Any]) -> None:
     if not isinstance(raw, dict):
         errors["params"] = "must be an object"
         return
     parsers: dict[str, Callable[[Any], Any]] = {"color": _text, "is_new_part": _boolean, "count": _count}
     for key, value in raw.items():
-        name = f"params.{_echo(key)}"
+        name = f"params.{key}"
         if key not in KNOWN_PARAMS:
             errors[name] = "unknown key; allowed: color, is_new_part, count"
             continue
@@ -204,7 +203,7 @@ def parse_search_request(body: bytes) -> PartFilters:
     out: dict[str, Any] = {}
     for name, value in data.items():
         if name not in KNOWN_FIELDS:
-            errors[_echo(name)] = "unknown field"
+            errors[name] = "unknown field"
         elif value is None:
             continue
         elif name == "params":

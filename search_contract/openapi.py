@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from search_contract.errors import MAX_ECHOED_NAME, MAX_ERROR_FIELDS, MAX_REASON_CHARS
 from search_contract.filters import (
     MAX_COUNT,
     MAX_ID,
@@ -54,7 +55,16 @@ SEARCH_REQUEST_SCHEMA: dict[str, Any] = {
         ),
         "price_gte": _or_null(_PRICE),
         "price_lte": _or_null(_PRICE),
-        "page": _or_null({"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
+        "page": _or_null(
+            {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PAGE,
+                "default": 1,
+                "description": f"{PAGE_SIZE} parts a page; at most page {MAX_PAGE}, as a deeper page would scan "
+                "every match before it",
+            }
+        ),
     },
     "example": {"mark_name": "Honda", "part_name": "бамп", "params": {"color": "черный"}, "page": 1},
 }
@@ -74,11 +84,14 @@ ERROR_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "code": {"type": "string", "example": "validation_error"},
-                "message": {"type": "string"},
+                "message": {"type": "string", "description": "names the problems in fields, and counts any others"},
                 "fields": {
                     "type": "object",
-                    "description": "what is wrong with each field, by name (params.NAME for a params key)",
-                    "additionalProperties": {"type": "string"},
+                    "description": "what is wrong with each field, by name (params.NAME for a params key): the "
+                    f"first {MAX_ERROR_FIELDS} problems found, names cut to {MAX_ECHOED_NAME} characters",
+                    "maxProperties": MAX_ERROR_FIELDS,
+                    "propertyNames": {"maxLength": MAX_ECHOED_NAME},
+                    "additionalProperties": {"type": "string", "maxLength": MAX_REASON_CHARS},
                 },
             },
         }

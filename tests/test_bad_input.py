@@ -8,6 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from search_contract import MAX_BODY_BYTES
+from search_contract.errors import MAX_ERROR_FIELDS
+from search_contract.filters import MAX_PAGE
 from tests.expected import Row
 
 SQL = "'; DROP TABLE part; --"
@@ -40,6 +43,7 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({"page": -1}, "page"),
     ({"page": 1.5}, "page"),
     ({"page": 10**30}, "page"),
+    ({"page": MAX_PAGE + 1}, "page"),
     ({"page": [1]}, "page"),
     ({"mark_name": 5}, "mark_name"),
     ({"mark_name": ["Honda"]}, "mark_name"),
@@ -102,6 +106,70 @@ def test_bad_body_same_400_from_both(
     assert error["code"] == "validation_error"
     assert error["message"]
     assert field[:64] in error["fields"], error
+
+
+def _keys_filling_64_kib(key: Any, *, inside_params: bool = False) -> tuple[bytes, int]:
+    """A body of distinct unknown keys ``key(n)`` (JSON text), as many as MAX_BODY_BYTES holds; and their number."""
+    head, tail = (b'{"params": {', b"}}") if inside_params else (b"{", b"}")
+    entries: list[bytes] = []
+    size = len(head) + len(tail)
+    while True:
+        entry = b'"' + key(len(entries)).encode() + b'": 0'
+        if size + len(entry) + 1 > MAX_BODY_BYTES:
+            return head + b",".join(entries) + tail, len(entries)
+        entries.append(entry)
+        size += len(entry) + 1
+
+
+def _control_characters(number: int) -> str:
+    """64 control characters (6 bytes each once JSON-escaped), distinct in their first two: the costliest name."""
+    high, low = divmod(number, 31)
+    return f"\\u{high + 1:04x}\\u{low + 1:04x}" + "\\u0001" * 62
+
+
+# They answered 194 058, 529 501 and 132 396 bytes before errors.py bounded what an error echoes (now 566,
+# 1 526 and 15 837).
+HOSTILE_BODIES = {
+    "unknown keys": _keys_filling_64_kib(lambda number: f"{number:x}"),
+    "unknown params keys": _keys_filling_64_kib(lambda number: f"{number:x}", inside_params=True),
+    "long control-character keys": _keys_filling_64_kib(_control_characters),
+}
+# The most any of them may answer: 20 names of 64 escaped control characters, each in fields and the message.
+ERROR_BODY_MAX_BYTES = 16 * 1024
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_BODIES))
+def test_an_error_stays_small_whatever_the_input(
+    django_client: httpx.Client, fastapi_client: httpx.Client, name: str
+) -> None:
+    body, problems = HOSTILE_BODIES[name]
+    from_django, from_fastapi = _send(django_client, body), _send(fastapi_client, body)
+    assert from_django.status_code == from_fastapi.status_code == 400
+    assert from_django.content == from_fastapi.content
+    assert len(from_django.content) <= ERROR_BODY_MAX_BYTES, len(from_django.content)
+    error = from_django.json()["error"]
+    assert 1 <= len(error["fields"]) <= MAX_ERROR_FIELDS
+    assert all(len(field) <= 64 for field in error["fields"])
+    assert error["message"].endswith(f" and {problems - len(error['fields'])} more.")
+
+
+def test_pages_past_the_cap_are_refused_alike(
+    django_client: httpx.Client, fastapi_client: httpx.Client, rows: list[Row]
+) -> None:
+    last = {"page": MAX_PAGE}
+    assert _send(django_client, last).json() == _send(fastapi_client, last).json()
+    assert _send(django_client, last).json()["page"] == MAX_PAGE
+    past = {"page": MAX_PAGE + 1}
+    from_django, from_fastapi = _send(django_client, past), _send(fastapi_client, past)
+    assert from_django.status_code == from_fastapi.status_code == 400
+    assert from_django.content == from_fastapi.content
+    assert from_django.json() == {
+        "error": {
+            "code": "validation_error",
+            "message": "Invalid search request: page.",
+            "fields": {"page": f"must be an integer from 1 to {MAX_PAGE}"},
+        }
+    }
 
 
 def test_several_problems_reported_at_once(client: httpx.Client) -> None:

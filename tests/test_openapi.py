@@ -12,7 +12,7 @@ import httpx
 import orjson
 
 from search_contract.errors import method_not_allowed, validation_error
-from search_contract.filters import KNOWN_FIELDS, KNOWN_PARAMS
+from search_contract.filters import KNOWN_FIELDS, KNOWN_PARAMS, MAX_PAGE
 from search_contract.health import ALIVE, DATABASE_UNAVAILABLE, DRAINING, READY
 from search_contract.openapi import (
     ERROR_SCHEMA,
@@ -68,3 +68,16 @@ def test_fastapi_documents_the_real_answers(fastapi_server: Server) -> None:
     assert _keys(search["requestBody"]["content"]["application/json"]["schema"]) == set(KNOWN_FIELDS)
     for path in ("/livez", "/healthz"):
         assert set(document["paths"][path]) == {"get", "head"}
+
+
+def test_both_services_document_the_page_cap(django_server: Server, fastapi_server: Server) -> None:
+    """The request schema both documents serve is the contract's, so the page cap is the parser's in both."""
+    fastapi = orjson.loads(httpx.get(f"{fastapi_server.base_url}/openapi.json").content)
+    django = orjson.loads(httpx.get(f"{django_server.base_url}/api/openapi.json").content)
+    from_fastapi = fastapi["paths"]["/search/part/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    from_django = django["components"]["schemas"]["SearchRequest"]
+    page = SEARCH_REQUEST_SCHEMA["properties"]["page"]
+    assert from_fastapi["properties"]["page"] == from_django["properties"]["page"] == page
+    assert page["maximum"] == MAX_PAGE == 1_000
+    assert SEARCH_PAGE_SCHEMA["properties"]["page"]["maximum"] == MAX_PAGE
+    assert django["paths"]["/api/jobs/"]["get"]["parameters"][0]["schema"]["maximum"] == MAX_PAGE

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from search_contract.filters import MAX_PAGE
 from tests.expected import Row, expected_search
 
 
@@ -148,7 +149,7 @@ def test_pages_cover_all_matches_in_id_order(client: httpx.Client, rows: list[Ro
 
 
 def test_page_past_the_end_keeps_totals(client: httpx.Client, rows: list[Row]) -> None:
-    body = {"mark_name": "BMW", "page": 100_000}
+    body = {"mark_name": "BMW", "page": MAX_PAGE}
     result = search(client, body)
     assert result["response"] == []
     assert result["count"] > 0 and result["summ"] > 0

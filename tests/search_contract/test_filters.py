@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from search_contract import MAX_BODY_BYTES, ContractError, PartFilters, parse_search_request
+from search_contract.filters import MAX_PAGE
 
 
 def parse(body: Any) -> PartFilters:
@@ -108,8 +109,9 @@ def test_body_size_limit_is_exact() -> None:
 
 
 def test_limits_at_their_edges() -> None:
-    assert parse({"page": 100_000}).page == 100_000
-    assert "page" in refusal({"page": 100_001})["error"]["fields"]
+    assert MAX_PAGE == 1_000
+    assert parse({"page": MAX_PAGE}).page == MAX_PAGE
+    assert refusal({"page": MAX_PAGE + 1})["error"]["fields"] == {"page": "must be an integer from 1 to 1000"}
     assert parse({"mark_list": list(range(1, 101))}).mark_ids == tuple(range(1, 101))
     assert "mark_list" in refusal({"mark_list": list(range(1, 102))})["error"]["fields"]
     assert parse({"part_name": "я" * 200}).part_name == "я" * 200
