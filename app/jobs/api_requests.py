@@ -117,7 +117,7 @@ def job_create_request_parse(request: HttpRequest) -> JobCreateRequest:
     except RequestDataTooBig:
         raise body_too_large(limit=MAX_BODY_BYTES, field="body") from None
     data = _json_object(body)
-    unknown = {str(key)[:64]: "unknown field" for key in data if key not in ("kind", "name", "params")}
+    unknown = {str(key): "unknown field" for key in data if key not in ("kind", "name", "params")}
     if unknown:
         raise request_invalid(unknown)
     if "kind" not in data:
@@ -189,7 +189,7 @@ def _uploaded_file(request: HttpRequest) -> UploadedFile[bytes]:
         raise request_invalid({"body": "must be a well-formed multipart/form-data body"}) from None
     except RequestDataTooBig:
         raise body_too_large(limit=MAX_BODY_BYTES, field="body") from None
-    unknown = {str(name)[:64]: "unknown field" for name in [*fields, *files] if name != "file"}
+    unknown = {str(name): "unknown field" for name in [*fields, *files] if name != "file"}
     if unknown:
         raise request_invalid(unknown)
     uploaded = files.getlist("file")

@@ -3,7 +3,8 @@
 A token is ``secrets.token_urlsafe(32)`` (32 random bytes, 43 characters). Only its SHA-256 digest is stored
 (ApiToken.digest) with its first 8 characters (ApiToken.prefix) to tell tokens apart; the token itself is shown
 once, when it is made (the create_api_token command, the admin's add form). The write endpoints take the
-token through :func:`token_required`; reads need none.
+token through :func:`token_required`. Reads are open, but only a reader with a token sees what a job's input
+and outcome may hold (:func:`token_reader`, jobs.selectors.JOB_PRIVATE_FIELDS).
 """
 
 from __future__ import annotations
@@ -109,6 +110,17 @@ def token_required(view: View) -> View:
         return view(request, *args, token=token, **kwargs)
 
     return wrapper
+
+
+def token_reader(request: HttpRequest) -> ApiToken | None:
+    """The live token of a read that sends one; None for a read without an Authorization header.
+
+    A token that is sent must be good: a wrong or revoked one gets the same 401 or 403 as on a write, never a
+    quiet anonymous answer that would look like a job without a result."""
+    authorization = request.headers.get("Authorization")
+    if authorization is None:
+        return None
+    return token_authenticate(authorization=authorization)
 
 
 class TokenError(Exception):

@@ -18,6 +18,7 @@ from jobs.models import Job
 from jobs.params import ParamsError
 from jobs.services import JobConflict
 from search_contract import ContractError
+from search_contract.errors import validation_error
 
 View = Callable[..., HttpResponse]
 
@@ -28,12 +29,9 @@ def job_url(job_id: int) -> str:
 
 
 def request_invalid(fields: dict[str, str]) -> ContractError:
-    return ContractError(
-        status=400,
-        code="validation_error",
-        message=f"Invalid jobs request: {', '.join(sorted(fields))}.",
-        fields=fields,
-    )
+    """The search's 400, bounded alike (search_contract/errors.py): as many unknown names as a body holds
+    still answer a small error."""
+    return validation_error(fields, subject="jobs request")
 
 
 def job_conflict(job: Job) -> ContractError:
@@ -77,6 +75,17 @@ def token_missing() -> ContractError:
         status=401,
         code="unauthorized",
         message="This endpoint needs an API token: send Authorization: Bearer <token>.",
+        headers={"WWW-Authenticate": _BEARER_CHALLENGE},
+    )
+
+
+def token_needed_for(fields: list[str]) -> ContractError:
+    """An anonymous read asked for fields that only a token's holder sees (jobs.selectors.JOB_PRIVATE_FIELDS)."""
+    return ContractError(
+        status=401,
+        code="unauthorized",
+        message=f"The fields {', '.join(fields)} need an API token: send Authorization: Bearer <token>.",
+        fields={"fields": f"{', '.join(fields)}: only with an API token"},
         headers={"WWW-Authenticate": _BEARER_CHALLENGE},
     )
 

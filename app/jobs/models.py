@@ -8,6 +8,10 @@ from django.db.models import Q
 
 # Job.name's column width; the API refuses longer names before they reach the database.
 JOB_NAME_MAX_CHARS = 200
+# Job.error's size, as UTF-8 JSON: the runner cuts an error to fit when it writes it (jobs.runner.job_error_bounded).
+# A rejected file lists up to 100 bad lines, and a line may be 1 MiB long: without a limit, one error could
+# hold 100 MiB, loaded by every read of the job and by the admin.
+JOB_ERROR_MAX_BYTES = 16 * 1024
 
 
 class ApiToken(models.Model):
@@ -76,7 +80,8 @@ class Job(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # Set when done; null until then.
     result = models.JSONField(null=True, blank=True)
-    # Set when failed: {"message": ..., and details such as "lines": [{"line": N, "reason": ...}]}.
+    # Set when failed: {"message": ..., and details such as "lines": [{"line": N, "reason": ...}]}; at most
+    # JOB_ERROR_MAX_BYTES, with "truncated": true when the runner had to cut it.
     error = models.JSONField(null=True, blank=True)
     # Where a re-run resumes (for example the seed batches already committed).
     checkpoint = models.JSONField(null=True, blank=True)

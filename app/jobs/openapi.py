@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from jobs.api_requests import FILENAME_MAX_CHARS, IMPORT_FORMATS, NAME_MAX_CHARS
+from jobs.models import JOB_ERROR_MAX_BYTES
 from jobs.params import SEED_PARTS_MAX
 from jobs.selectors import JOB_EXTRA_FIELDS, JOB_SORT_DEFAULT, JOB_SORTS, PAGE_SIZE
 from search_contract.filters import MAX_BODY_BYTES, MAX_PAGE
@@ -43,6 +44,8 @@ def _list_of(item: dict[str, Any]) -> dict[str, Any]:
 
 
 _TIME = {"type": ["string", "null"], "format": "date-time"}
+# A job's name, params, result and error may hold file names, rejected lines and feed errors (jobs/selectors.py).
+_PRIVATE = "Only with an API token: absent from an anonymous answer."
 _STATUS = {"type": "string", "enum": ["queued", "running", "done", "failed"]}
 _KIND = {"type": "string", "enum": ["seed", "import", "supplier_sync"]}
 _JOB_URL = {"type": "string", "description": "the job's path, /api/jobs/{id}/", "example": "/api/jobs/42/"}
@@ -117,11 +120,11 @@ SCHEMAS: dict[str, Any] = {
     },
     "JobSummary": {
         "type": "object",
-        "required": ["id", "url", "name", "kind", "status", "created"],
+        "required": ["id", "url", "kind", "status", "created"],
         "properties": {
             "id": {"type": "integer"},
             "url": _JOB_URL,
-            "name": {"type": "string"},
+            "name": {"type": "string", "description": _PRIVATE},
             "kind": _KIND,
             "status": _STATUS,
             "created": {"type": "string", "format": "date-time"},
@@ -150,8 +153,6 @@ SCHEMAS: dict[str, Any] = {
             "started",
             "finished",
             "attempts",
-            "result",
-            "error",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -163,13 +164,14 @@ SCHEMAS: dict[str, Any] = {
             "started": {**_TIME, "description": "the latest start; null while queued the first time"},
             "finished": _TIME,
             "attempts": {"type": "integer", "minimum": 0, "description": "runs started, re-runs included"},
-            "result": {"type": ["object", "null"], "description": "what the job did; null until done"},
+            "result": {"type": ["object", "null"], "description": f"what the job did; null until done. {_PRIVATE}"},
             "error": {
                 "type": ["object", "null"],
-                "description": "why it failed ({message, ...}); null unless failed",
+                "description": f"why it failed ({{message, ...}}, at most {JOB_ERROR_MAX_BYTES} bytes of JSON); "
+                f"null unless failed. {_PRIVATE}",
             },
-            "name": {"type": "string", "description": "with ?fields=name"},
-            "params": {"type": "object", "description": "with ?fields=params"},
+            "name": {"type": "string", "description": f"with ?fields=name. {_PRIVATE}"},
+            "params": {"type": "object", "description": f"with ?fields=params. {_PRIVATE}"},
             "duration": {
                 "type": ["number", "null"],
                 "description": "with ?fields=duration: seconds from start to finish (to now while running); "
@@ -184,7 +186,7 @@ _ALLOW = {"Allow": {"description": "the methods this route takes", "schema": {"t
 RESPONSES: dict[str, Any] = {
     "BadRequest": _error_response("Bad input; `fields` names each problem (code `validation_error`)."),
     "Unauthorized": _error_response(
-        "No API token, or one that is malformed or unknown (code `unauthorized`).",
+        "No API token where one is needed, or one that is malformed or unknown (code `unauthorized`).",
         headers={"WWW-Authenticate": {"schema": {"type": "string"}, "example": 'Bearer realm="jobs"'}},
     ),
     "Forbidden": _error_response("The API token was revoked (code `forbidden`)."),
@@ -224,6 +226,8 @@ _ACCEPTED = {
     "content": _json(_ref("schemas", "JobAccepted")),
 }
 _WRITE: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+# Reads: anonymous ({}) or with the token, which shows a job's private fields too.
+_READ: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 
 
 def _paths(*, import_max_bytes: int) -> dict[str, Any]:
@@ -274,6 +278,7 @@ def _paths(*, import_max_bytes: int) -> dict[str, Any]:
                 "summary": "List jobs",
                 "description": f"{PAGE_SIZE} jobs a page. A page past the end is empty, with the true count.",
                 "operationId": "job_list",
+                "security": _READ,
                 "parameters": [
                     {
                         "name": "page",
@@ -289,7 +294,7 @@ def _paths(*, import_max_bytes: int) -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": {"description": "A page of jobs", "content": _json(_ref("schemas", "JobPage"))},
-                    **_errors(400),
+                    **_errors(400, 401, 403),
                 },
             },
             "post": {
@@ -343,6 +348,9 @@ def _paths(*, import_max_bytes: int) -> dict[str, Any]:
                 "tags": ["jobs"],
                 "summary": "One job",
                 "operationId": "job_detail",
+                "description": "Anyone sees the job's state; its name, params, result and error need the API "
+                "token (asking for ?fields=name or params without it: 401).",
+                "security": _READ,
                 "parameters": [
                     {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
                     {
@@ -355,7 +363,7 @@ def _paths(*, import_max_bytes: int) -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": {"description": "The job", "content": _json(_ref("schemas", "Job"))},
-                    **_errors(400, 404),
+                    **_errors(400, 401, 403, 404),
                 },
             }
         },
@@ -370,9 +378,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Parts catalog (Django)",
             "version": "1",
-            "description": "The parts search, the mark and model lists, and background jobs. Reads are open; "
-            "every POST under /api/jobs/ needs an API token (Authorization: Bearer TOKEN; manage.py "
-            "create_api_token NAME makes one). Errors share one body: {error: {code, message, fields}}.",
+            "description": "The parts search, the mark and model lists, and background jobs. Reads are open, "
+            "but a job's name, params, result and error show only with an API token; every POST under "
+            "/api/jobs/ needs one (Authorization: Bearer TOKEN; manage.py create_api_token NAME makes one). "
+            "Errors share one body: {error: {code, message, fields}}.",
         },
         "tags": [
             {"name": "catalog", "description": "The catalog search and lists"},

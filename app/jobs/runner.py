@@ -26,6 +26,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Coalesce, Greatest, Now
 
-from jobs.models import Job
+from jobs.models import JOB_ERROR_MAX_BYTES, Job
 from jobs.uploads import upload_delete
 
 logger = logging.getLogger(__name__)
@@ -121,10 +122,52 @@ class _Heartbeat(threading.Thread):
         self.join()
 
 
+# When an error is over JOB_ERROR_MAX_BYTES, each of its texts is first cut to this share of the limit.
+_TEXT_SHARE = 32
+
+
+def _json_bytes(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+
+
+def _texts_cut(value: Any, *, chars: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= chars else value[: chars - 1] + "…"
+    if isinstance(value, list):
+        return [_texts_cut(item, chars=chars) for item in value]
+    if isinstance(value, dict):
+        return {key: _texts_cut(item, chars=chars) for key, item in value.items()}
+    return value
+
+
+def job_error_bounded(error: dict[str, Any]) -> dict[str, Any]:
+    """``error`` as Job.error stores it: whole when its JSON fits JOB_ERROR_MAX_BYTES. Otherwise every text is
+    cut to 1/_TEXT_SHARE of the limit, then items go from the end of its longest lists (the first bad lines of a
+    file are the first to fix) until it fits, and ``"truncated": true`` says so. Counts (``bad_rows``) stay."""
+    if _json_bytes(error) <= JOB_ERROR_MAX_BYTES:
+        return error
+    bounded: dict[str, Any] = {**_texts_cut(error, chars=JOB_ERROR_MAX_BYTES // _TEXT_SHARE), "truncated": True}
+    lists = [key for key, value in bounded.items() if isinstance(value, list)]
+    while _json_bytes(bounded) > JOB_ERROR_MAX_BYTES and any(bounded[key] for key in lists):
+        longest = max(lists, key=lambda key: len(bounded[key]))
+        bounded[longest] = bounded[longest][:-1]
+    if _json_bytes(bounded) > JOB_ERROR_MAX_BYTES:  # many keys, not long lists: the message alone
+        return {
+            "message": _texts_cut(str(error.get("message", "")), chars=JOB_ERROR_MAX_BYTES // _TEXT_SHARE),
+            "truncated": True,
+        }
+    return bounded
+
+
 def job_fail_locked(*, job: Job, error: dict[str, Any]) -> None:
-    """Fail a job whose row the caller holds locked; its uploaded file goes too."""
+    """Fail a job whose row the caller holds locked; its uploaded file goes too. Every failure is written here,
+    so every stored error is bounded here (job_error_bounded)."""
     Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.FAILED, error=error, result=None, finished_at=Now(), heartbeat_at=Now()
+        status=Job.Status.FAILED,
+        error=job_error_bounded(error),
+        result=None,
+        finished_at=Now(),
+        heartbeat_at=Now(),
     )
     upload_delete(job_id=job.pk)
 

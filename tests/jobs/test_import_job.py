@@ -125,6 +125,33 @@ def test_the_list_of_bad_lines_is_capped_and_every_bad_row_counted(jobs: JobsCli
     assert error["lines"][-1] == {"line": 101, "reason": "price: must be a whole number from 0 to 2147483647"}
 
 
+# jobs.models.JOB_ERROR_MAX_BYTES: the most a job's stored error holds, as compact UTF-8 JSON.
+JOB_ERROR_MAX_BYTES = 16 * 1024
+
+
+def test_a_stored_error_is_cut_to_its_size_limit_keeping_the_first_lines_and_the_counts(jobs: JobsClient) -> None:
+    # 150 JSON rows, one a line, each with 400 unknown keys: each reason names them all (6 413 characters), so
+    # the 100 lines listed made a 643 791-byte error before the runner bounded it.
+    row = {"name": "x", "mark": "Honda", "model": "Accord", "price": 1} | {f"unknown_{n:04d}": 1 for n in range(400)}
+    data = ("[\n" + ",\n".join(json.dumps(row) for _ in range(150)) + "\n]").encode()
+
+    error = rejected(jobs, data, "json")
+
+    assert len(json.dumps(error, ensure_ascii=False, separators=(",", ":")).encode()) <= JOB_ERROR_MAX_BYTES
+    assert error["truncated"] is True
+    assert (error["message"], error["bad_rows"], error["rows"]) == (
+        "the file has 150 bad rows; nothing was imported",
+        150,
+        150,
+    )
+    lines = error["lines"]
+    assert 10 <= len(lines) < 100
+    assert [line["line"] for line in lines] == list(range(2, 2 + len(lines)))  # the first ones, in order
+    for line in lines:
+        assert line["reason"].startswith("unknown key(s) 'unknown_0000', 'unknown_0001'")
+        assert line["reason"].endswith("…") and len(line["reason"]) == JOB_ERROR_MAX_BYTES // 32
+
+
 def test_empty_file_and_header_only_are_rejected(jobs: JobsClient) -> None:
     for data, file_format in ((b"", "csv"), (b"name,mark,model,price\n", "csv"), (b"", "json"), (b"[]", "json")):
         error = rejected(jobs, data, file_format)

@@ -1,4 +1,5 @@
-"""API tokens on the write endpoints: 401 without a good one, 403 once revoked; reads need none."""
+"""API tokens on the write endpoints: 401 without a good one, 403 once revoked; reads need none (a job's private
+fields do: tests/jobs/api/test_job_detail.py)."""
 
 from __future__ import annotations
 

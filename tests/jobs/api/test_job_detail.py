@@ -1,4 +1,5 @@
-"""GET /api/jobs/ID/: the job's state and times, extra fields on request, 404 for no such job."""
+"""GET /api/jobs/ID/: the job's state and times, extra fields on request, 404 for no such job; its name, params,
+result and error only with a token."""
 
 from __future__ import annotations
 
@@ -34,10 +35,12 @@ def _insert(postgres: Postgres, statement: str) -> int:
     return int(sql(postgres, statement).split()[0])
 
 
-def test_a_done_job_shows_its_times_attempts_and_result(api: httpx.Client, api_sql: Postgres) -> None:
+def test_a_done_job_shows_its_times_attempts_and_result(
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
+) -> None:
     job_id = _insert(api_sql, DONE_JOB_SQL)
 
-    response = api.get(f"/api/jobs/{job_id}/")
+    response = api.get(f"/api/jobs/{job_id}/", headers=auth)
 
     assert response.status_code == 200
     body = response.json()
@@ -54,13 +57,13 @@ def test_a_done_job_shows_its_times_attempts_and_result(api: httpx.Client, api_s
         "result": {"parts": 3},
         "error": None,
     }
-    with_fields = api.get(f"/api/jobs/{job_id}/?fields=name,duration,params").json()
+    with_fields = api.get(f"/api/jobs/{job_id}/?fields=name,duration,params", headers=auth).json()
     assert with_fields == {**body, "name": "finished seed", "duration": 70.25, "params": {"parts": 3, "seed": 4}}
-    assert api.get(f"/api/jobs/{job_id}/?fields=duration").json() == {**body, "duration": 70.25}
+    assert api.get(f"/api/jobs/{job_id}/?fields=duration", headers=auth).json() == {**body, "duration": 70.25}
 
 
-def test_a_failed_job_shows_its_error_and_no_result(api: httpx.Client, api_sql: Postgres) -> None:
-    body = api.get(f"/api/jobs/{_insert(api_sql, FAILED_JOB_SQL)}/").json()
+def test_a_failed_job_shows_its_error_and_no_result(api: httpx.Client, auth: dict[str, str], api_sql: Postgres) -> None:
+    body = api.get(f"/api/jobs/{_insert(api_sql, FAILED_JOB_SQL)}/", headers=auth).json()
 
     assert (body["status"], body["result"]) == ("failed", None)
     assert body["error"] == {"message": "line 1: no price", "lines": [{"line": 1, "reason": "no price"}]}
@@ -75,7 +78,7 @@ def test_a_running_job_lasts_until_now_and_a_queued_one_has_no_duration(
     assert 5 <= running["duration"] < 60
 
     queued_url = api.post("/api/jobs/", json={"kind": "seed", "params": {"parts": 1}}, headers=auth).json()["url"]
-    queued = api.get(f"{queued_url}?fields=name,duration").json()
+    queued = api.get(f"{queued_url}?fields=name,duration", headers=auth).json()
     assert (queued["status"], queued["started"], queued["duration"], queued["name"]) == (
         "queued",
         None,
@@ -84,6 +87,43 @@ def test_a_running_job_lasts_until_now_and_a_queued_one_has_no_duration(
     )
     assert (queued["result"], queued["error"], queued["attempts"], queued["progress"]) == (None, None, 0, 0)
     assert datetime.fromisoformat(queued["created"]).utcoffset() is not None
+
+
+def test_without_a_token_a_job_shows_its_state_but_no_name_params_result_or_error(
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
+) -> None:
+    """A failed import's name holds its file name, its error the file's rejected lines: not for the public."""
+    job_id = _insert(api_sql, FAILED_JOB_SQL)
+    url = f"/api/jobs/{job_id}/"
+    whole = api.get(f"{url}?fields=duration", headers=auth)
+    assert whole.json()["error"]["lines"] == [{"line": 1, "reason": "no price"}]
+
+    anonymous = api.get(f"{url}?fields=duration")
+
+    assert anonymous.status_code == 200
+    state = {key: value for key, value in whole.json().items() if key not in {"name", "params", "result", "error"}}
+    assert anonymous.json() == state
+    assert set(state) == {
+        "id",
+        "url",
+        "kind",
+        "status",
+        "progress",
+        "created",
+        "started",
+        "finished",
+        "attempts",
+        "duration",
+    }
+    assert b"x.csv" not in anonymous.content and b"no price" not in anonymous.content
+    assert "Authorization" in anonymous.headers["vary"] and "Authorization" in whole.headers["vary"]
+    for fields in ("name", "params", "duration,params"):
+        refused = api.get(f"{url}?fields={fields}")
+        assert_error(refused, 401, "unauthorized")
+        assert refused.headers["www-authenticate"] == 'Bearer realm="jobs"'
+        assert b"x.csv" not in refused.content
+    # A token that is sent must be good: a wrong one is refused, not answered as anonymous.
+    assert_error(api.get(url, headers={"Authorization": "Bearer not-a-token-anybody-has-0123"}), 401, "unauthorized")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""GET /api/jobs/: 10 jobs a page in a stable order, the search's envelope, bad queries refused."""
+"""GET /api/jobs/: 10 jobs a page in a stable order, the search's envelope, bad queries refused; names only
+with a token."""
 
 from __future__ import annotations
 
@@ -73,8 +74,10 @@ def test_pages_follow_the_sort_with_ties_broken_by_id(api: httpx.Client, api_sql
 
 
 @pytest.mark.usefixtures("many_jobs")
-def test_the_default_is_newest_first_and_rows_carry_what_a_list_shows(api: httpx.Client, api_sql: Postgres) -> None:
-    body = api.get("/api/jobs/").json()
+def test_the_default_is_newest_first_and_rows_carry_what_a_list_shows(
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
+) -> None:
+    body = api.get("/api/jobs/", headers=auth).json()
 
     assert body["page"] == 1
     assert [row["id"] for row in body["response"]] == [
@@ -90,6 +93,22 @@ def test_the_default_is_newest_first_and_rows_carry_what_a_list_shows(api: httpx
         "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') "  # noqa: S608
         f"FROM job WHERE id = {row['id']:d}",
     ).replace(".000000+", "+")
+
+
+@pytest.mark.usefixtures("many_jobs")
+def test_without_a_token_the_list_shows_no_names(api: httpx.Client, auth: dict[str, str]) -> None:
+    """An import's name is ``import <file name>``: only a reader with the token sees it."""
+    whole = api.get("/api/jobs/?sort=created", headers=auth)
+
+    anonymous = api.get("/api/jobs/?sort=created")
+
+    assert anonymous.status_code == 200
+    assert anonymous.json() == {
+        **whole.json(),
+        "response": [{key: value for key, value in row.items() if key != "name"} for row in whole.json()["response"]],
+    }
+    assert all("name" in row for row in whole.json()["response"])
+    assert "Authorization" in anonymous.headers["vary"]
 
 
 @pytest.mark.usefixtures("many_jobs")
