@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Create an admin account (a Django superuser) on the running stack, inside a healthy task of the live django colour.
-#   scripts/admin-user.sh                      asks for name, e-mail and password (Django's createsuperuser)
+#   scripts/admin-user.sh                      asks for name, e-mail and password (createsuperuser)
 #   scripts/admin-user.sh NAME [EMAIL]         asks for the password only; NAME already there: changes nothing
 #   printf '%s' "$PASSWORD" | scripts/admin-user.sh NAME [EMAIL]    without a terminal: the password from stdin
 # The password goes through the terminal or stdin, never argv or the environment, so `ps` and `docker inspect`
-# never show it. The apps' database role may write auth_user (tests/test_least_privilege.py), as the admin does.
+# never show it. Both ways run the project's createsuperuser (app/catalog/management/commands/createsuperuser.py),
+# which refuses a password that fails AUTH_PASSWORD_VALIDATORS, with no bypass.
+# The apps' database role may write auth_user (tests/test_least_privilege.py), as the admin does.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -17,20 +19,6 @@ USER_EXISTS='
 import os, sys
 from django.contrib.auth import get_user_model
 sys.exit(0 if get_user_model().objects.filter(username=os.environ["ADMIN_USERNAME"]).exists() else 3)
-'
-# Create superuser $ADMIN_USERNAME with the password read from stdin, after Django's password validators.
-USER_CREATE='
-import os, sys
-from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
-password = sys.stdin.read().rstrip("\n")
-user = get_user_model()(username=os.environ["ADMIN_USERNAME"], email=os.environ["ADMIN_EMAIL"])
-try:
-    validate_password(password, user)
-except ValidationError as error:
-    sys.exit("password refused: " + " ".join(error.messages))
-get_user_model().objects.create_superuser(username=user.username, email=user.email, password=password)
 '
 
 require_docker
@@ -60,7 +48,8 @@ if [ -t 0 ]; then
     run docker exec -it "${container}" python manage.py createsuperuser "${args[@]}"
 else
     [ -n "${name}" ] || die "without a terminal, give NAME and the password on stdin: printf '%s' \"\$PASSWORD\" | scripts/admin-user.sh NAME [EMAIL]"
-    log "+ docker exec -i ${container} python manage.py shell (create superuser ${name}; password from stdin)"
-    in_task -i "${container}" python manage.py shell -c "${USER_CREATE}" || die "admin account ${name} not created"
+    log "+ docker exec -i ${container} python manage.py createsuperuser --noinput --username ${name} --password-stdin"
+    in_task -i "${container}" python manage.py createsuperuser --noinput --username "${name}" --email "${email}" \
+        --password-stdin || die "admin account ${name} not created"
 fi
 log "admin account ready: log in at http://127.0.0.1:${HTTP_PORT}/admin/"

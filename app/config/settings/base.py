@@ -67,6 +67,9 @@ DATABASES = {"default": database_from_url(env_value("DATABASE_URL"))}
 
 # APPS
 INSTALLED_APPS = [
+    # First: the first app listed owns a management command's name, and catalog's createsuperuser replaces
+    # django.contrib.auth's (it applies AUTH_PASSWORD_VALIDATORS with no way round them).
+    "catalog",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -74,8 +77,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
-    "catalog",
     "jobs",
+]
+
+# PASSWORDS
+# https://docs.djangoproject.com/en/5.2/ref/settings/#auth-password-validators
+# Every way to set an admin's password applies them: the admin's add-user and change-password forms, and
+# createsuperuser (catalog's, which scripts/admin-user.sh runs). Django's default is none at all.
+# 12 characters: the admin can change the whole catalog, and a long passphrase costs a person nothing.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 # MIDDLEWARE

@@ -149,3 +149,28 @@ def test_the_part_list_takes_its_total_from_the_planner_estimate_on_a_large_tabl
     assert unfiltered.status_code == filtered.status_code == 200
     assert "2000000 parts" in unfiltered.text
     assert f"{visible} parts" in filtered.text
+
+
+def test_the_admin_refuses_a_password_that_fails_the_validators(admin: Admin, api_sql: Postgres) -> None:
+    """AUTH_PASSWORD_VALIDATORS, on the add-user form and the set-password form of an existing account."""
+    weak = {"username": "tests-weak-admin", "usable_password": "true", "password1": "password", "password2": "password"}
+
+    refused = admin.post_form("/admin/auth/user/add/", weak)
+
+    assert refused.status_code == 200  # the form again, with the validators' messages
+    assert "This password is too common." in refused.text
+    assert "This password is too short. It must contain at least 12 characters." in refused.text
+    assert sql(api_sql, "SELECT count(*) FROM auth_user WHERE username = 'tests-weak-admin'") == "0"
+
+    strong = {**weak, "password1": "tiled-harbour-lamp-47", "password2": "tiled-harbour-lamp-47"}
+    assert admin.post_form("/admin/auth/user/add/", strong).status_code == 302
+    user_id = int(sql(api_sql, "SELECT id FROM auth_user WHERE username = 'tests-weak-admin'"))
+    before = sql(api_sql, f"SELECT password FROM auth_user WHERE id = {user_id:d}")  # noqa: S608
+
+    changed = admin.post_form(
+        f"/admin/auth/user/{user_id}/password/", {"password1": "12345678901234", "password2": "12345678901234"}
+    )
+
+    assert changed.status_code == 200
+    assert "This password is entirely numeric." in changed.text
+    assert sql(api_sql, f"SELECT password FROM auth_user WHERE id = {user_id:d}") == before  # noqa: S608
