@@ -14,9 +14,13 @@ is the socket's address exactly (ngx_init_cycle compares the addresses), never s
 its own: so this holder sets O_NONBLOCK (shared by every copy of the descriptor) and never SO_REUSEPORT, and
 the watcher writes the listen line from the address it receives (upstream_watcher.py).
 
-This file is kept small on purpose, with no dependency beyond CPython's standard library: updating the
-holder closes the port between the old holder's exit and the new one's bind (README, "Updating the edge"),
-so it should never need an update. Nginx's own code and configuration are not here.
+The holder is updated start-first too: a new holder first asks the running one (at the same Unix socket
+path) for its sockets and keeps those whose address it is configured for, so the listening socket itself
+never closes; only an address it does not get that way is bound anew. Then it takes over the path. Each
+Nginx task's watcher serves the copies it took the same way, beside the holder's path (nginx-<host>.sock),
+so that a holder that starts while none runs (after a crash, or a stop-first update) takes the socket the
+running Nginx tasks hold instead of failing to bind a port in use. The file is kept small, with nothing
+beyond CPython's standard library, so that it seldom needs an update at all.
 
 Environment:
   EDGE_LISTEN        name=address:port[,...]   default http=0.0.0.0:8080 (names: http, https)
@@ -91,6 +95,24 @@ def handover_serve(server: socket.socket, listeners: list[tuple[str, socket.sock
                 print(f"socket_holder: handover failed: {error}", file=sys.stderr, flush=True)
 
 
+def handover_listen(path: str) -> socket.socket:
+    """The Unix socket a handover is served on, at `path`: bound beside it, then renamed over it, so a file
+    already there (a running holder's, which serves its open socket until it stops, or one left by a crash)
+    is replaced at once and the path never goes missing. Only this user (www-data in both images) may use it."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    staging = f"{path}.{os.getpid()}"
+    if os.path.exists(staging):
+        os.unlink(staging)
+    mask = os.umask(0o177)
+    try:
+        server.bind(staging)
+    finally:
+        os.umask(mask)
+    server.listen(16)
+    os.rename(staging, path)
+    return server
+
+
 def handover_receive(path: str, timeout: float = 2.0) -> tuple[list[dict[str, object]], list[int]]:
     """Ask the holder at `path` for its listeners: (their description, one new descriptor each)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
@@ -125,23 +147,55 @@ def check(path: str) -> int:
     return 0
 
 
+def watcher_path(holder_path: str, host: str) -> str:
+    """Where the watcher of the Nginx task on `host` serves the sockets it took: beside the holder's path."""
+    return os.path.join(os.path.dirname(holder_path), f"nginx-{host}.sock")
+
+
+def handover_receive_any(path: str) -> tuple[list[dict[str, object]], list[int], str]:
+    """The sockets held on this node: from the holder at `path`, else from the first Nginx task's watcher
+    beside it that answers (a task that stopped without removing its file does not answer). Also says which.
+    Raises OSError when nobody answers."""
+    folder = os.path.dirname(path) or "."
+    siblings = sorted(name for name in os.listdir(folder) if name.startswith("nginx-") and name.endswith(".sock"))
+    problems = []
+    for candidate in [path, *(os.path.join(folder, name) for name in siblings)]:
+        try:
+            described, descriptors = handover_receive(candidate)
+        except (OSError, ValueError, KeyError) as error:
+            problems.append(f"{candidate}: {error}")
+            continue
+        return described, descriptors, candidate
+    raise OSError("; ".join(problems))
+
+
+def running_sockets(path: str) -> dict[tuple[str, int], socket.socket]:
+    """The listening sockets already held on this node by (address, port); none when nobody answers."""
+    try:
+        described, descriptors, source = handover_receive_any(path)
+    except OSError:
+        return {}
+    print(f"socket_holder: took the running sockets from {source}", file=sys.stderr, flush=True)
+    return {
+        (str(item["address"]), int(str(item["port"]))): socket.socket(fileno=descriptor)
+        for item, descriptor in zip(described, descriptors, strict=True)
+    }
+
+
 def run(environ: Mapping[str, str]) -> int:
     path = environ.get("EDGE_SOCKET_PATH", SOCKET_PATH_DEFAULT)
     backlog = int(environ.get("EDGE_BACKLOG", "4096"))
-    listeners = [
-        (name, listening_socket(address, port, backlog))
-        for name, address, port in listeners_parse(environ.get("EDGE_LISTEN", LISTEN_DEFAULT))
-    ]
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    if os.path.exists(path):
-        os.unlink(path)  # a socket file left by a holder that did not exit cleanly
-    # Only this user (the Nginx image's www-data) may take the sockets: umask while the file is made.
-    previous = os.umask(0o177)
-    try:
-        server.bind(path)
-    finally:
-        os.umask(previous)
-    server.listen(16)
+    wanted = listeners_parse(environ.get("EDGE_LISTEN", LISTEN_DEFAULT))
+    previous = running_sockets(path)
+    listeners = []
+    for name, address, port in wanted:
+        taken = previous.pop((address, port), None)
+        listeners.append((name, taken if taken is not None else listening_socket(address, port, backlog)))
+        how = "taken over" if taken is not None else "bound"
+        print(f"socket_holder: {name} {address}:{port} {how}", file=sys.stderr, flush=True)
+    for unused in previous.values():
+        unused.close()  # an address this holder is no longer configured for: closed once the old holder stops
+    server = handover_listen(path)
     shown = ", ".join(f"{name} {sock.getsockname()[0]}:{sock.getsockname()[1]}" for name, sock in listeners)
     print(f"socket_holder: holding {shown}; handing them over at {path}", file=sys.stderr, flush=True)
     # SIGTERM ends the process at once: the sockets stay open in every Nginx task that has them.

@@ -44,11 +44,13 @@ Configuration (environment):
   TIMEOUTS_TO_DROP (3), NGINX_STOP_SECONDS (25), DRAIN_SECONDS (2)
   TLS_CERT_PATH, TLS_KEY_PATH (both or neither; absolute paths)
   EDGE_DEBUG_HEADERS (0): 1 adds X-Upstream-Addr to every response (lua/edge_debug.lua reads it; checked here)
-  EDGE_SOCKET_PATH: the socket holder's Unix socket (unset: Nginx binds :8080 itself); EDGE_SOCKET_WAIT_SECONDS (60)
+  EDGE_SOCKET_PATH: the socket holder's Unix socket (unset: Nginx binds :8080 itself); EDGE_SOCKET_WAIT_SECONDS (60),
+  EDGE_TASK_NAME (the hostname): names this task's own handover file, nginx-<name>.sock beside the holder's
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import http.client
 import json
@@ -158,6 +160,8 @@ class WatcherSettings:
     debug_headers: bool = False
     edge_socket_path: str | None = None
     edge_socket_wait_seconds: float = 60.0
+    # Names this task's handover file beside the holder's (the container's hostname in Swarm: unique).
+    task_name: str = "nginx"
 
 
 def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
@@ -190,6 +194,7 @@ def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
         debug_headers=_flag(environ, "EDGE_DEBUG_HEADERS"),
         edge_socket_path=environ.get("EDGE_SOCKET_PATH", "").strip() or None,
         edge_socket_wait_seconds=_number(environ, "EDGE_SOCKET_WAIT_SECONDS", 60.0),
+        task_name=environ.get("EDGE_TASK_NAME", "").strip() or socket.gethostname(),
     )
 
 
@@ -405,16 +410,19 @@ def file_write_atomic(path: str, text: str) -> None:
 
 
 def listeners_receive(path: str, wait_seconds: float) -> list[Listener]:
-    """Copies of the holder's listening sockets, waiting for the holder to answer (it may start after us)."""
+    """Copies of the node's listening sockets: from the holder at `path`, else from another Nginx task's
+    watcher beside it; waiting for one to answer (the holder may start after us)."""
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            described, descriptors = socket_holder.handover_receive(path)
+            described, descriptors, source = socket_holder.handover_receive_any(path)
             break
-        except (OSError, ValueError, KeyError) as error:
+        except OSError as error:
             if time.monotonic() >= deadline:
                 raise RuntimeError(f"no listening sockets from the holder at {path}: {error}") from error
             time.sleep(0.5)
+    if source != path:
+        log(f"the socket holder did not answer; took the listening sockets from {source}")
     return [
         Listener(name=str(item["name"]), address=str(item["address"]), port=int(str(item["port"])), fd=fd)
         for item, fd in zip(described, descriptors, strict=True)
@@ -567,6 +575,31 @@ def apply_config(new_config: str, settings: WatcherSettings) -> int:
     return 0
 
 
+def nginx_start(listeners: list[Listener]) -> subprocess.Popen[bytes]:
+    """Nginx in the foreground; with inherited listeners, passed as in its binary upgrade (NGINX=fd;fd;)."""
+    environment = {**os.environ, "NGINX": nginx_inherit_variable(listeners)} if listeners else None
+    nginx = subprocess.Popen(
+        ["nginx", "-e", "stderr", "-c", RUNNING_CONF, "-g", "daemon off;"],
+        env=environment,
+        pass_fds=[listener.fd for listener in listeners],
+    )
+    if listeners:
+        log(f"nginx inherited {', '.join(f'{item.name} {item.target}' for item in listeners)} from the socket holder")
+    return nginx
+
+
+def handover_start(settings: WatcherSettings, listeners: list[Listener]) -> str | None:
+    """Serve this task's copies of the listening sockets beside the holder's path (a thread), so that a holder
+    starting while none runs takes them instead of binding a port in use. Returns the path, or None."""
+    if not settings.edge_socket_path or not listeners:
+        return None
+    path = socket_holder.watcher_path(settings.edge_socket_path, settings.task_name)
+    server = socket_holder.handover_listen(path)
+    held = [(listener.name, socket.socket(fileno=listener.fd)) for listener in listeners]
+    threading.Thread(target=socket_holder.handover_serve, args=(server, held), daemon=True, name="handover").start()
+    return path
+
+
 def listeners_prepare(settings: WatcherSettings) -> list[Listener]:
     """The public listeners: the holder's inherited sockets (written as listen lines), or none (Nginx binds)."""
     listeners: list[Listener] = []
@@ -597,17 +630,8 @@ def run(settings: WatcherSettings) -> int:
     watcher = Watcher(settings, push=lambda body: file_write_atomic(SEED_PATH, seed_text(settings.live_colour, body)))
     watcher.poll_guarded()
     watcher.push = lambda body: control_request("POST", "/edge/peers", body)
-    environment = {**os.environ, "NGINX": nginx_inherit_variable(listeners)} if listeners else None
-    nginx = subprocess.Popen(
-        ["nginx", "-e", "stderr", "-c", RUNNING_CONF, "-g", "daemon off;"],
-        env=environment,
-        pass_fds=[listener.fd for listener in listeners],
-    )
-    # Nginx holds its copies now; the health check finds them in Nginx's processes, not in this one.
-    for listener in listeners:
-        os.close(listener.fd)
-    if listeners:
-        log(f"nginx inherited {', '.join(f'{item.name} {item.target}' for item in listeners)} from the socket holder")
+    nginx = nginx_start(listeners)
+    own_handover = handover_start(settings, listeners)
     # The control server opens within milliseconds of Nginx starting; the live colour goes first, before peers.
     for _ in range(50):
         try:
@@ -651,6 +675,9 @@ def run(settings: WatcherSettings) -> int:
         nginx.terminate()
         nginx.wait()
     watcher.close()
+    if own_handover:
+        with contextlib.suppress(OSError):
+            os.unlink(own_handover)
     return 0
 
 
@@ -683,16 +710,19 @@ def socket_holding_problem(wanted: Mapping[int, object], held: Mapping[int, set[
 def health_problem(settings: WatcherSettings) -> str | None:
     """Why this Nginx task should not count as healthy, or None."""
     try:
-        with urllib.request.urlopen(HEALTH_URL, timeout=2) as response:
+        with urllib.request.urlopen(HEALTH_URL, timeout=2) as response:  # noqa: S310 (a fixed http URL)
             response.read()
     except (OSError, ValueError) as error:
         return f"{HEALTH_URL}: {error}"
     if not settings.edge_socket_path:
         return None
+    # This task's own copies, as its watcher serves them: the holder may be away for a moment (its update)
+    # without this Nginx being any less healthy.
+    own = socket_holder.watcher_path(settings.edge_socket_path, settings.task_name)
     try:
-        described, descriptors = socket_holder.handover_receive(settings.edge_socket_path)
+        described, descriptors = socket_holder.handover_receive(own)
     except (OSError, ValueError, KeyError) as error:
-        return f"the socket holder did not answer: {error}"
+        return f"the watcher's handover at {own} did not answer: {error}"
     try:
         wanted = {os.fstat(fd).st_ino: item for item, fd in zip(described, descriptors, strict=True)}
     finally:

@@ -14,6 +14,7 @@ import http.client
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,20 +43,40 @@ def _wait(predicate: object, what: str, timeout: float = 15) -> None:
         time.sleep(0.05)
 
 
+def holder_start(port: int, path: Path) -> subprocess.Popen[bytes]:
+    """The socket holder on 127.0.0.1:`port` serving at `path`; returns once it took the path over."""
+    before = path.stat().st_ino if path.exists() else None
+    env = {**os.environ, "EDGE_LISTEN": f"http=127.0.0.1:{port}", "EDGE_SOCKET_PATH": str(path)}
+    with (path.parent / f"holder-{time.monotonic_ns()}.log").open("wb") as log:
+        holder = subprocess.Popen([sys.executable, str(HOLDER)], env=env, stderr=log)
+    _wait(lambda: path.exists() and path.stat().st_ino != before, "the holder's socket")
+    return holder
+
+
+def holder_stop(holder: subprocess.Popen[bytes]) -> None:
+    holder.terminate()
+    holder.wait(timeout=10)
+
+
 @contextmanager
 def running_holder(port: int) -> Iterator[Path]:
     """The socket holder on 127.0.0.1:`port`; yields its Unix socket's path."""
     folder = Path(tempfile.mkdtemp(prefix="partscat-holder-"))
-    path = folder / "holder.sock"
-    env = {**os.environ, "EDGE_LISTEN": f"http=127.0.0.1:{port}", "EDGE_SOCKET_PATH": str(path)}
-    holder = subprocess.Popen([sys.executable, str(HOLDER)], env=env, stderr=subprocess.PIPE)
+    holder = holder_start(port, folder / "holder.sock")
     try:
-        _wait(path.exists, "the holder's socket")
-        yield path
+        yield folder / "holder.sock"
     finally:
-        holder.terminate()
-        holder.wait(timeout=10)
+        holder_stop(holder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _held_inode(socket_holder: ModuleType, path: Path) -> int:
+    _, descriptors = socket_holder.handover_receive(str(path))
+    try:
+        return os.fstat(descriptors[0]).st_ino
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
 
 
 @dataclass
@@ -98,6 +119,8 @@ def edge_task(holder_socket: Path, backend: int, **extra: str) -> Iterator[EdgeT
         "UPSTREAM_SERVICES": services,
         "POLL_SECONDS": "0.5",
         "DRAIN_SECONDS": "0.5",
+        # Two tasks on one host: their own handover files need names of their own (in Swarm: the hostname).
+        "EDGE_TASK_NAME": root.name,
         **extra,
     }
     with (root / "watcher.log").open("wb") as log:
@@ -167,10 +190,14 @@ class Clients:
             self._threads.append(thread)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop and wait for every client (again: nothing more happens)."""
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=15)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +230,33 @@ def test_nginx_replaced_start_first_on_the_held_socket_refuses_and_resets_nothin
         assert served_by_old > 0
 
 
+def test_the_holder_replaced_start_first_hands_on_the_same_socket(socket_holder: ModuleType, backend: int) -> None:
+    """A new holder takes the listening socket from the running one, so the socket never closes: the holder,
+    then Nginx, are replaced and the port refuses nothing."""
+    port = free_port()
+    with running_holder(port) as path, edge_task(path, backend) as old_edge:
+        _wait(lambda: _healthy(old_edge), "nginx on the first holder's socket")
+        first = _held_inode(socket_holder, path)
+        clients = Clients(port)
+        with clients:
+            time.sleep(0.3)
+            new_holder = holder_start(port, path)  # start-first: beside the running holder, on the same path
+            try:
+                assert _held_inode(socket_holder, path) == first, "the new holder bound a socket of its own"
+                with edge_task(path, backend) as new_edge:
+                    _wait(lambda: _healthy(new_edge), "nginx on the new holder's socket")
+                    old_edge.process.send_signal(signal.SIGTERM)
+                    assert old_edge.process.wait(timeout=30) == 0, old_edge.log()
+                    served = new_edge.requests_served()
+                    time.sleep(0.5)
+                    assert new_edge.requests_served() > served
+                    clients.stop()  # before this Nginx stops: no Nginx would be left to answer
+            finally:
+                holder_stop(new_holder)
+        assert set(clients.seen) == {"ok"}, clients.seen
+        assert clients.seen["ok"] > 100, clients.seen
+
+
 def test_connections_wait_in_the_holders_queue_while_no_nginx_accepts(backend: int) -> None:
     """Between two Nginx (or with none), the port is not closed: a connection waits to be accepted."""
     port = free_port()
@@ -217,14 +271,21 @@ def test_connections_wait_in_the_holders_queue_while_no_nginx_accepts(backend: i
             connection.close()
 
 
-def test_health_fails_for_an_nginx_that_does_not_hold_the_holders_socket(backend: int) -> None:
+def test_health_fails_for_an_nginx_that_does_not_hold_the_socket_its_watcher_hands_out(
+    socket_holder: ModuleType, backend: int
+) -> None:
     with (
         running_holder(free_port()) as holder,
         running_holder(free_port()) as other_holder,
         edge_task(holder, backend) as task,
     ):
         _wait(lambda: _healthy(task), "nginx holding its holder's socket")
-        # The same Nginx, asked about another holder's socket: it does not hold that one.
+        # A handover file under this task's name beside the other holder, serving that holder's socket: the
+        # same Nginx, asked about it, does not hold that one.
+        described, descriptors = socket_holder.handover_receive(str(other_holder))
+        served = [(item["name"], socket.socket(fileno=fd)) for item, fd in zip(described, descriptors, strict=True)]
+        server = socket_holder.handover_listen(str(other_holder.parent / f"nginx-{task.root.name}.sock"))
+        threading.Thread(target=socket_holder.handover_serve, args=(server, served), daemon=True).start()
         result = subprocess.run(
             [sys.executable, str(WATCHER), "health"],
             env={**task.env, "EDGE_SOCKET_PATH": str(other_holder)},
@@ -233,7 +294,34 @@ def test_health_fails_for_an_nginx_that_does_not_hold_the_holders_socket(backend
             check=False,
         )
         assert result.returncode == 1
-        assert "does not hold the holder's socket" in result.stderr
+        assert "does not hold the holder's socket" in result.stderr, result.stderr
+
+
+def test_a_new_nginx_takes_the_socket_from_a_running_one_while_no_holder_runs(backend: int) -> None:
+    """The holder away (a crash, a stop-first update): a new Nginx task, and a new holder, take the socket
+    from the running Nginx task's watcher instead of failing to bind a port in use."""
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="partscat-holder-"))
+    path = folder / "holder.sock"
+    try:
+        holder = holder_start(port, path)
+        with edge_task(path, backend) as first:
+            _wait(lambda: _healthy(first), "nginx on the holder's socket")
+            holder_stop(holder)
+            path.unlink()
+            with edge_task(path, backend) as second:
+                _wait(lambda: _healthy(second), "nginx on the first nginx's socket")
+                assert "took the listening sockets from" in second.log()
+                holder = holder_start(port, path)  # binds nothing: takes the socket the tasks hold
+                try:
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    connection.request("GET", "/mark/")
+                    assert connection.getresponse().status == 200
+                finally:
+                    holder_stop(holder)
+        assert "taken over" in "".join(log.read_text() for log in folder.glob("holder-*.log"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_without_the_holder_the_watcher_does_not_start_nginx(backend: int) -> None:
