@@ -173,8 +173,22 @@ export_colours() {
     log "live colour ${live}; idle colour ${idle} keeps $(printenv "DJANGO_${idle^^}_REPLICAS") + $(printenv "FASTAPI_${idle^^}_REPLICAS") replicas"
 }
 
+# A stack from before the socket holder: its nginx publishes the public port(s) itself, and the holder
+# (edge-socket, on the host's network) could not bind them. Unpublish them first: this one update closes the
+# port until the holder binds it; every later Nginx or holder update keeps it open (nginx/socket_holder.py).
+release_published_edge_ports() {
+    local ports port
+    ports="$(docker service inspect "${NGINX_SERVICE}" --format '{{range .Spec.EndpointSpec.Ports}}{{.TargetPort}} {{end}}' 2>/dev/null || true)"
+    [ -n "${ports// /}" ] || return 0
+    log "nginx publishes port(s) ${ports}itself (a stack from before the socket holder): unpublishing them for the holder"
+    for port in ${ports}; do
+        run docker service update --detach --quiet --publish-rm "${port}" "${NGINX_SERVICE}" >/dev/null
+    done
+}
+
 # The label first: creating the secrets would make a first deploy look like a later one.
 ensure_postgres_node_label "${new_database}"
+release_published_edge_ports
 ensure_secrets
 ensure_tls
 export_colours
