@@ -367,9 +367,13 @@ def test_nginx_image_update_with_lua_and_watcher_changes_fails_no_request(
     ("variant", "dockerfile_tail"),
     [
         # nginx -t fails: the watcher exits before starting Nginx.
-        ("bad-config", "USER root\nRUN echo 'this is not a directive;' >> /etc/nginx/nginx.conf\nUSER www-data\n"),
+        pytest.param(
+            "bad-config",
+            "USER root\nRUN echo 'this is not a directive;' >> /etc/nginx/nginx.conf\nUSER www-data\n",
+            id="bad-config",
+        ),
         # The task crashes at start.
-        ("crash", 'ENTRYPOINT ["python3", "-c", "raise SystemExit(3)"]\n'),
+        pytest.param("crash", 'ENTRYPOINT ["python3", "-c", "raise SystemExit(3)"]\n', id="crash"),
     ],
 )
 def test_nginx_update_to_a_broken_image_rolls_back_unseen(
