@@ -28,7 +28,7 @@ done
 log "stack ${STACK_NAME} removed"
 
 if [ "${remove_data}" = 1 ]; then
-    for volume in pgdata redisdata; do
+    for volume in pgdata redisdata edge-socket; do
         if docker volume inspect "${STACK_NAME}_${volume}" >/dev/null 2>&1; then
             run docker volume rm "${STACK_NAME}_${volume}" >/dev/null
         fi
