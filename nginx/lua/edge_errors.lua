@@ -31,10 +31,37 @@ M.ERRORS = {
         status = 400, code = "bad_request", message = "The request could not be parsed.",
     },
     -- One login attempt frees up every 12 s (nginx.conf, rate=5r/m).
-    too_many_requests = {
+    too_many_login_attempts = {
         status = 429, code = "too_many_requests",
         message = "Too many login attempts from this address; retry later.",
         headers = { ["Retry-After"] = "12" },
+    },
+    -- nginx.conf's per-client limits (requests in progress, requests a second): a second frees up plenty.
+    too_many_requests = {
+        status = 429, code = "too_many_requests",
+        message = "Too many requests from this address at once; retry shortly.",
+        headers = { ["Retry-After"] = "1" },
+    },
+    -- search_contract.errors.not_found(): the apps' health probes, asked from the public port (lua/edge_operator.lua).
+    not_found = {
+        status = 404, code = "not_found", message = "No such resource.",
+    },
+    -- A request line over large_client_header_buffers (8 KiB).
+    uri_too_long = {
+        status = 414, code = "uri_too_long", message = "The request URI is longer than this server accepts.",
+    },
+    -- A header line over 8 KiB, or headers over 4 x 8 KiB (large_client_header_buffers): Nginx's 494.
+    headers_too_large = {
+        status = 431, code = "headers_too_large", message = "The request headers are larger than this server accepts.",
+    },
+    -- With TLS on, the admin over plain HTTP, other than a page load (lua/edge_admin.lua redirects those).
+    https_required = {
+        status = 403, code = "https_required", message = "The admin is served over HTTPS only.",
+    },
+    -- Every upload slot of this Nginx is taken (EDGE_UPLOAD_CONCURRENCY, lua/edge_uploads.lua).
+    uploads_busy = {
+        status = 503, code = "uploads_busy", message = "The server takes no more uploads at once; retry shortly.",
+        headers = { ["Retry-After"] = "10" },
     },
     bad_gateway = {
         status = 502, code = "bad_gateway", message = "The service behind this route failed to answer.",

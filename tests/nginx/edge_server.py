@@ -54,13 +54,19 @@ Reply = tuple[int, dict[str, str], bytes]
 
 
 class EchoBackend(BaseHTTPRequestHandler):
-    """A stand-in app task: answers 200 JSON with its port, the path and the headers it received (?sleep=S: late)."""
+    """A stand-in app task: answers 200 JSON with its port, the path and the headers it received (?sleep=S: late);
+    an empty upload to /api/jobs/import/ gets the 400 Django's import view gives it."""
 
     protocol_version = "HTTP/1.1"
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         received = len(self.rfile.read(length))
+        if self.command == "POST" and self.path.startswith("/api/jobs/import/") and received == 0:
+            # What Django's import view answers an empty upload once the token passed: the edge's token check
+            # (lua/edge_uploads.lua) then lets the upload through.
+            self._refuse_empty_upload()
+            return
         # ?sleep=S makes this a slow request (a search on a busy database).
         sleep = re.search(r"[?&]sleep=([0-9.]+)", self.path)
         if sleep:
@@ -74,6 +80,17 @@ class EchoBackend(BaseHTTPRequestHandler):
             }
         ).encode()
         self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _refuse_empty_upload(self) -> None:
+        body = (
+            b'{"error":{"code":"validation_error","message":"Invalid jobs request: file.",'
+            b'"fields":{"file":"must not be empty"}}}'
+        )
+        self.send_response(400)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -1,9 +1,11 @@
 """HTTPS at the edge: the shipped nginx.conf with the TLS listener the watcher writes, a self-signed certificate
 made for the test, and the real Django and FastAPI test servers behind it.
 
-Both listeners serve the same routes. Over HTTPS the admin's cookies are Secure and HSTS is sent; over plain HTTP
-neither, whatever the client claims. Old protocols and weak ciphers are refused. A spoofed X-Forwarded-Host does
-not get through to Django's host check.
+Both listeners serve the same routes, but for the admin: with TLS on, /admin/ is served over HTTPS only (a
+plain-HTTP page load is sent to HTTPS, anything else refused), so its password and session cookie never cross
+the network in clear (issue 16, part 2, "Exposure"). Over HTTPS the admin's cookies are Secure and HSTS is sent;
+over plain HTTP (TLS off) neither, whatever the client claims. Old protocols and weak ciphers are refused. A
+spoofed X-Forwarded-Host does not get through to Django's host check.
 """
 
 from __future__ import annotations
@@ -34,9 +36,17 @@ def edge(watcher: ModuleType, django_server: Server, fastapi_server: Server) -> 
         yield running
 
 
+@pytest.fixture(scope="module")
+def plain_edge(watcher: ModuleType, django_server: Server, fastapi_server: Server) -> Iterator[Edge]:
+    """The same edge without a certificate: plain HTTP only."""
+    with running_edge(watcher) as running:
+        running.push_peers(django_blue=[_port(django_server)], fastapi_blue=[_port(fastapi_server)])
+        yield running
+
+
 def _client(edge: Edge, *, tls: bool) -> httpx.Client:
-    assert edge.tls is not None and edge.tls_port is not None
     if tls:
+        assert edge.tls is not None and edge.tls_port is not None
         context = ssl.create_default_context(cafile=str(edge.tls.cert))
         return cookieless_client(base_url=f"https://127.0.0.1:{edge.tls_port}", verify=context, timeout=30)
     return cookieless_client(base_url=f"http://127.0.0.1:{edge.port}", timeout=30)
@@ -87,17 +97,38 @@ def test_the_admin_over_https_sets_secure_cookies(edge: Edge, admin_user: str) -
         assert cookies[name]["secure"] is True, cookies[name].OutputString()
 
 
-def test_the_admin_over_plain_http_still_works(edge: Edge, admin_user: str) -> None:
+@pytest.mark.parametrize("path", ["/admin/", "/admin/login/?next=/admin/", "/admin/catalog/part/?q=%D0%B1"])
+def test_with_tls_on_a_plain_http_admin_page_is_sent_to_https(edge: Edge, path: str) -> None:
     with _client(edge, tls=False) as plain:
-        login = admin_login(plain, origin=f"http://127.0.0.1:{edge.port}")
+        for method in ("GET", "HEAD"):
+            page = plain.request(method, path)
+            assert page.status_code == 301, (method, page.text[:300])
+            assert page.headers["location"] == f"https://127.0.0.1:{edge.tls_port}{path}"
+        # Only the admin: the rest of the site stays on both listeners.
+        assert plain.get("/mark/").status_code == 200
+
+
+def test_with_tls_on_a_plain_http_admin_post_is_refused(edge: Edge, admin_user: str) -> None:
+    # The form was sent in clear already; the edge does not pass it on, nor invite a resend.
+    with _client(edge, tls=False) as plain:
+        refused = plain.post("/admin/login/", data={"username": admin_user, "password": "x"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/json"
+    assert refused.json()["error"]["code"] == "https_required"
+    assert "set-cookie" not in refused.headers
+
+
+def test_with_tls_off_the_admin_works_over_plain_http(plain_edge: Edge, admin_user: str) -> None:
+    with _client(plain_edge, tls=False) as plain:
+        login = admin_login(plain, origin=f"http://127.0.0.1:{plain_edge.port}")
     assert login.admin_index.status_code == 200
     cookies = login.cookies()
     for name in ("csrftoken", "sessionid"):
         assert not cookies[name]["secure"], cookies[name].OutputString()
 
 
-def test_a_client_cannot_claim_https_over_plain_http(edge: Edge) -> None:
-    with _client(edge, tls=False) as plain:
+def test_a_client_cannot_claim_https_over_plain_http(plain_edge: Edge) -> None:
+    with _client(plain_edge, tls=False) as plain:
         page = plain.get("/admin/login/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "on"})
     assert page.status_code == 200
     assert not cookies_set(page)["csrftoken"]["secure"]
