@@ -16,7 +16,7 @@ APPS=(django fastapi)
 # ${STACK_NAME}_<name>; tests/scripts/test_stack_secrets.py holds them equal). Each database role has a
 # password secret and a URL secret made from one random value: <role>_password and <role>_url.
 DATABASE_ROLE_SECRETS=(db_owner db_app)
-RANDOM_SECRETS=(django_secret_key jobs_api_token redis_password redis_cache_password)
+RANDOM_SECRETS=(django_secret_key jobs_api_token redis_password redis_cache_password edge_operator_token)
 
 # Every secret name of the stack, one a line, with the stack's prefix.
 stack_secret_names() {

@@ -11,6 +11,12 @@ ANALYZE, warm each search up, then for each connection count, RUNS rounds of: Dj
 alternating, cache bypassed then on, then the ceilings (Nginx's fixed answer, each service's /healthz,
 pgbench with the FastAPI SQL). So drift over a long run reaches every target alike. At the end the catalog
 holds what `make up` seeds again.
+
+The bypassed searches and the /healthz ceilings go through the edge as an operator: Nginx passes a search's
+Cache-Control, and serves the apps' probes, only to a request with its operator token (nginx/lua/
+edge_operator.lua). The runner reads the token inside the Nginx task and hands it to wrk in the environment
+(EDGE_OPERATOR_TOKEN), never on a command line that the raw results record; before measuring, it checks that
+a bypassed search really was answered without the cache.
 """
 
 from __future__ import annotations
@@ -75,6 +81,11 @@ PATHS = {
     "django-healthz": "/healthz",
     "fastapi-healthz": "/fastapi/healthz",
 }
+# The edge's operator header (nginx/lua/edge_operator.lua) and the variable wrk.lua reads it from.
+OPERATOR_HEADER = "X-Edge-Operator-Token"
+OPERATOR_ENV = "EDGE_OPERATOR_TOKEN"
+# X-Cache of a search answered without the response cache: bypassed, or the cache switched off.
+UNCACHED = ("BYPASS", "OFF")
 # wrk gives up on an answer after this; above the edge's queue (2 s) plus two statement timeouts (5 s each).
 WRK_TIMEOUT_S = 20
 # The FastAPI service's statement timeout (DB_STATEMENT_TIMEOUT_MS default), for pgbench's sessions too.
@@ -105,10 +116,17 @@ def duration_text(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def run_command(command: Sequence[str], *, stdin: Path | None = None, timeout: float = 600) -> tuple[int, str, str]:
-    """Exit status, stdout and stderr of a command (``stdin`` fed from a file)."""
+def run_command(
+    command: Sequence[str],
+    *,
+    stdin: Path | None = None,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> tuple[int, str, str]:
+    """Exit status, stdout and stderr of a command (``stdin`` fed from a file; ``env`` added to the environment)."""
+    environ = {**os.environ, **env} if env else None
     with stdin.open("rb") if stdin else open(os.devnull, "rb") as handle:
-        done = subprocess.run(command, stdin=handle, capture_output=True, timeout=timeout, check=False)
+        done = subprocess.run(command, stdin=handle, capture_output=True, timeout=timeout, check=False, env=environ)
     return done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
 
 
@@ -137,6 +155,7 @@ class Stack:
     nginx_service: str
     postgres_service: str
     stack_env: dict[str, str]
+    operator_token: str = ""
 
     def container(self, service: str) -> str:
         out = checked(["docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={service}"])
@@ -151,7 +170,10 @@ class Stack:
         script = f'exec psql -X -q -At -v ON_ERROR_STOP=1 -U "${role}" -d "$POSTGRES_DB" -c "$0"'
         return checked(["docker", "exec", container, "sh", "-c", script, sql], timeout=1800).strip()
 
-    def get(self, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def request(
+        self, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Status, body and headers (names in lower case) of one request through Nginx."""
         request = urllib.request.Request(  # noqa: S310 (the stack's own http:// address)
             self.base_url + path,
             data=body,
@@ -160,12 +182,32 @@ class Stack:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
             with opener.open(request, timeout=60) as response:
-                return response.status, response.read()
+                return response.status, response.read(), {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as error:
-            return error.code, error.read()
+            return error.code, error.read(), {k.lower(): v for k, v in error.headers.items()}
+
+    def get(self, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        status, answer, _headers = self.request(path, body, headers)
+        return status, answer
+
+    def operator_headers(self) -> dict[str, str]:
+        return {OPERATOR_HEADER: self.operator_token} if self.operator_token else {}
+
+    def operator_env(self) -> dict[str, str]:
+        """wrk's environment: the operator token for wrk.lua's operator=1 (never on its command line)."""
+        return {OPERATOR_ENV: self.operator_token} if self.operator_token else {}
+
+    def operator_token_read(self) -> str:
+        """The edge's operator token, read inside the Nginx task from EDGE_OPERATOR_TOKEN_FILE ("" without it)."""
+        container = self.container(self.nginx_service)
+        script = 'file="${EDGE_OPERATOR_TOKEN_FILE:-}"; if [ -n "$file" ]; then cat "$file"; fi'
+        code, out, err = run_command(["docker", "exec", container, "sh", "-c", script], timeout=60)
+        if code != 0:
+            raise RuntimeError(f"cannot read the operator token in {container}: {err.strip()[-300:]}")
+        return out.strip()
 
     def visible_parts(self) -> int:
-        status, body = self.get(PATHS["fastapi"], b"{}", {"Cache-Control": "no-cache"})
+        status, body = self.get(PATHS["fastapi"], b"{}", {"Cache-Control": "no-cache", **self.operator_headers()})
         if status != 200:
             raise RuntimeError(f"search answered {status}: {body[:200]!r}")
         return int(json.loads(body)["count"])
@@ -398,6 +440,9 @@ class Bench:
         if target in SEARCHES:
             arguments.append(f"bodies={shown(self.bodies_file)}")
         arguments += [f"seed={self.plan.workload_seed}", f"cache={cache}", f"host={self.stack.host}"]
+        # As an operator where only an operator gets what is measured: a search without the cache, a probe.
+        if self.stack.operator_token and (cache == "bypass" or target in ("django-healthz", "fastapi-healthz")):
+            arguments.append("operator=1")
         return [
             "wrk",
             f"-t{self.plan.threads}",
@@ -418,7 +463,8 @@ class Bench:
         raw = self.raw_path(point)
         cache = point.cache if point.cache != "-" else "on"
         command = self.wrk_command(point.target, cache, point.connections, self.plan.duration)
-        code, out, err = run_command(command, timeout=self.plan.duration + WRK_TIMEOUT_S + 60)
+        timeout = self.plan.duration + WRK_TIMEOUT_S + 60
+        code, out, err = run_command(command, timeout=timeout, env=self.stack.operator_env())
         cpu_after = cpu_sample()
         self.write_raw(raw, command=shlex.join(command), code=code, out=out, err=err)
         point.raw = str(raw.relative_to(self.out))
@@ -530,7 +576,8 @@ class Bench:
         for target in SEARCHES:
             command = self.wrk_command(target, "bypass", self.plan.connections[0], self.plan.warmup)
             log(f"warm-up, {size} parts, {LABELS[target]}: {self.plan.warmup}s")
-            code, out, err = run_command(command, timeout=self.plan.warmup + WRK_TIMEOUT_S + 60)
+            timeout = self.plan.warmup + WRK_TIMEOUT_S + 60
+            code, out, err = run_command(command, timeout=timeout, env=self.stack.operator_env())
             path = self.out / "raw" / str(size) / f"000-warmup-{target}.txt"
             self.write_raw(path, command=shlex.join(command), code=code, out=out, err=err)
 
@@ -549,10 +596,27 @@ class Bench:
         )
 
     def check_stack(self) -> None:
+        self.stack.operator_token = self.stack.operator_token_read()
+        if not self.stack.operator_token:
+            log(
+                "the Nginx task has no operator token (EDGE_OPERATOR_TOKEN_FILE): the bypassed searches and the "
+                "/healthz ceilings need one on an edge that keeps them from the public"
+            )
         for target in ("django-healthz", "fastapi-healthz"):
-            status, body = self.stack.get(PATHS[target])
+            status, body = self.stack.get(PATHS[target], headers=self.stack.operator_headers())
             if status != 200:
                 raise RuntimeError(f"{PATHS[target]} answered {status} through Nginx: {body[:200]!r}")
+        # The bypassed points must measure searches without the cache: the edge passes no-cache from operators only.
+        for target in SEARCHES:
+            headers = {"Cache-Control": "no-cache", **self.stack.operator_headers()}
+            status, body, answer_headers = self.stack.request(PATHS[target], b"{}", headers)
+            cache = answer_headers.get("x-cache", "")
+            if status != 200 or cache not in UNCACHED:
+                raise RuntimeError(
+                    f"a search with Cache-Control: no-cache through Nginx answered {status} with X-Cache "
+                    f"{cache or '(none)'}, not one of {', '.join(UNCACHED)}: the bypassed points would measure the "
+                    f"cache ({body[:200]!r})"
+                )
         self.choose_fixed_path()
 
     def measure_size(self, size: int) -> None:
@@ -727,7 +791,8 @@ def env_markdown(meta: dict[str, Any], points: Sequence[Point]) -> str:
         f"- Connections {', '.join(str(c) for c in plan['connections'])}; {plan['runs']} run(s) of "
         f"{plan['duration']} s per point; warm-up {plan['warmup']} s per search and data size; wrk with "
         f"{plan['threads']} threads and keep-alive connections, through Nginx at the stack's published port.",
-        "- Each round: Django and FastAPI searches alternating, cache bypassed (`Cache-Control: no-cache`), "
+        "- Each round: Django and FastAPI searches alternating, cache bypassed (`Cache-Control: no-cache` with "
+        "the edge's operator token), "
         "then cache on; then the ceilings: "
         f"Nginx's fixed answer (`{meta.get('fixed_path', FIXED_PATH)}`), `/healthz` and `/fastapi/healthz`, "
         "and pgbench running the FastAPI SQL (`fastapi_search/queries.py`) with the same bodies and weights.",
@@ -784,7 +849,9 @@ def write_reports(out: Path) -> None:
         f"Nginx fixed is `{fixed}`."
         if fixed == FIXED_PATH
         else f"Nginx fixed is `{fixed}` (Lua, answered by Nginx alone): the running Nginx predates `{FIXED_PATH}`.",
-        "Cache bypassed sends `Cache-Control: no-cache`; X-Cache HIT is the share of answers whose `X-Cache` "
+        "Cache bypassed sends `Cache-Control: no-cache` with the edge's operator token (Nginx passes it from "
+        "operators only; the /healthz ceilings are asked as an operator too); X-Cache HIT is the share of "
+        "answers whose `X-Cache` "
         'header said HIT ("-" when no answer carried the header).',
         "pgbench's clients are capped by PostgreSQL's max_connections (\"N used\"); the apps themselves never "
         "run more than their database slots at once.",

@@ -1,13 +1,16 @@
 -- wrk script of `make bench` (scripts/bench/run.py): search bodies drawn with the workload's skew, or one GET.
 --
--- wrk ... -s scripts/bench/wrk.lua URL -- mode=search bodies=FILE seed=N cache=bypass|on host=NAME
--- wrk ... -s scripts/bench/wrk.lua URL -- mode=get seed=N cache=on host=NAME
+-- wrk ... -s scripts/bench/wrk.lua URL -- mode=search bodies=FILE seed=N cache=bypass|on host=NAME [operator=1]
+-- wrk ... -s scripts/bench/wrk.lua URL -- mode=get seed=N cache=on host=NAME [operator=1]
 --
 -- FILE holds "weight<TAB>kind<TAB>body" lines (scripts/bench/workload.py). Every thread has its own Lua state
 -- and so its own RNG, seeded from N and the thread's number: the same run draws the same bodies in the same
 -- order. Requests are built once in init(); request() only draws. cache=bypass adds Cache-Control: no-cache
--- (the response cache then answers from the database). response() counts answers by status code and by
--- X-Cache value; done() prints one line "BENCH_RESULT {json}" that run.py reads.
+-- (the response cache then answers from the database). operator=1 adds the edge's operator token
+-- (X-Edge-Operator-Token) from the environment variable EDGE_OPERATOR_TOKEN, so that the token is on no
+-- command line: Nginx passes a search's Cache-Control, and serves the apps' /healthz, to operators only
+-- (nginx/lua/edge_operator.lua). response() counts answers by status code and by X-Cache value; done()
+-- prints one line "BENCH_RESULT {json}" that run.py reads.
 
 local threads = {}
 local thread_count = 0
@@ -56,6 +59,13 @@ function init(args)
     end
     if options.cache == "bypass" then
         headers["Cache-Control"] = "no-cache"
+    end
+    if options.operator == "1" then
+        local token = os.getenv("EDGE_OPERATOR_TOKEN")
+        if token == nil or token == "" then
+            error("operator=1 needs the operator token in the environment variable EDGE_OPERATOR_TOKEN")
+        end
+        headers["X-Edge-Operator-Token"] = token
     end
     math.randomseed(tonumber(options.seed or "1") * 1000 + thread_number)
 

@@ -33,7 +33,7 @@ from scripts.bench.pgbench_script import (
     statement_render,
 )
 from scripts.bench.results import Point
-from scripts.bench.run import worker_count
+from scripts.bench.run import Bench, Plan, Stack, worker_count
 from scripts.bench.workload import (
     DEEP_PAGES,
     SEED_MAX_COUNT,
@@ -151,14 +151,20 @@ def test_the_bodies_file_reads_back_as_written(tmp_path: Path, bodies: list[Work
 # wrk's script, in the real wrk.
 
 
+# What the recording server saw of each request: method, body, Cache-Control, Host, X-Edge-Operator-Token.
+Seen = tuple[str, str, str | None, str | None, str | None]
+
+
 class _RecordingHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Nginx answers
-    seen: list[tuple[str, str, str | None, str | None]]  # method, body, Cache-Control, Host
+    seen: list[Seen]
     lock = threading.Lock()
 
     def _answer(self, body: str) -> None:
         with self.lock:
-            self.seen.append((self.command, body, self.headers.get("Cache-Control"), self.headers.get("Host")))
+            headers = self.headers
+            operator = headers.get("X-Edge-Operator-Token")
+            self.seen.append((self.command, body, headers.get("Cache-Control"), headers.get("Host"), operator))
         status = 503 if body == '{"part_name":"rare"}' else 200
         payload = b'{"status":"ok"}'
         self.send_response(status)
@@ -179,8 +185,8 @@ class _RecordingHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def recording_server() -> Iterator[tuple[str, list[tuple[str, str, str | None, str | None]]]]:
-    seen: list[tuple[str, str, str | None, str | None]] = []
+def recording_server() -> Iterator[tuple[str, list[Seen]]]:
+    seen: list[Seen] = []
     handler = type("Handler", (_RecordingHandler,), {"seen": seen})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -192,21 +198,25 @@ def recording_server() -> Iterator[tuple[str, list[tuple[str, str, str | None, s
         server.server_close()
 
 
-def _wrk(url: str, *args: str) -> results.Measured:
+def _wrk(url: str, *args: str, env: dict[str, str] | None = None, check: bool = True) -> results.Measured:
     wrk = shutil.which("wrk")
     assert wrk, "wrk is missing: scripts/system-packages.sh installs it"
+    environ = {key: value for key, value in os.environ.items() if key != "EDGE_OPERATOR_TOKEN"}
     done = subprocess.run(
         [wrk, "-t2", "-c4", "-d1s", "--timeout", "5s", "-s", str(WRK_LUA), url, "--", *args],
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=check,
+        env={**environ, **(env or {})},
     )
+    if not check and done.returncode != 0:
+        raise RuntimeError(done.stderr)
     return results.wrk_parse(done.stdout)
 
 
 def test_wrk_draws_bodies_by_weight_and_counts_statuses_and_cache_answers(
-    tmp_path: Path, recording_server: tuple[str, list[tuple[str, str, str | None, str | None]]]
+    tmp_path: Path, recording_server: tuple[str, list[Seen]]
 ) -> None:
     url, seen = recording_server
     bodies_file = tmp_path / "bodies.tsv"
@@ -216,11 +226,13 @@ def test_wrk_draws_bodies_by_weight_and_counts_statuses_and_cache_answers(
     arguments = ("mode=search", f"bodies={bodies_file}", "seed=1", "cache=bypass", "host=bench.example")
     measured = _wrk(url + "/search/part/", *arguments)
 
-    sent = Counter(body for _method, body, _cache, _host in seen)
+    sent = Counter(body for _method, body, _cache, _host, _operator in seen)
     assert set(sent) == set(weights)
     assert sent['{"mark_name":"Honda"}'] > 5 * sent['{"part_name":"бамп"}'] > 0
     assert sent['{"part_name":"бамп"}'] > sent['{"part_name":"rare"}'] > 0
-    assert {(method, cache, host) for method, _body, cache, host in seen} == {("POST", "no-cache", "bench.example")}
+    assert {(method, cache, host, operator) for method, _body, cache, host, operator in seen} == {
+        ("POST", "no-cache", "bench.example", None)
+    }
     # Every answer wrk counted is one the server sent; the last few may still have been on the way.
     answered = measured.statuses.get("200", 0) + measured.statuses.get("503", 0)
     assert answered == measured.requests
@@ -231,12 +243,56 @@ def test_wrk_draws_bodies_by_weight_and_counts_statuses_and_cache_answers(
     assert 0 < measured.p50_ms <= measured.p90_ms <= measured.p99_ms
 
 
+def test_wrk_sends_the_operator_token_from_the_environment_only_when_asked(
+    recording_server: tuple[str, list[Seen]],
+) -> None:
+    url, seen = recording_server
+    token = "operator-token-0123456789abcdef"  # noqa: S105 (a made-up one)
+    get = ("mode=get", "seed=1", "cache=on", "host=localhost")
+    _wrk(url + "/healthz", *get, "operator=1", env={"EDGE_OPERATOR_TOKEN": token})
+    assert {operator for *_rest, operator in seen} == {token}
+    seen.clear()
+    _wrk(url + "/healthz", *get)
+    assert {operator for *_rest, operator in seen} == {None}
+    # Asked for without a token in the environment: wrk stops at once rather than measure the public's answers.
+    seen.clear()
+    with pytest.raises(RuntimeError, match="EDGE_OPERATOR_TOKEN"):
+        _wrk(url + "/healthz", *get, "operator=1", check=False)
+    assert seen == []
+
+
+def test_the_runner_asks_as_an_operator_where_only_an_operator_gets_what_it_measures(tmp_path: Path) -> None:
+    token = "operator-token-0123456789abcdef"  # noqa: S105 (a made-up one)
+    stack = Stack(
+        base_url="http://127.0.0.1:8080", host="localhost", django_service="d", fastapi_service="f",
+        nginx_service="n", postgres_service="p", stack_env={}, operator_token=token,
+    )  # fmt: skip
+    plan = Plan(
+        parts=[10], runs=1, duration=1, warmup=0, connections=[8], threads=2, data_seed=1, workload_seed=1,
+        distinct=10, restore_parts=10, restore_seed=1,
+    )  # fmt: skip
+    bench = Bench(stack=stack, plan=plan, out=tmp_path, invocation="")
+    operator = {
+        (target, cache): "operator=1" in bench.wrk_command(target, cache, 8, 1)
+        for target in ("django", "fastapi", "django-healthz", "fastapi-healthz", "nginx")
+        for cache in ("bypass", "on")
+        if cache == "on" or target in ("django", "fastapi")
+    }
+    assert operator == {
+        ("django", "bypass"): True, ("fastapi", "bypass"): True, ("django", "on"): False, ("fastapi", "on"): False,
+        ("django-healthz", "on"): True, ("fastapi-healthz", "on"): True, ("nginx", "on"): False,
+    }  # fmt: skip
+    # The token itself reaches wrk through its environment, never its command line (which raw/ records).
+    assert all(token not in " ".join(bench.wrk_command(t, c, 8, 1)) for t, c in operator)
+    assert stack.operator_env() == {"EDGE_OPERATOR_TOKEN": token}
+
+
 def test_wrk_get_mode_sends_one_request_with_the_cache_on(
-    recording_server: tuple[str, list[tuple[str, str, str | None, str | None]]],
+    recording_server: tuple[str, list[Seen]],
 ) -> None:
     url, seen = recording_server
     measured = _wrk(url + "/healthz", "mode=get", "seed=1", "cache=on", "host=localhost")
-    assert {(method, body, cache, host) for method, body, cache, host in seen} == {("GET", "", None, "localhost")}
+    assert set(seen) == {("GET", "", None, "localhost", None)}
     assert measured.statuses == {"200": measured.requests} and measured.errors == 0
     assert measured.x_cache == {"HIT": measured.requests}
 

@@ -61,7 +61,7 @@ def test_stack_yml_names_the_secrets_deploy_sh_creates(stack_name: str | None) -
     expected = deploy_secret_names(stack_name)
     assert stack_yml_secret_names(stack_name) == expected
     assert all(name.startswith(f"{stack_name or 'partscat'}_") for name in expected)
-    assert len(expected) == 8
+    assert len(expected) == 9
 
 
 def test_no_stack_object_is_named_with_a_fixed_prefix() -> None:

@@ -123,6 +123,15 @@ def service_containers(service: str) -> list[str]:
     return out.split()
 
 
+def operator_headers() -> dict[str, str]:
+    """The edge's operator token (nginx/lua/edge_operator.lua), read inside an Nginx task: only a request that
+    carries it may make a search skip the cache or ask the apps' probes through Nginx."""
+    container = service_containers("nginx")[0]
+    token = docker("exec", container, "sh", "-c", 'cat "$EDGE_OPERATOR_TOKEN_FILE"').strip()
+    assert token, "the nginx task has no operator token (EDGE_OPERATOR_TOKEN_FILE)"
+    return {"X-Edge-Operator-Token": token}
+
+
 def postgres_sql(sql: str, timeout: float = 600, **variables: str) -> str:
     """Run SQL with psql inside the postgres task, over its local socket; return the unaligned output.
 

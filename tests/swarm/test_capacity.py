@@ -28,6 +28,7 @@ from tests.swarm.harness import (
     docker,
     http_call,
     image_variant,
+    operator_headers,
     postgres_sql,
     script,
     service_containers,
@@ -125,6 +126,7 @@ def _closed_loop(path: str, clients: int) -> Phase:
     lock = threading.Lock()
     start = time.monotonic() + WARMUP_SECONDS
     stop = start + PHASE_SECONDS
+    operator = operator_headers()
 
     def client(number: int) -> None:
         bodies = cycle(SEARCH_MIX[number % len(SEARCH_MIX) :] + SEARCH_MIX[: number % len(SEARCH_MIX)])
@@ -133,7 +135,8 @@ def _closed_loop(path: str, clients: int) -> Phase:
             sent = time.monotonic()
             try:
                 # no-cache: the database's capacity is measured, not the response cache's (12 shapes repeat).
-                headers = {"Content-Type": "application/json", "Cache-Control": "no-cache"}
+                # Only an operator may skip the cache (nginx/lua/edge_operator.lua).
+                headers = {"Content-Type": "application/json", "Cache-Control": "no-cache", **operator}
                 connection.request("POST", path, json.dumps(next(bodies)), headers)
                 response = connection.getresponse()
                 body = response.read()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.swarm.harness import http_call, upstream_addresses
+from tests.swarm.harness import http_call, operator_headers, upstream_addresses
 
 pytestmark = pytest.mark.swarm
 
@@ -33,13 +33,20 @@ def test_both_searches_agree_through_nginx(swarm_stack: str) -> None:
     assert django.json() == fastapi.json()
 
 
-@pytest.mark.parametrize(
-    "path", ["/mark/", "/model/", "/admin/login/", "/healthz", "/fastapi/docs", "/fastapi/openapi.json"]
-)
+@pytest.mark.parametrize("path", ["/mark/", "/model/", "/admin/login/", "/fastapi/docs", "/fastapi/openapi.json"])
 def test_page_answers_200(swarm_stack: str, path: str) -> None:
     reply = http_call("GET", path)
 
     assert reply.status == 200, reply.body[:300]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/livez", "/fastapi/healthz", "/fastapi/livez"])
+def test_the_apps_probes_are_for_swarm_and_the_watcher_and_operators_only(swarm_stack: str, path: str) -> None:
+    # nginx/lua/edge_operator.lua: the public gets the contract's 404; Swarm and the watcher ask each task.
+    public = http_call("GET", path)
+    assert public.status == 404, public.body[:300]
+    assert public.json() == {"error": {"code": "not_found", "message": "No such resource.", "fields": {}}}
+    assert http_call("GET", path, headers=operator_headers()).status == 200
 
 
 def test_fastapi_docs_point_at_the_prefixed_schema(swarm_stack: str) -> None:
