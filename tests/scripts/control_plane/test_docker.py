@@ -1,0 +1,296 @@
+"""docker.py, the one door to docker: the CLI's JSON (recorded shapes under tests/scripts/fixtures/docker/)
+parsed into records, every command printed, and a dry run that runs reads and no change."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from scripts.control_plane.docker import (
+    Completed,
+    Docker,
+    Output,
+    json_array,
+    json_lines,
+    parse_container,
+    parse_image,
+    parse_node,
+    parse_rotation,
+    parse_service,
+    parse_service_row,
+    parse_swarm_info,
+    parse_task,
+    parse_volume,
+    subprocess_runner,
+)
+from scripts.control_plane.records import PublishedPort, SecretRef, UpdateStatus
+from scripts.control_plane.runbook import Failure, Runbook
+from tests.scripts.control_plane.docker_fixtures import fixture_json, fixture_text
+
+
+def test_service_inspect() -> None:
+    nginx, django, holder = (parse_service(obj) for obj in json_array(fixture_text("service_inspect.json")))
+
+    assert nginx.name == "partscat_nginx"
+    assert nginx.labels["partscat.live-colour"] == "blue"
+    assert nginx.labels["partscat.candidate-colour"] == "green"
+    assert nginx.replicas == 1
+    assert nginx.secrets == (
+        SecretRef("tls_cert", "partscat_tls_cert_0123456789ab"),
+        SecretRef("tls_key", "partscat_tls_key_0123456789ab"),
+    )
+    assert nginx.published_ports == (PublishedPort(8080, 8080, "tcp", "host"),)
+    assert nginx.update_status == UpdateStatus(
+        "rollback_completed", "rollback completed", started_at=1796536698.303501, completed_at=1796536704.937747
+    )
+    # After a rollback Swarm keeps no previous spec.
+    assert (nginx.has_previous_spec, nginx.previous_image) == (False, None)
+
+    assert django.image == "partscat/django:9e09124"
+    assert django.replicas == 2
+    assert "DJANGO_ALLOWED_HOSTS=.parts.example.com,localhost" in django.env
+    assert (django.has_previous_spec, django.previous_image) == (True, "partscat/django:ce6f27c")
+    assert django.update_status is not None and django.update_status.state == "completed"
+
+    assert holder.is_global
+    assert holder.update_status is None
+
+
+def test_stack_services() -> None:
+    rows = [parse_service_row(obj) for obj in json_lines(fixture_text("stack_services.jsonl"))]
+    assert [(row.name, row.replicas, row.mode) for row in rows] == [
+        ("partscat_celery-beat", "1/1", "replicated"),
+        ("partscat_django-blue", "1/2", "replicated"),
+        ("partscat_django-green", "0/0", "replicated"),
+        ("partscat_edge-socket", "1/1", "global"),
+        # "1/1 (max 1 per node)": the counts only.
+        ("partscat_nginx", "1/1", "replicated"),
+    ]
+    assert (rows[1].running, rows[1].desired) == ("1", "2")
+
+
+def test_service_ps() -> None:
+    tasks = [parse_task(obj) for obj in json_lines(fixture_text("service_ps.jsonl"))]
+    assert [(task.name, task.state, task.desired_state) for task in tasks] == [
+        ("partscat_django-blue.1", "running", "running"),
+        ("partscat_django-blue.1", "shutdown", "shutdown"),
+        ("partscat_django-blue.2", "starting", "running"),
+        ("partscat_django-blue.2", "failed", "shutdown"),
+    ]
+    assert tasks[3].ended and not tasks[2].ended
+    assert tasks[3].error == "task: non-zero exit (1): dockerexec: unhealthy container"
+    assert tasks[0].state_text == "Running 6 minutes ago"
+
+
+def test_a_task_name_in_the_table_indentation() -> None:
+    assert parse_task({"Name": " \\_ partscat_django-blue.1", "CurrentState": "Shutdown 1 hour ago"}).name == (
+        "partscat_django-blue.1"
+    )
+
+
+def test_nodes_containers_info_secrets_volumes_images_rotation() -> None:
+    this, db = (parse_node(obj) for obj in json_array(fixture_text("node_inspect.json")))
+    assert (this.hostname, this.state, this.labels) == ("vm", "ready", {})
+    assert (db.hostname, db.state, db.labels, db.role) == ("db-node", "down", {"partscat.postgres": "true"}, "worker")
+
+    (nginx,) = (parse_container(obj) for obj in json_lines(fixture_text("ps_nginx.jsonl")))
+    assert (nginx.id, nginx.service) == ("103173d23ce2", "partscat_nginx")
+    assert nginx.labels["com.docker.swarm.task.name"] == "partscat_nginx.1.059ocj9maf3gxvbjh7vzggfpm"
+
+    info = parse_swarm_info(fixture_json("info_swarm.json"))
+    assert (info.node_id, info.local_node_state, info.control_available) == (
+        "allsggdsffuv5hututidxk5ua",
+        "active",
+        True,
+    )
+
+    assert json_lines(fixture_text("secret_ls.jsonl"))[0]["Name"] == "partscat_db_app_password"
+    assert parse_volume(json_array(fixture_text("volume_inspect.json"))[0]).name == "partscat_pgdata"
+    assert parse_image(json_array(fixture_text("image_inspect.json"))[0]).repo_tags == ("partscat/django:9e09124",)
+
+    rotation = parse_rotation(fixture_json("upstreams.json"))
+    assert rotation["django-blue"] == ("10.0.1.39:8000", "10.0.1.42:8000")
+    assert rotation["fastapi-blue"] == ("10.0.1.36:8001",)
+    assert rotation["django-green"] == ()
+
+
+def test_inspect_of_nothing_is_an_empty_list() -> None:
+    assert json_array("[]\n") == []
+    assert json_array("") == []
+
+
+# The adapter's behaviour, with a runner that answers from the fixtures and records every call.
+
+ANSWERS: dict[tuple[str, ...], str] = {
+    ("service", "inspect"): fixture_text("service_inspect.json"),
+    ("stack", "services"): fixture_text("stack_services.jsonl"),
+    ("service", "ps"): fixture_text("service_ps.jsonl"),
+    ("node", "ls"): fixture_text("node_ls.jsonl"),
+    ("node", "inspect"): fixture_text("node_inspect.json"),
+    ("ps", "--filter"): fixture_text("ps_nginx.jsonl"),
+    ("info", "--format"): fixture_text("info_swarm.json"),
+    ("secret", "ls"): fixture_text("secret_ls.jsonl"),
+    ("volume", "inspect"): fixture_text("volume_inspect.json"),
+    ("image", "inspect"): fixture_text("image_inspect.json"),
+    ("exec", "103173d23ce2"): fixture_text("upstreams.json"),
+}
+
+
+@dataclass
+class Recorder:
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    stdin: list[str | None] = field(default_factory=list)
+    code: int = 0
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin_text: str | None = None,
+        stdin_path: Path | None = None,
+        output: Output = Output.CAPTURE,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Completed:
+        self.calls.append(tuple(argv))
+        self.stdin.append(stdin_text)
+        return Completed(self.code, ANSWERS.get(tuple(argv[1:3]), ""), "boom" if self.code else "")
+
+
+def adapter(*, dry_run: bool = False, verbose: bool = False) -> tuple[Docker, Recorder, io.StringIO]:
+    recorder, err = Recorder(), io.StringIO()
+    docker = Docker(runner=recorder, runbook=Runbook("deploy.sh", err=err), dry_run=dry_run, verbose=verbose)
+    return docker, recorder, err
+
+
+def test_reads_ask_for_json_and_return_records() -> None:
+    docker, recorder, _err = adapter()
+    assert [row.name for row in docker.stack_services("partscat")][:2] == [
+        "partscat_celery-beat",
+        "partscat_django-blue",
+    ]
+    services = docker.services(["partscat_nginx", "partscat_django-blue", "partscat_edge-socket"])
+    assert set(services) == {"partscat_nginx", "partscat_django-blue", "partscat_edge-socket"}
+    assert docker.service_tasks(["partscat_django-blue"], desired_running=True)[0].id == "83hr5vnil4f8m6wibxmfh1raj"
+    assert [node.hostname for node in docker.nodes(docker.node_ids())] == ["vm", "db-node"]
+    assert docker.containers("partscat_nginx", healthy=True)[0].id == "103173d23ce2"
+    assert docker.rotation("103173d23ce2") is not None
+    assert recorder.calls[:3] == [
+        ("docker", "stack", "services", "partscat", "--format", "{{json .}}"),
+        ("docker", "service", "inspect", "partscat_nginx", "partscat_django-blue", "partscat_edge-socket"),
+        (
+            "docker", "service", "ps", "--no-trunc", "--filter", "desired-state=running", "--format", "{{json .}}",
+            "partscat_django-blue",
+        ),
+    ]  # fmt: skip
+    assert recorder.calls[-2] == (
+        "docker", "ps", "--filter", "label=com.docker.swarm.service.name=partscat_nginx", "--filter",
+        "health=healthy", "--format", "{{json .}}",
+    )  # fmt: skip
+
+
+def test_service_inspect_leaves_out_a_missing_service() -> None:
+    def runner(argv: Sequence[str], **_options: object) -> Completed:
+        return Completed(1, fixture_text("service_inspect.json"), "Error: no such service: partscat_gone")
+
+    docker = Docker(runner=runner, runbook=Runbook("x", err=io.StringIO()))
+    assert "partscat_gone" not in docker.services(["partscat_nginx", "partscat_gone"])
+    assert docker.service("partscat_gone") is None
+
+
+def test_every_read_is_printed_once_and_every_change_each_time() -> None:
+    docker, _recorder, err = adapter()
+    docker.stack_services("partscat")
+    docker.stack_services("partscat")
+    docker.service_labels_add("partscat_nginx", {"partscat.live-colour": "green"})
+    docker.service_labels_add("partscat_nginx", {"partscat.live-colour": "green"})
+    assert err.getvalue().splitlines() == [
+        "[deploy.sh] + docker stack services partscat --format '{{json .}}'",
+        "[deploy.sh] + docker service update --detach --quiet --label-add partscat.live-colour=green partscat_nginx",
+        "[deploy.sh] + docker service update --detach --quiet --label-add partscat.live-colour=green partscat_nginx",
+    ]
+
+
+def test_verbose_prints_every_read() -> None:
+    docker, _recorder, err = adapter(verbose=True)
+    docker.stack_services("partscat")
+    docker.stack_services("partscat")
+    assert len(err.getvalue().splitlines()) == 2
+
+
+def test_a_dry_run_runs_the_reads_and_prints_the_changes_without_running_them() -> None:
+    docker, recorder, err = adapter(dry_run=True)
+    assert docker.service("partscat_nginx") is not None
+    docker.service_image_set("partscat_django-blue", "partscat/django:new", replicas=2)
+    docker.service_rollback("partscat_django-blue")
+    docker.service_scale("partscat_django-green", 0)
+    docker.node_label_add("node1", "partscat.postgres=true")
+    docker.secret_create("partscat_x", stack="partscat", value="s3cret")
+    docker.stack_deploy("partscat", ["stack.yml"], env={}, cwd=Path())
+    docker.exec_change("c1", ["python3", "/opt/nginx/upstream_watcher.py", "live", "green"])
+
+    assert [call[1:3] for call in recorder.calls] == [("service", "inspect")]
+    assert all(not change.ran and change.returncode is None for change in docker.changes)
+    assert len(docker.changes) == 7
+    printed = err.getvalue().splitlines()[1:]
+    assert all(line.endswith("# dry run: not run") for line in printed)
+    assert printed[0] == (
+        "[deploy.sh] + docker service update --detach --quiet --no-resolve-image --image partscat/django:new "
+        "--replicas 2 partscat_django-blue  # dry run: not run"
+    )
+
+
+def test_a_secret_value_goes_through_stdin_only() -> None:
+    docker, recorder, err = adapter()
+    assert docker.secret_create("partscat_x", stack="partscat", value="s3cret-value")
+    assert recorder.calls[-1] == (
+        "docker", "secret", "create", "--label", "com.docker.stack.namespace=partscat", "partscat_x", "-",
+    )  # fmt: skip
+    assert recorder.stdin[-1] == "s3cret-value"
+    assert "s3cret" not in err.getvalue()
+    assert "# value on stdin" in err.getvalue()
+
+
+def test_a_failed_read_stops_with_its_exit_code_and_a_failed_change_too() -> None:
+    docker, recorder, err = adapter()
+    recorder.code = 3
+    with pytest.raises(Failure) as read:
+        docker.stack_services("partscat")
+    assert read.value.exit_code == 3
+    assert "docker stack services partscat --format '{{json .}}' failed (exit 3): boom" in read.value.reason
+    with pytest.raises(Failure) as change:
+        docker.service_rollback("partscat_nginx")
+    assert change.value.exit_code == 3
+    assert "boom" in err.getvalue()  # what docker said is shown
+    assert docker.changes[-1].returncode == 3
+
+
+def test_swarm_info_is_none_when_the_daemon_does_not_answer() -> None:
+    docker, recorder, _err = adapter()
+    recorder.code = 1
+    assert docker.swarm_info() is None
+
+
+# The real runner, with programs that are not docker.
+
+
+def test_subprocess_runner_captures_output() -> None:
+    script = "import sys; print(sys.stdin.read().upper()); print('warn', file=sys.stderr); sys.exit(4)"
+    result = subprocess_runner([sys.executable, "-c", script], stdin_text="abc")
+    assert (result.returncode, result.stdout, result.stderr) == (4, "ABC\n", "warn\n")
+
+
+def test_subprocess_runner_feeds_a_file_to_stdin(tmp_path: Path) -> None:
+    source = tmp_path / "nginx.conf"
+    source.write_text("events {}\n")
+    script = "import sys; sys.stdout.write(sys.stdin.read())"
+    assert subprocess_runner([sys.executable, "-c", script], stdin_path=source).stdout == "events {}\n"
+
+
+def test_subprocess_runner_reports_a_missing_program() -> None:
+    assert subprocess_runner(["/nonexistent/docker", "info"]).returncode == 127
