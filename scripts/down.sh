@@ -33,9 +33,9 @@ if [ "${remove_data}" = 1 ]; then
             run docker volume rm "${STACK_NAME}_${volume}" >/dev/null
         fi
     done
-    # With the data gone, the next deploy starts from scratch with new secrets: lib.sh's list, and the two
-    # names used before the role split.
-    for secret in $(stack_secret_names) "${STACK_NAME}_db_password" "${STACK_NAME}_database_url"; do
+    # With the data gone, the next deploy starts from scratch with new secrets: the control plane's list, and
+    # the two names used before the role split.
+    for secret in $(python3 "${REPO_ROOT}/scripts/stackctl.py" secret-names) "${STACK_NAME}_db_password" "${STACK_NAME}_database_url"; do
         if docker secret inspect "${secret}" >/dev/null 2>&1; then
             run docker secret rm "${secret}" >/dev/null
         fi

@@ -7,18 +7,7 @@
 # A task started later (restart, rescheduling) starts from its image's nginx.conf: commit the change and
 # ship it in the next Nginx image (scripts/build-images.sh, then update.sh nginx). On several edge nodes,
 # run this on each (DOCKER_HOST=ssh://node), one node at a time.
+# The logic is the control plane's (scripts/control_plane/, `python3 scripts/stackctl.py --help`), which prints
+# every docker command it runs; add --dry-run (change nothing) or --json FILE (a verdict): edge-config.sh --dry-run ...
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
-
-conf="${1:-${REPO_ROOT}/nginx/nginx.conf}"
-[ -f "${conf}" ] || die "no such file: ${conf}"
-require_docker
-
-mapfile -t containers < <(docker ps -q --filter "label=com.docker.swarm.service.name=${STACK_NAME}_nginx")
-[ "${#containers[@]}" -gt 0 ] || die "no running ${STACK_NAME}_nginx task on this node"
-for container in "${containers[@]}"; do
-    log "applying ${conf} to nginx task ${container}"
-    docker exec -i "${container}" python3 /opt/nginx/upstream_watcher.py apply-config <"${conf}" \
-        || die "nginx task ${container} refused ${conf}; it still runs its previous configuration"
-done
-log "applied to ${#containers[@]} nginx task(s)"
+exec python3 "$(dirname "$0")/stackctl.py" edge-config "$@"

@@ -1,6 +1,6 @@
 """stack.yml's secret names follow STACK_NAME, and they are exactly the secrets deploy.sh creates.
 
-deploy.sh creates (and down.sh removes) the names lib.sh's ``stack_secret_names`` prints; stack.yml is rendered
+deploy creates (and down.sh removes) the names ``stackctl.py secret-names`` prints; stack.yml is rendered
 here the way ``docker stack deploy`` interpolates it (``${VAR:-default}`` from the environment).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Mapping
 
 import pytest
@@ -40,20 +41,19 @@ def stack_yml_secret_names(stack_name: str | None) -> set[str]:
 
 
 def deploy_secret_names(stack_name: str | None) -> set[str]:
+    """What `stackctl.py secret-names` prints: the secrets deploy creates and down.sh removes."""
     environ = {name: value for name, value in os.environ.items() if name != "STACK_NAME"}
     if stack_name is not None:
         environ["STACK_NAME"] = stack_name
     listed = subprocess.run(
-        ["bash", "-c", '. scripts/lib.sh && stack_secret_names && printf "%s\\n" "${STACK_NAME}"'],
+        [sys.executable, "scripts/stackctl.py", "secret-names"],
         cwd=ROOT,
         env=environ,
         check=True,
         capture_output=True,
         text=True,
     ).stdout.split()
-    # The last line is the STACK_NAME lib.sh exports: the one `docker stack deploy` interpolates stack.yml with.
-    assert listed[-1] == (stack_name or "partscat")
-    return set(listed[:-1])
+    return set(listed)
 
 
 @pytest.mark.parametrize("stack_name", [None, "partscat", "catalog_staging"])

@@ -40,6 +40,15 @@ def _answered_by(outcomes: list[Outcome]) -> set[str]:
     return {outcome.upstream.rsplit(":", 1)[0] for outcome in outcomes if outcome.upstream}
 
 
+def _stack_tasks() -> set[str]:
+    """Every running task of the stack (container ids)."""
+    return set(docker("ps", "-q", "--filter", f"label=com.docker.stack.namespace={STACK}").split())
+
+
+def _nginx_labels() -> str:
+    return docker("service", "inspect", f"{STACK}_nginx", "--format", "{{json .Spec.Labels}}")
+
+
 def _run(step: str, *args: str) -> subprocess.CompletedProcess[str]:
     result = script("bluegreen.sh", step, *args)
     assert result.returncode == 0, f"bluegreen.sh {step}: {result.stderr[-3000:]}"
@@ -63,6 +72,15 @@ def test_blue_green_release_fails_no_request(swarm_stack: str, zero_downtime_rep
         new_addresses = _colour_addresses(new)
         assert new_addresses and not new_addresses & old_addresses
         assert all(upstream_addresses(f"{app}-{new}") for app in APPS)
+
+        # A dry run of the switch, and of a deploy, prints what it would run and changes nothing.
+        tasks_before, labels_before = _stack_tasks(), _nginx_labels()
+        for dry_run in (("bluegreen.sh", "--dry-run", "switch"), ("deploy.sh", "--dry-run")):
+            result = script(*dry_run)
+            assert result.returncode == 0, f"{dry_run}: {result.stderr[-3000:]}"
+            assert "# dry run: not run" in result.stderr, result.stderr[-3000:]
+        assert live_colour() == old
+        assert (_stack_tasks(), _nginx_labels()) == (tasks_before, labels_before)
 
         _run("switch")
         moments["switched"] = load.mark("switched")

@@ -116,13 +116,19 @@ def test_update_to_an_image_that_never_turns_healthy_rolls_back_unseen(
     )
     outcome: dict[str, object] = {}
 
+    verdict_file = Path(tempfile.mkdtemp(prefix="partscat-verdict-")) / "verdict.json"
+
     def update() -> None:
-        outcome["result"] = script("update.sh", "django", broken)
+        outcome["result"] = script("update.sh", "--json", str(verdict_file), "django", broken)
         wait_until(lambda: _converged("django", 2), timeout=120, what="django back at 2 healthy tasks")
 
     load = _scenario(zero_downtime_report, "update to an image that never turns healthy (rolled back)", update)
     result = outcome["result"]
     assert getattr(result, "returncode", 0) != 0 and "rollback" in getattr(result, "stderr", "")
+    # The control plane says so in a form CI can read, where `docker service update` itself exits 0.
+    verdict = json.loads(verdict_file.read_text())
+    assert (verdict["ok"], verdict["outcome"], verdict["exit_code"]) == (False, "rolled_back", 1), verdict
+    assert any(change["command"].startswith("docker service update") for change in verdict["changes"]), verdict
     assert service_image("django") == good_image
     assert_no_request_failed(load)
     during = load.window("during", "change", "changed")
