@@ -36,6 +36,10 @@ HOLDER = NGINX_DIR / "socket_holder.py"
 WATCHER = NGINX_DIR / "upstream_watcher.py"
 
 
+def _python(script: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True, check=False)
+
+
 def _wait(predicate: object, what: str, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():  # type: ignore[operator]
@@ -87,10 +91,8 @@ class EdgeTask:
     env: dict[str, str]
     process: subprocess.Popen[bytes]
 
-    def health(self) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, str(WATCHER), "health"], env=self.env, capture_output=True, text=True, check=False
-        )
+    def health(self, **extra: str) -> subprocess.CompletedProcess[str]:
+        return _python(WATCHER, "health", env={**self.env, **extra})
 
     def requests_served(self) -> int:
         log = self.root / "access.log"
@@ -286,13 +288,7 @@ def test_health_fails_for_an_nginx_that_does_not_hold_the_socket_its_watcher_han
         served = [(item["name"], socket.socket(fileno=fd)) for item, fd in zip(described, descriptors, strict=True)]
         server = socket_holder.handover_listen(str(other_holder.parent / f"nginx-{task.root.name}.sock"))
         threading.Thread(target=socket_holder.handover_serve, args=(server, served), daemon=True).start()
-        result = subprocess.run(
-            [sys.executable, str(WATCHER), "health"],
-            env={**task.env, "EDGE_SOCKET_PATH": str(other_holder)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = task.health(EDGE_SOCKET_PATH=str(other_holder))
         assert result.returncode == 1
         assert "does not hold the holder's socket" in result.stderr, result.stderr
 
@@ -382,13 +378,7 @@ def test_the_holder_hands_out_a_listening_non_blocking_socket(socket_holder: Mod
         finally:
             for descriptor in descriptors:
                 os.close(descriptor)
-        check = subprocess.run(
-            [sys.executable, str(HOLDER), "check"],
-            env={**os.environ, "EDGE_SOCKET_PATH": str(path)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        check = _python(HOLDER, "check", env={**os.environ, "EDGE_SOCKET_PATH": str(path)})
         assert check.returncode == 0, check.stderr
 
 
