@@ -339,6 +339,29 @@ def test_nginx_forced_update_is_start_first_and_refuses_no_connection(
     assert service_containers("edge-socket") == holder_tasks, "the socket holder was replaced"
 
 
+def test_socket_holder_update_is_start_first_and_refuses_no_connection(
+    swarm_stack: str, zero_downtime_report: list[Scenario]
+) -> None:
+    nginx_tasks, holder_tasks = service_containers("nginx"), service_containers("edge-socket")
+
+    def force() -> None:
+        docker("service", "update", "--force", "--quiet", "--detach=false", swarm_service("edge-socket"), timeout=300)
+
+    load, prober = _edge_change(
+        zero_downtime_report,
+        "socket holder forced update (the new holder takes the socket from the old)",
+        force,
+        note="The new holder asks the running one for its listening socket (nginx/socket_holder.py) before it "
+        "takes over the Unix socket's path: the socket itself never closes, and the Nginx task is untouched.",
+    )
+    _assert_edge_never_refused(load, prober)
+    after = service_containers("edge-socket")
+    assert after and not set(after) & set(holder_tasks), "the socket holder was not replaced"
+    assert service_containers("nginx") == nginx_tasks, "the nginx task was replaced"
+    logs = subprocess.run(["docker", "logs", after[0]], capture_output=True, text=True, timeout=60, check=False)
+    assert "taken over" in logs.stderr, logs.stderr[-2000:]
+
+
 def test_nginx_image_update_with_lua_and_watcher_changes_fails_no_request(
     swarm_stack: str, zero_downtime_report: list[Scenario]
 ) -> None:
