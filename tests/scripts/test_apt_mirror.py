@@ -18,14 +18,14 @@ SCRIPT = ROOT / "scripts" / "apt_mirror.py"
 # The shape debian:bookworm carries (deb822, Debian 12's default), with placeholder hosts.
 DEBIAN_SOURCES = """\
 Types: deb
-# http://snapshot.example/archive/debian/20250520T000000Z
+# http://mirror.example/archive/debian/20250520T000000Z
 URIs: http://mirror.example/debian
 Suites: bookworm bookworm-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
-URIs: http://security.example/debian-security
+URIs: http://mirror.example/debian-security
 Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -50,7 +50,7 @@ def mirror(root: Path, suite: str) -> subprocess.CompletedProcess[str]:
 def test_deb822_sources_give_the_main_and_security_mirrors(tmp_path: Path) -> None:
     root = apt_tree(tmp_path, {"sources.list.d/debian.sources": DEBIAN_SOURCES})
     assert mirror(root, "bookworm").stdout == "http://mirror.example/debian\n"
-    assert mirror(root, "bookworm-security").stdout == "http://security.example/debian-security\n"
+    assert mirror(root, "bookworm-security").stdout == "http://mirror.example/debian-security\n"
 
 
 def test_a_one_line_sources_list_with_options_and_comments(tmp_path: Path) -> None:
@@ -63,13 +63,13 @@ def test_a_one_line_sources_list_with_options_and_comments(tmp_path: Path) -> No
                 "deb http://mirror.example/debian bookworm contrib\n"
                 "deb [arch=amd64 signed-by=/usr/share/keyrings/d.gpg] http://mirror.example/debian/ bookworm main"
                 " contrib  # trailing comment\n"
-                "deb http://security.example/debian-security bookworm-security main\n"
+                "deb http://mirror.example/debian-security bookworm-security main\n"
             )
         },
     )
     # deb-src and a source without the main component are skipped; the trailing slash is dropped.
     assert mirror(root, "bookworm").stdout == "http://mirror.example/debian\n"
-    assert mirror(root, "bookworm-security").stdout == "http://security.example/debian-security\n"
+    assert mirror(root, "bookworm-security").stdout == "http://mirror.example/debian-security\n"
 
 
 def test_sources_list_comes_first_then_the_parts_in_name_order(tmp_path: Path) -> None:
