@@ -102,7 +102,9 @@ class UpdateWait:
 
 
 def wait_for_update(ctx: Context, service: str, *, timeout: float, watch: Watch) -> UpdateWait:
-    """Poll SERVICE's update (or rollback) every UPDATE_POLL_SECONDS until it ends or `timeout` passed."""
+    """Poll SERVICE's update (or rollback) every UPDATE_POLL_SECONDS until it ends or `timeout` passed, and
+    record how it ended in the verdict: the outcome, Swarm's state and message, and lib.sh wait_for_update's
+    code (0 completed, 10 rolled back, 11 paused, 12 timed out)."""
     deadline = ctx.clock.monotonic() + timeout
     while True:
         ctx.clock.sleep(ctx.settings.update_poll)
@@ -113,7 +115,12 @@ def wait_for_update(ctx: Context, service: str, *, timeout: float, watch: Watch)
         passed = ctx.clock.monotonic() >= deadline
         outcome = update_state.update_outcome(current.update_status, deadline_passed=passed)
         if outcome is not None:
-            return UpdateWait(outcome, current.update_status)
+            ended = UpdateWait(outcome, current.update_status)
+            ctx.verdict.outcome = outcome.name.lower()
+            ctx.verdict.details.update(
+                {"update_state": ended.state, "update_message": ended.message, "wait_code": int(outcome)}
+            )
+            return ended
 
 
 def stack_convergence_now(ctx: Context, *, since: int, watch: Watch) -> Convergence:

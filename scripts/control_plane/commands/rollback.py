@@ -48,10 +48,6 @@ def run(ctx: Context, args: Sequence[str]) -> None:
             return
         timeout = ctx.settings.update_timeout
         ended = wait_for_update(ctx, service, timeout=timeout, watch=watch)
-    ctx.verdict.outcome = ended.outcome.name.lower()
-    ctx.verdict.details.update(
-        {"update_state": ended.state, "update_message": ended.message, "wait_code": int(ended.outcome)}
-    )
     if ended.outcome is UpdateOutcome.ROLLED_BACK:
         after = ctx.docker.service(service)
         ctx.log(f"rolled back {service} to {after.image if after is not None else ''}")

@@ -54,12 +54,7 @@ def run(ctx: Context, args: Sequence[str]) -> None:
             return
         timeout = ctx.settings.update_timeout
         ended = wait_for_update(ctx, service, timeout=timeout, watch=watch)
-    ctx.verdict.outcome = ended.outcome.name.lower()
-    # lib.sh wait_for_update's code (0 completed, 10 rolled back, 11 paused, 12 timed out); the exit is 1 for
-    # every end but completed, as update.sh's was.
-    ctx.verdict.details.update(
-        {"update_state": ended.state, "update_message": ended.message, "wait_code": int(ended.outcome)}
-    )
+    # The exit is 1 for every end but completed, as update.sh's was.
     if ended.outcome is UpdateOutcome.COMPLETED:
         ctx.log(f"updated {service} to {image}")
         return
