@@ -15,10 +15,9 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 
-from tests.nginx.edge_server import Edge, Reply
+from tests.nginx.edge_server import Edge, JsonBackend, Reply
 
 # The addresses of the tests' clients: one abusive, one ordinary, and a spare for a second abuser.
 ABUSIVE = "127.0.0.2"
@@ -181,11 +180,9 @@ def pipelined_statuses(edge: Edge, source: str, path: str, count: int) -> tuple[
     return [reply[0] for reply in replies], replies
 
 
-class SizedBackend(BaseHTTPRequestHandler):
+class SizedBackend(JsonBackend):
     """A stand-in app task: answers 200 JSON after reading the body; ?size=N pads the answer to N bytes and
     ?sleep=S answers late."""
-
-    protocol_version = "HTTP/1.1"
 
     def _answer(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -194,16 +191,9 @@ class SizedBackend(BaseHTTPRequestHandler):
         if sleep:
             time.sleep(float(sleep.group(1)))
         body = json.dumps({"pad": "x" * (int(size.group(1)) if size else 0)}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_json(200, body)
 
     do_GET = do_POST = _answer
-
-    def log_message(self, *_args: Any) -> None:
-        pass
 
 
 @contextmanager

@@ -53,11 +53,25 @@ def nginx_module(name: str) -> ModuleType:
 Reply = tuple[int, dict[str, str], bytes]
 
 
-class EchoBackend(BaseHTTPRequestHandler):
-    """A stand-in app task: answers 200 JSON with its port, the path and the headers it received (?sleep=S: late);
-    an empty upload to /api/jobs/import/ gets the 400 Django's import view gives it."""
+class JsonBackend(BaseHTTPRequestHandler):
+    """A stand-in app task's HTTP/1.1 plumbing: keep-alive, a JSON answer with its length, no request log."""
 
     protocol_version = "HTTP/1.1"
+
+    def send_json(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+class EchoBackend(JsonBackend):
+    """A stand-in app task: answers 200 JSON with its port, the path and the headers it received (?sleep=S: late);
+    an empty upload to /api/jobs/import/ gets the 400 Django's import view gives it."""
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -79,27 +93,16 @@ class EchoBackend(BaseHTTPRequestHandler):
                 "body_bytes": received,
             }
         ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_json(200, body)
 
     def _refuse_empty_upload(self) -> None:
         body = (
             b'{"error":{"code":"validation_error","message":"Invalid jobs request: file.",'
             b'"fields":{"file":"must not be empty"}}}'
         )
-        self.send_response(400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_json(400, body)
 
     do_GET = do_POST = _answer
-
-    def log_message(self, *_args: Any) -> None:
-        pass
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +40,9 @@ def _python(script: Path, *args: str, env: dict[str, str]) -> subprocess.Complet
     return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True, check=False)
 
 
-def _wait(predicate: object, what: str, timeout: float = 15) -> None:
+def _wait(predicate: Callable[[], bool], what: str, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
 

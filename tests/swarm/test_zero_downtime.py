@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -317,49 +318,52 @@ def _assert_edge_never_refused(load: LoadGenerator, prober: ConnectionProber) ->
     assert_no_request_failed(load)
 
 
-def test_nginx_forced_update_is_start_first_and_refuses_no_connection(
-    swarm_stack: str, zero_downtime_report: list[Scenario]
+@dataclass(frozen=True)
+class EdgeForcedUpdate:
+    forced: str  # the edge service forced to new tasks
+    untouched: str  # the other edge service, whose task must stay
+    name: str  # the report's row
+    note: str
+    log_says: str  # what the new task's log must say
+
+
+EDGE_FORCED_UPDATES = [
+    EdgeForcedUpdate(
+        "nginx",
+        "edge-socket",
+        "Nginx forced update (start-first on the held socket)",
+        "The public socket belongs to the socket holder (nginx/socket_holder.py): the new Nginx task inherits it, "
+        "accepts beside the old one, and the old one drains and stops; no connection is refused or reset.",
+        "nginx inherited http",
+    ),
+    EdgeForcedUpdate(
+        "edge-socket",
+        "nginx",
+        "socket holder forced update (the new holder takes the socket from the old)",
+        "The new holder asks the running one for its listening socket (nginx/socket_holder.py) before it takes "
+        "over the Unix socket's path: the socket itself never closes, and the Nginx task is untouched.",
+        "taken over",
+    ),
+]
+
+
+@pytest.mark.parametrize("edge", EDGE_FORCED_UPDATES, ids=lambda edge: edge.forced)
+def test_edge_forced_update_is_start_first_and_refuses_no_connection(
+    swarm_stack: str, zero_downtime_report: list[Scenario], edge: EdgeForcedUpdate
 ) -> None:
-    before_tasks, holder_tasks = service_containers("nginx"), service_containers("edge-socket")
+    before, untouched_before = service_containers(edge.forced), service_containers(edge.untouched)
 
     def force() -> None:
         # --detach=false waits until the new task is healthy, the old one stopped and the monitor window passed.
-        docker("service", "update", "--force", "--quiet", "--detach=false", swarm_service("nginx"), timeout=300)
+        docker("service", "update", "--force", "--quiet", "--detach=false", swarm_service(edge.forced), timeout=300)
 
-    load, prober = _edge_change(
-        zero_downtime_report,
-        "Nginx forced update (start-first on the held socket)",
-        force,
-        note="The public socket belongs to the socket holder (nginx/socket_holder.py): the new Nginx task inherits "
-        "it, accepts beside the old one, and the old one drains and stops; no connection is refused or reset.",
-    )
+    load, prober = _edge_change(zero_downtime_report, edge.name, force, note=edge.note)
     _assert_edge_never_refused(load, prober)
-    after = service_containers("nginx")
-    assert after and not set(after) & set(before_tasks), "the nginx task was not replaced"
-    assert service_containers("edge-socket") == holder_tasks, "the socket holder was replaced"
-
-
-def test_socket_holder_update_is_start_first_and_refuses_no_connection(
-    swarm_stack: str, zero_downtime_report: list[Scenario]
-) -> None:
-    nginx_tasks, holder_tasks = service_containers("nginx"), service_containers("edge-socket")
-
-    def force() -> None:
-        docker("service", "update", "--force", "--quiet", "--detach=false", swarm_service("edge-socket"), timeout=300)
-
-    load, prober = _edge_change(
-        zero_downtime_report,
-        "socket holder forced update (the new holder takes the socket from the old)",
-        force,
-        note="The new holder asks the running one for its listening socket (nginx/socket_holder.py) before it "
-        "takes over the Unix socket's path: the socket itself never closes, and the Nginx task is untouched.",
-    )
-    _assert_edge_never_refused(load, prober)
-    after = service_containers("edge-socket")
-    assert after and not set(after) & set(holder_tasks), "the socket holder was not replaced"
-    assert service_containers("nginx") == nginx_tasks, "the nginx task was replaced"
+    after = service_containers(edge.forced)
+    assert after and not set(after) & set(before), f"the {edge.forced} task was not replaced"
+    assert service_containers(edge.untouched) == untouched_before, f"the {edge.untouched} task was replaced"
     logs = subprocess.run(["docker", "logs", after[0]], capture_output=True, text=True, timeout=60, check=False)
-    assert "taken over" in logs.stderr, logs.stderr[-2000:]
+    assert edge.log_says in logs.stderr, logs.stderr[-2000:]
 
 
 def test_nginx_image_update_with_lua_and_watcher_changes_fails_no_request(
