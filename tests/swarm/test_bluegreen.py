@@ -26,6 +26,11 @@ from tests.swarm.report import Scenario, scenario_of
 pytestmark = pytest.mark.swarm
 
 SETTLE_SECONDS = 3
+# From calling rollback.sh to the first user request on the old colour: the control plane starts, reads the
+# swarm (docker info, the nginx service's labels, its tasks) and runs one docker exec that flips the colour in
+# every Nginx worker at once. About 0.6 s on an idle machine; 1.6 s once in CI with the load generator and the
+# whole stack on the same 2 cores. No task starts or stops: anything that did would take many seconds.
+SWITCH_BACK_BOUND_SECONDS = 2.5
 
 
 def _other(colour: str) -> str:
@@ -124,13 +129,15 @@ def test_blue_green_release_fails_no_request(swarm_stack: str, zero_downtime_rep
     # Requests that started once switch returned went to the new colour; after the rollback, to the old one.
     assert _answered_by(between("switched", "rollback_called")) <= new_addresses
     assert _answered_by(between("rolled_back", "switch_again_called")) <= old_addresses
-    # Within a second of calling rollback, users were on the old colour again.
+    # Within seconds of calling rollback, users were on the old colour again.
     back = [
         outcome
         for outcome in between("rollback_called", "switch_again_called")
         if outcome.upstream.rsplit(":", 1)[0] in old_addresses
     ]
-    assert back and back[0].started - moments["rollback_called"] < 1.0
+    assert back, "no request reached the old colour after the rollback"
+    back_after = back[0].started - moments["rollback_called"]
+    assert back_after < SWITCH_BACK_BOUND_SECONDS, f"users back on {old} {back_after:.2f} s after rollback was called"
     assert _answered_by(between("switched_again", "end")) <= new_addresses
 
     assert live_colour() == new

@@ -64,8 +64,12 @@ SATURATING_CLIENTS = 8
 # The issue's bar: four times the load a service can serve keeps >= 80% of its saturated throughput.
 OVERLOAD_FACTOR = 4
 MIN_SERVED_SHARE = 0.8
-PHASE_SECONDS = 20
-WARMUP_SECONDS = 4
+# The saturated and overloaded loads alternate (S, O, S, O) and each is summed over its rounds: a slow drift
+# of this shared 2-core machine (another job, a checkpoint after the seeding) then weighs on both alike. One
+# 20 s phase of each, one after the other, measured FastAPI's ratio at 0.73 to 0.93 on the same commit.
+ROUNDS = 2
+PHASE_SECONDS = 10
+WARMUP_SECONDS = 3
 # A served search waits at most the edge's queue (2 s) and runs at most two 5 s statements.
 SERVED_P99_BOUND_MS = 12_000
 
@@ -108,13 +112,21 @@ class Phase:
     served_ms: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
+    def add(self, other: Phase) -> None:
+        """Count another round of the same load into this one."""
+        self.seconds += other.seconds
+        self.statuses.update(other.statuses)
+        self.served_ms.extend(other.served_ms)
+        self.problems.extend(other.problems)
+
     @property
     def served_rps(self) -> float:
         return len(self.served_ms) / self.seconds
 
     def summary(self) -> str:
         return (
-            f"{self.clients} clients: {self.served_rps:.1f} served/s, p50 {percentile(self.served_ms, 0.5):.0f} ms, "
+            f"{self.clients} clients over {self.seconds:.0f} s: {self.served_rps:.1f} served/s, "
+            f"p50 {percentile(self.served_ms, 0.5):.0f} ms, "
             f"p99 {percentile(self.served_ms, 0.99):.0f} ms, answers {dict(self.statuses)}"
         )
 
@@ -174,8 +186,11 @@ def _error_code(body: bytes) -> str:
 def test_four_times_the_load_is_shed_fast_and_throughput_holds(big_catalog: int, app: str, path: str) -> None:
     assert big_catalog > 800_000
     tasks = {service: set(service_containers(service)) for service in (*APPS, "nginx")}
-    saturated = _closed_loop(path, SATURATING_CLIENTS)
-    overloaded = _closed_loop(path, OVERLOAD_FACTOR * SATURATING_CLIENTS)
+    saturated = Phase(clients=SATURATING_CLIENTS, seconds=0)
+    overloaded = Phase(clients=OVERLOAD_FACTOR * SATURATING_CLIENTS, seconds=0)
+    for _ in range(ROUNDS):
+        saturated.add(_closed_loop(path, saturated.clients))
+        overloaded.add(_closed_loop(path, overloaded.clients))
     figures = f"{path} at {big_catalog} visible parts: {saturated.summary()} | {overloaded.summary()}"
     _record(figures)
 
