@@ -96,7 +96,7 @@ function M.parse_limits(text)
     return limits
 end
 
-local LIMITS = M.parse_limits(os.getenv("EDGE_PEER_CONCURRENCY") or "django=4,fastapi=8")
+local LIMITS = M.parse_limits(os.getenv("EDGE_PEER_CONCURRENCY") or "django=4,fastapi=4")
 local QUEUE_SECONDS = tonumber(os.getenv("EDGE_QUEUE_SECONDS") or "") or 2
 
 -- search_contract.errors.overloaded(), as both apps answer it (lua/edge_errors.lua).

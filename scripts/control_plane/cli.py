@@ -181,7 +181,14 @@ def main(
         run=secrets.token_hex(6),
         clock=clock.time,
     )
-    docker = Docker(runner=runner, runbook=runbook, dry_run=options.dry_run, verbose=options.verbose, clock=clock.time)
+    docker = Docker(
+        runner=runner,
+        runbook=runbook,
+        dry_run=options.dry_run,
+        verbose=options.verbose,
+        clock=clock.time,
+        node_hosts=settings.node_hosts,
+    )
     ctx = Context(
         settings=settings,
         docker=docker,

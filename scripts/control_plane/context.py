@@ -27,6 +27,10 @@ IMAGE_VARIABLES = (
     "DJANGO_IMAGE",
     "FASTAPI_IMAGE",
 )
+# Each image's name under REGISTRY/partscat/ (build-images.sh --push).
+IMAGE_NAMES = dict(
+    zip(IMAGE_VARIABLES, ("postgres", "redis", "nginx", "edge-socket", "django", "fastapi"), strict=True)
+)
 
 
 class Clock(Protocol):
@@ -96,7 +100,13 @@ class Context:
         return colours.service_name(self.stack, name, live)
 
     def images(self) -> dict[str, str]:
-        """The image references build-images.sh wrote last (lib.sh load_images_env)."""
+        """REGISTRY/partscat/<name>:TAG for each image when REGISTRY and TAG are set; else the image references
+        build-images.sh wrote last (lib.sh load_images_env)."""
+        if self.settings.registry:
+            return {
+                variable: f"{self.settings.registry}/partscat/{name}:{self.settings.tag}"
+                for variable, name in IMAGE_NAMES.items()
+            }
         path = self.settings.images_env
         if not path.is_file():
             raise Failure(f"{path} missing; run scripts/build-images.sh first")

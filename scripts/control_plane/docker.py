@@ -16,7 +16,7 @@ import json
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Protocol
@@ -75,6 +75,7 @@ class Runner(Protocol):
         output: Output = Output.CAPTURE,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Completed: ...
 
 
@@ -86,6 +87,7 @@ def subprocess_runner(
     output: Output = Output.CAPTURE,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> Completed:
     """Run a command for real. TERMINAL inherits our stdin, stdout and stderr (docker exec -it, a password
     on stdin); STDERR sends its stdout to our stderr (as `>&2` did); CAPTURE keeps both for parsing."""
@@ -96,9 +98,12 @@ def subprocess_runner(
         if stdin_path is not None:
             with stdin_path.open("rb") as stdin:
                 return _run_captured(argv, stdin=stdin, output=output, cwd=cwd, env=environ)
-        return _run_captured(argv, input_text=stdin_text, output=output, cwd=cwd, env=environ)
+        return _run_captured(argv, input_text=stdin_text, output=output, cwd=cwd, env=environ, timeout=timeout)
     except FileNotFoundError as error:
         return Completed(127, "", f"{argv[0]}: {error.strerror}")
+    except subprocess.TimeoutExpired:
+        # A node that is paused or cut off accepts the connection and never answers.
+        return Completed(124, "", f"no answer within {timeout:g} s")
 
 
 def _run_captured(
@@ -109,6 +114,7 @@ def _run_captured(
     env: dict[str, str] | None,
     stdin: int | IO[bytes] | None = None,
     input_text: str | None = None,
+    timeout: float | None = None,
 ) -> Completed:
     if output is Output.STDERR:
         result = subprocess.run(
@@ -118,7 +124,15 @@ def _run_captured(
     if input_text is None and stdin is None:
         stdin = subprocess.DEVNULL
     result = subprocess.run(
-        list(argv), stdin=stdin, input=input_text, capture_output=True, cwd=cwd, env=env, text=True, check=False
+        list(argv),
+        stdin=stdin,
+        input=input_text,
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        text=True,
+        check=False,
+        timeout=timeout,
     )
     return Completed(result.returncode, result.stdout, result.stderr)
 
@@ -323,6 +337,20 @@ def parse_rotation(obj: JsonObject) -> dict[str, tuple[str, ...]]:
     return {name: tuple(str(peer) for peer in _list(_object(state).get("in_rotation"))) for name, state in obj.items()}
 
 
+# A container by id on this engine, or a Container found on its node (docker.containers with node_hosts).
+ContainerRef = Container | str
+# How long a node may take to answer `docker --host <node> ...` before it counts as unreachable.
+NODE_TIMEOUT = 10.0
+
+
+def _exec_on(container: ContainerRef, options: Sequence[str] = ()) -> list[str]:
+    """`exec [options] <id>`, through the container's own node when it was found on one."""
+    if isinstance(container, str):
+        return ["exec", *options, container]
+    where = ["--host", container.host] if container.host else []
+    return [*where, "exec", *options, container.id]
+
+
 # --- The adapter ---
 
 
@@ -337,8 +365,10 @@ class Docker:
         dry_run: bool = False,
         verbose: bool = False,
         clock: Callable[[], float] = time.time,
+        node_hosts: Mapping[str, str] | None = None,
     ) -> None:
         self.runner = runner
+        self.node_hosts = dict(node_hosts or {})
         self.runbook = runbook
         self.dry_run = dry_run
         self.verbose = verbose
@@ -348,12 +378,12 @@ class Docker:
 
     # The two ways a command runs.
 
-    def _read(self, *args: str, check: bool = True) -> Completed:
+    def _read(self, *args: str, check: bool = True, timeout: float | None = None) -> Completed:
         argv = (DOCKER, *args)
         if self.verbose or argv not in self._printed:
             self._printed.add(argv)
             self.runbook.command(argv)
-        result = self.runner(argv)
+        result = self.runner(argv, timeout=timeout) if timeout is not None else self.runner(argv)
         if check and result.returncode != 0:
             raise Failure(
                 f"{command_line(argv)} failed (exit {result.returncode}): {result.stderr.strip()}",
@@ -463,17 +493,30 @@ class Docker:
         return parse_image(found[0]) if found else None
 
     def containers(self, service: str, *, healthy: bool = False) -> list[Container]:
-        """The running containers of a Swarm service on this node."""
+        """The running containers of a Swarm service: on this node, or with node_hosts on every node that
+        answers (`docker --host <node> ps`); a node that does not answer is reported and left out."""
         filters = ["--filter", f"label={SERVICE_LABEL}={service}"]
         if healthy:
             filters += ["--filter", "health=healthy"]
-        return [parse_container(row) for row in json_lines(self._read("ps", *filters, "--format", JSON_FORMAT).stdout)]
+        if not self.node_hosts:
+            result = self._read("ps", *filters, "--format", JSON_FORMAT)
+            return [parse_container(row) for row in json_lines(result.stdout)]
+        found = []
+        for node, host in self.node_hosts.items():
+            result = self._read(
+                "--host", host, "ps", *filters, "--format", JSON_FORMAT, check=False, timeout=NODE_TIMEOUT
+            )
+            if result.returncode != 0:
+                self.runbook.log(f"node {node} ({host}) did not answer: {result.stderr.strip()[:200]}")
+                continue
+            found += [replace(parse_container(row), host=host, node=node) for row in json_lines(result.stdout)]
+        return found
 
     # Reads inside a task.
 
-    def rotation(self, container: str) -> Rotation | None:
+    def rotation(self, container: ContainerRef) -> Rotation | None:
         """What one Nginx task's watcher has in rotation; None when it could not be read."""
-        result = self._read("exec", container, "cat", WATCHER_STATE, check=False)
+        result = self._read(*_exec_on(container), "cat", WATCHER_STATE, check=False, timeout=NODE_TIMEOUT)
         if result.returncode != 0:
             return None
         try:
@@ -481,19 +524,21 @@ class Docker:
         except json.JSONDecodeError:
             return None
 
-    def edge_state(self, container: str) -> Completed:
+    def edge_state(self, container: ContainerRef) -> Completed:
         """The Lua balancer's state as the watcher prints it (`upstream_watcher.py state`)."""
-        return self._read("exec", container, "python3", WATCHER, "state", check=False)
+        return self._read(*_exec_on(container), "python3", WATCHER, "state", check=False, timeout=NODE_TIMEOUT)
 
-    def edge_probe(self, container: str, *, host: str, url: str, json_body: str | None = None) -> Completed:
+    def edge_probe(self, container: ContainerRef, *, host: str, url: str, json_body: str | None = None) -> Completed:
         """A request from inside an Nginx task to its own listener (healthcheck/http_probe.py): GET, or POST a body."""
         body = ["--json", json_body] if json_body is not None else []
-        return self._read("exec", container, "python3", HTTP_PROBE, "--host", host, *body, url, check=False)
+        return self._read(*_exec_on(container), "python3", HTTP_PROBE, "--host", host, *body, url, check=False)
 
-    def exec_read(self, container: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Completed:
+    def exec_read(
+        self, container: ContainerRef, argv: Sequence[str], *, env: Mapping[str, str] | None = None
+    ) -> Completed:
         """A command inside a task that changes nothing (looking a row up)."""
         variables = [item for name, value in (env or {}).items() for item in ("-e", f"{name}={value}")]
-        return self._read("exec", *variables, container, *argv, check=False)
+        return self._read(*_exec_on(container, variables), *argv, check=False)
 
     # Changes.
 
@@ -518,6 +563,9 @@ class Docker:
     def service_rollback(self, service: str) -> None:
         self._change("service", "rollback", "--detach", "--quiet", service)
 
+    def service_remove(self, service: str) -> None:
+        self._change("service", "rm", service)
+
     def service_scale(self, service: str, replicas: int) -> None:
         self._change("service", "scale", "--detach", f"{service}={replicas}")
 
@@ -533,19 +581,30 @@ class Docker:
             )
         return result.returncode == 0
 
-    def stack_deploy(self, stack: str, compose_files: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> None:
+    def stack_deploy(
+        self,
+        stack: str,
+        compose_files: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        registry_auth: bool = False,
+    ) -> None:
         """`docker stack deploy` without waiting (the caller waits); its progress lines go to stderr.
-        --resolve-image never: images are local, no registry is asked for digests. --prune removes the services
-        the compose files no longer name."""
+        --resolve-image never: images built here are local, and with a registry each node pulls the tag (one
+        release, one tag). --prune removes the services the
+        compose files no longer name."""
         files = [item for name in compose_files for item in ("--compose-file", name)]
+        # The nodes pull with the manager's login to the registry (none needed for an open one).
+        auth = ["--with-registry-auth"] if registry_auth else []
         self._change(
-            "stack", "deploy", *files, "--resolve-image", "never", "--prune", "--detach=true", stack,
+            "stack", "deploy", *files, *auth, "--resolve-image", "never", "--prune", "--detach=true", stack,
             output=Output.STDERR, cwd=cwd, env=env,
         )  # fmt: skip
 
     def exec_change(
         self,
-        container: str,
+        container: ContainerRef,
         argv: Sequence[str],
         *,
         env: Mapping[str, str] | None = None,
@@ -559,5 +618,5 @@ class Docker:
         variables = [item for name, value in (env or {}).items() for item in ("-e", f"{name}={value}")]
         output = Output.TERMINAL if terminal or (interactive and stdin_path is None) else Output.CAPTURE
         return self._change(
-            "exec", *variables, *flags, container, *argv, check=False, stdin_path=stdin_path, output=output
+            *_exec_on(container, [*variables, *flags]), *argv, check=False, stdin_path=stdin_path, output=output
         )

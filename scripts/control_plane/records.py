@@ -117,7 +117,7 @@ class Node:
 
 @dataclass(frozen=True)
 class Container:
-    """A running container on this node (`docker ps`), with its labels (com.docker.swarm.service.name...)."""
+    """A running container (`docker ps` on its node), with its labels (com.docker.swarm.service.name...)."""
 
     id: str
     name: str
@@ -125,6 +125,9 @@ class Container:
     state: str
     status: str
     labels: Mapping[str, str] = field(default_factory=dict)
+    # The Docker endpoint of the node it runs on (PARTSCAT_NODE_HOSTS); "" for this engine.
+    host: str = ""
+    node: str = ""
 
     @property
     def service(self) -> str:

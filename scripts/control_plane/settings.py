@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +62,13 @@ class Settings:
     # up.sh's seed: SEED_PARTS, SEED_NUMBER.
     seed_parts: int
     seed_number: int
+    # Images from a registry (README, "Cluster"): REGISTRY and TAG name REGISTRY/partscat/<name>:TAG; unset, the
+    # images build-images.sh built on this machine.
+    registry: str = ""
+    tag: str = ""
+    # The Docker endpoint of each node, by hostname (PARTSCAT_NODE_HOSTS="node-1=ssh://node-1,..."): `docker exec`
+    # reaches only the node a container runs on, and the edge runs on every edge node. Unset: this engine only.
+    node_hosts: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cache_dir(self) -> Path:
@@ -98,7 +105,30 @@ def settings_load(environ: Mapping[str, str], *, repo_root: Path = REPO_ROOT) ->
         },
         seed_parts=_count(environ, "SEED_PARTS", 10000),
         seed_number=_count(environ, "SEED_NUMBER", 1),
+        registry=_registry(environ),
+        tag=_text(environ, "TAG", ""),
+        node_hosts=_node_hosts(environ),
     )
+
+
+def _registry(environ: Mapping[str, str]) -> str:
+    registry, tag = _text(environ, "REGISTRY", ""), _text(environ, "TAG", "")
+    if bool(registry) != bool(tag):
+        raise SettingsError("REGISTRY and TAG go together: set both (images from a registry) or neither")
+    if registry.endswith("/") or "://" in registry:
+        raise SettingsError(f"REGISTRY is a host[:port], as in an image name, got {registry!r}")
+    return registry
+
+
+def _node_hosts(environ: Mapping[str, str]) -> dict[str, str]:
+    raw = _text(environ, "PARTSCAT_NODE_HOSTS", "")
+    hosts = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        node, _, endpoint = item.partition("=")
+        if not node or not endpoint:
+            raise SettingsError(f"PARTSCAT_NODE_HOSTS is node=docker-host[,...], got {item!r}")
+        hosts[node] = endpoint
+    return hosts
 
 
 def images_env_parse(text: str) -> dict[str, str]:

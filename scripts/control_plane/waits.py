@@ -16,7 +16,7 @@ from scripts.control_plane.decisions import colours, convergence, task_events, u
 from scripts.control_plane.decisions.colours import Colour
 from scripts.control_plane.decisions.convergence import Convergence
 from scripts.control_plane.decisions.update_state import UpdateKind, UpdateOutcome
-from scripts.control_plane.records import EventKind, Rotation, Service, Task, UpdateStatus
+from scripts.control_plane.records import Container, EventKind, Rotation, Service, Task, UpdateStatus
 from scripts.control_plane.runbook import Failure
 from scripts.control_plane.settings import seconds_text
 
@@ -35,7 +35,7 @@ class Watch:
         self.services = list(services) if services is not None else None
         self.enabled = ctx.events.path is not None
         self.tasks: dict[str, Task] | None = None
-        self.edge: tuple[str, Rotation | None] | None = None
+        self.edge: tuple[Container, Rotation | None] | None = None
         self.updates: dict[str, UpdateStatus | None] = {}
         self._announced: set[str] = set()
 
@@ -78,7 +78,7 @@ class Watch:
         containers = self.ctx.docker.containers(self.ctx.settings.nginx_service)
         if not containers:
             return
-        container = containers[0].id
+        container = containers[0]
         rotation = self.ctx.docker.rotation(container)
         # Another Nginx task (its update) has its own view: it becomes the baseline.
         if self.edge is not None and self.edge[0] == container:
@@ -154,7 +154,7 @@ def colour_readiness_now(ctx: Context, colour: Colour, replicas: int) -> str | N
         return colours.colour_readiness(stack=ctx.stack, colour=colour, replicas=replicas, rows=[], rotations=[])
     rows = ctx.docker.stack_services(ctx.stack)
     rotations = [
-        ctx.docker.rotation(container.id) or {} for container in ctx.docker.containers(ctx.settings.nginx_service)
+        ctx.docker.rotation(container) or {} for container in ctx.docker.containers(ctx.settings.nginx_service)
     ]
     return colours.colour_readiness(stack=ctx.stack, colour=colour, replicas=replicas, rows=rows, rotations=rotations)
 

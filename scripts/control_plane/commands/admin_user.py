@@ -37,16 +37,16 @@ def run(ctx: Context, args: Sequence[str]) -> None:
     containers = ctx.docker.containers(django, healthy=True)
     if not containers:
         raise Failure(f"no healthy {django} task on this node; is the stack up (make up)?")
-    container = containers[0].id
+    container = containers[0]
     env = {"ADMIN_USERNAME": name, "ADMIN_EMAIL": email}
-    ctx.verdict.details.update({"username": name, "task": container})
+    ctx.verdict.details.update({"username": name, "task": container.id})
 
     if name:
         found = ctx.docker.exec_read(container, ["python", "manage.py", "shell", "-c", USER_EXISTS], env=env)
         if found.returncode == 0:
             ctx.log(
                 f"admin account {name} already exists; nothing changed (change its password in the admin, or: "
-                f"docker exec -it {container} python manage.py changepassword {name})"
+                f"docker exec -it {container.id} python manage.py changepassword {name})"
             )
             ctx.verdict.outcome = "unchanged"
             return

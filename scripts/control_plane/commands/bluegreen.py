@@ -14,8 +14,9 @@ of django and fastapi.
 
 Every subcommand is idempotent and exits non-zero when it did not get there. The state is kept as labels of
 the nginx service (partscat.live-colour, partscat.live-since, partscat.candidate-colour), so any manager can
-run it. Switching tells every Nginx task on this node; with several edge nodes run switch and rollback on
-each (DOCKER_HOST=ssh://node): a task created later reads the label.
+run it. Switching tells every running Nginx task at once: this engine's, or with PARTSCAT_NODE_HOSTS
+(node=docker-host,...: what `scripts/cluster.sh env` prints) those of every edge node, each through its own
+node's engine (`docker --host <node> exec`); a task created later reads the label.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def smoke_check(ctx: Context, port: int) -> bool:
     for container in containers:
         for check in edge.SMOKE_CHECKS:
             url = f"http://127.0.0.1:{port}{check.path}"
-            result = ctx.docker.edge_probe(container.id, host=host, url=url, json_body=check.json_body)
+            result = ctx.docker.edge_probe(container, host=host, url=url, json_body=check.json_body)
             if result.returncode != 0:
                 ctx.runbook.relay(result.stderr)
                 return False
@@ -125,13 +126,14 @@ def deploy(ctx: Context, args: Sequence[str]) -> None:
 
 
 def live_set(ctx: Context, colour: Colour, *, previous: Colour, kind: EventKind) -> None:
-    """Point every Nginx task of this node at COLOUR at once, then record it in the swarm."""
+    """Point every running Nginx task (of this node, or of every node in PARTSCAT_NODE_HOSTS) at COLOUR, then
+    record it in the swarm."""
     containers = ctx.docker.containers(ctx.settings.nginx_service)
     if not containers:
-        raise Failure("no running nginx task on this node")
+        raise Failure("no running nginx task found (on a cluster, set PARTSCAT_NODE_HOSTS: cluster.sh env)")
     started = ctx.clock.monotonic()
     for container in containers:
-        result = ctx.docker.exec_change(container.id, ["python3", WATCHER, "live", colour])
+        result = ctx.docker.exec_change(container, ["python3", WATCHER, "live", colour])
         if result.returncode != 0:
             raise Failure(
                 f"nginx task {container.id} did not switch to {colour} "
@@ -230,7 +232,7 @@ def status(ctx: Context, _args: Sequence[str]) -> None:
     services = ctx.docker.services(names)
     rows = {row.name: row.replicas for row in ctx.docker.stack_services(ctx.stack)}
     containers = ctx.docker.containers(ctx.settings.nginx_service)
-    rotation = ctx.docker.rotation(containers[0].id) if containers else None
+    rotation = ctx.docker.rotation(containers[0]) if containers else None
     peers = {name: len(found) for name, found in rotation.items()} if rotation is not None else None
     images = {name: service.image for name, service in services.items()}
     for line in status_lines(state, stack=ctx.stack, images=images, replicas=rows, peers=peers):

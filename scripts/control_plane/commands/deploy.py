@@ -29,6 +29,9 @@ from scripts.control_plane.waits import Watch, wait_stack_converged
 
 USAGE = "usage: deploy.sh [--new-database]"
 RANDOM_ALPHABET = string.ascii_letters + string.digits
+# stack.images.yml sets every service's image from the *_IMAGE variables below, over stack.yml's REGISTRY/TAG.
+COMPOSE_FILES = ("stack.yml", "stack.images.yml")
+EDGE_NODE_LABEL = "partscat.edge"
 
 
 def arguments_parse(args: Sequence[str]) -> bool:
@@ -57,6 +60,8 @@ def deploy(ctx: Context, *, new_database: bool) -> None:
     # The label first: creating the secrets would make a first deploy look like a later one.
     with ctx.timer.phase("postgres_node"):
         postgres_node_ensure(ctx, info, new_database=new_database)
+    with ctx.timer.phase("edge_nodes"):
+        edge_nodes_ensure(ctx, info)
     with ctx.timer.phase("edge_ports"):
         published_edge_ports_release(ctx)
     with ctx.timer.phase("secrets"):
@@ -69,6 +74,9 @@ def deploy(ctx: Context, *, new_database: bool) -> None:
         **tls.variables,
         # stack.yml names its secrets ${STACK_NAME}_*; the database and its roles (postgres-roles.sql).
         "STACK_NAME": ctx.stack,
+        # stack.yml's own image names; stack.images.yml overrides each of them (images built here need no registry).
+        "REGISTRY": ctx.settings.registry or "local",
+        "TAG": ctx.settings.tag or "see-stack.images.yml",
         "HTTP_PORT": str(ctx.settings.http_port),
         **stack_secrets.DATABASE_VARIABLES,
     }
@@ -80,8 +88,14 @@ def deploy(ctx: Context, *, new_database: bool) -> None:
     watch = Watch(ctx)
     watch.start()
     with ctx.timer.phase("stack_deploy"):
+        # After colour_variables read the blue-green state from the nginx service's labels.
+        replicated_nginx_remove(ctx)
         ctx.docker.stack_deploy(
-            ctx.stack, tls.compose_files, env={**ctx.environ, **variables}, cwd=ctx.settings.repo_root
+            ctx.stack,
+            tls.compose_files,
+            env={**ctx.environ, **variables},
+            cwd=ctx.settings.repo_root,
+            registry_auth=bool(ctx.settings.registry),
         )
         ctx.events.emit(EventKind.STACK_DEPLOYED, compose_files=" ".join(tls.compose_files))
     with ctx.timer.phase("images"):
@@ -129,6 +143,29 @@ def postgres_node_ensure(ctx: Context, info: SwarmInfo, *, new_database: bool) -
         ctx.verdict.outcome = "refused"
         raise Failure(reason)
     ctx.verdict.details["postgres_node"] = type(decision).__name__.lower()
+
+
+def edge_nodes_ensure(ctx: Context, info: SwarmInfo) -> None:
+    """Nginx and the socket holder run on the nodes labelled partscat.edge=true; with none labelled (one node,
+    or a first deploy), this node becomes the edge. A cluster labels its edge nodes itself (cluster.sh)."""
+    nodes = ctx.docker.nodes(ctx.docker.node_ids())
+    edges = sorted(node.hostname for node in nodes if node.labels.get(EDGE_NODE_LABEL) == "true")
+    if edges:
+        ctx.log(f"edge node(s): {', '.join(edges)}")
+        return
+    ctx.log(f"no node carries {EDGE_NODE_LABEL}=true: this node becomes the edge")
+    ctx.docker.node_label_add(info.node_id, f"{EDGE_NODE_LABEL}=true")
+
+
+def replicated_nginx_remove(ctx: Context) -> None:
+    """Nginx became global (one per edge node), and Swarm cannot change a service's mode: a stack from before
+    loses its nginx service once, and the deploy makes it again. The socket holder keeps the port meanwhile, so
+    connections wait in its queue for the new Nginx instead of being refused."""
+    nginx = ctx.docker.service(ctx.settings.nginx_service)
+    if nginx is None or nginx.replicas is None:
+        return
+    ctx.log("nginx is a replicated service (a stack from before the cluster): removing it once to make it global")
+    ctx.docker.service_remove(ctx.settings.nginx_service)
 
 
 def published_edge_ports_release(ctx: Context) -> None:
@@ -205,7 +242,7 @@ def tls_ensure(ctx: Context) -> Tls:
     """HTTPS is optional: TLS_CERT_FILE and TLS_KEY_FILE become secrets named by the certificate's hash and
     stack.tls.yml adds the listener; without them the certificate the nginx service has is kept;
     TLS_DISABLE=1 removes the listener. A stack that never had a certificate gets stack.yml alone."""
-    plain = Tls(["stack.yml"], {})
+    plain = Tls(list(COMPOSE_FILES), {})
     settings = ctx.settings
     if settings.tls_disable:
         ctx.log("TLS_DISABLE=1: plain HTTP only")
@@ -232,7 +269,7 @@ def tls_ensure(ctx: Context) -> Tls:
                 secret_create(ctx, name, file=path)
         ctx.log(f"HTTPS: certificate {cert} as {kept[0]}")
     ctx.verdict.details["tls_cert_secret"] = kept[0]
-    return Tls(["stack.yml", "stack.tls.yml"], {"TLS_CERT_SECRET": kept[0], "TLS_KEY_SECRET": kept[1]})
+    return Tls([*COMPOSE_FILES, "stack.tls.yml"], {"TLS_CERT_SECRET": kept[0], "TLS_KEY_SECRET": kept[1]})
 
 
 def colour_variables(ctx: Context, images: Mapping[str, str]) -> dict[str, str]:

@@ -30,7 +30,7 @@ def run(ctx: Context, args: Sequence[str]) -> None:
         ctx.log(f"applying {conf} to nginx task {container.id}")
         with ctx.timer.phase(f"apply {container.id}"):
             result = ctx.docker.exec_change(
-                container.id, ["python3", WATCHER, "apply-config"], stdin_path=conf, interactive=True
+                container, ["python3", WATCHER, "apply-config"], stdin_path=conf, interactive=True
             )
         if result.returncode != 0:
             raise Failure(f"nginx task {container.id} refused {conf}; it still runs its previous configuration")

@@ -47,11 +47,11 @@ def run(ctx: Context, _args: Sequence[str]) -> None:
     out("== nginx peers (what the Lua balancer routes to, and the watcher's probes)")
     containers = ctx.docker.containers(ctx.settings.nginx_service)
     if containers:
-        container = containers[0].id
+        container = containers[0]
         for result in (ctx.docker.edge_state(container), ctx.docker.exec_read(container, ["cat", WATCHER_STATE])):
             if result.returncode != 0:
                 ctx.runbook.relay(result.stderr)
-                raise Failure(f"nginx task {container} did not answer", exit_code=result.returncode)
+                raise Failure(f"nginx task {container.id} did not answer", exit_code=result.returncode)
             out(result.stdout.rstrip("\n"))
         out()
     else:

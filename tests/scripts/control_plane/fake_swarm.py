@@ -175,6 +175,7 @@ class FakeSwarm:
         output: Output = Output.CAPTURE,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Completed:
         assert argv[0] == "docker", argv
         args = list(argv[1:])
@@ -366,6 +367,8 @@ class FakeSwarm:
             self.secrets.add(name)
             if args[-1] == "-":
                 self.secret_values[name] = stdin_text or ""
+        elif verb == ("service", "rm"):
+            del self.services[args[-1]]
         elif verb == ("stack", "deploy"):
             self.deploy_env = dict(env or {})
             self._stack_create(self.deploy_env)
@@ -452,6 +455,7 @@ class Programs:
         output: Output = Output.CAPTURE,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Completed:
         self.calls.append(tuple(argv))
         line = " ".join(argv)
@@ -502,7 +506,7 @@ def stack_swarm(
     add("redis-cache", IMAGES["REDIS_IMAGE"])
     add("edge-socket", IMAGES["EDGE_SOCKET_IMAGE"], replicas=None)
     labels = {"partscat.live-colour": live, "partscat.live-since": "", "partscat.candidate-colour": candidate}
-    add("nginx", IMAGES["NGINX_IMAGE"], labels=labels)
+    add("nginx", IMAGES["NGINX_IMAGE"], labels=labels, replicas=None)
     add("celery-worker", IMAGES["DJANGO_IMAGE"])
     add("celery-beat", IMAGES["DJANGO_IMAGE"])
     for app in ("django", "fastapi"):
@@ -510,7 +514,8 @@ def stack_swarm(
             is_live = colour == live
             image = LIVE_IMAGES[app] if is_live else OLD_IMAGES[app]
             add(f"{app}-{colour}", image, replicas=2 if is_live else idle_replicas, env=env)
-    node = {"ID": THIS_NODE, "Spec": {"Labels": {"partscat.postgres": "true"}}, "Description": {"Hostname": "vm"}}
+    labels = {"partscat.postgres": "true", "partscat.edge": "true"}
+    node = {"ID": THIS_NODE, "Spec": {"Labels": labels}, "Description": {"Hostname": "vm"}}
     node["Status"] = {"State": "ready"}
     return FakeSwarm(
         services=services,

@@ -110,6 +110,7 @@ class FailingChanges(FakeSwarm):
         output: Output = Output.CAPTURE,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Completed:
         if list(argv[1:3]) == ["service", "update"]:
             self.calls.append(tuple(argv))

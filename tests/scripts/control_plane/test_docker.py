@@ -156,6 +156,7 @@ class Recorder:
         output: Output = Output.CAPTURE,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Completed:
         self.calls.append(tuple(argv))
         self.stdin.append(stdin_text)
@@ -294,3 +295,35 @@ def test_subprocess_runner_feeds_a_file_to_stdin(tmp_path: Path) -> None:
 
 def test_subprocess_runner_reports_a_missing_program() -> None:
     assert subprocess_runner(["/nonexistent/docker", "info"]).returncode == 127
+
+
+def test_with_node_hosts_containers_are_found_on_every_node_and_exec_goes_through_their_node() -> None:
+    calls: list[tuple[tuple[str, ...], float | None]] = []
+    row = '{"ID":"c1","Names":"partscat_nginx.x","Image":"i","State":"running","Status":"Up","Labels":""}'
+
+    def runner(argv: Sequence[str], *, timeout: float | None = None, **_options: object) -> Completed:
+        calls.append((tuple(argv), timeout))
+        if list(argv[1:3]) == ["--host", "unix:///n2.sock"]:
+            return Completed(124, "", "no answer within 10 s")
+        return Completed(0, row if "ps" in argv else "", "")
+
+    err = io.StringIO()
+    hosts = {"node-1": "unix:///n1.sock", "node-2": "unix:///n2.sock"}
+    docker = Docker(runner=runner, runbook=Runbook("bluegreen.sh", err=err), node_hosts=hosts)
+    found = docker.containers("partscat_nginx")
+    # node-2 does not answer: left out, and said; node-1's container carries its endpoint.
+    assert [(container.id, container.node, container.host) for container in found] == [
+        ("c1", "node-1", "unix:///n1.sock")
+    ]
+    assert "node node-2 (unix:///n2.sock) did not answer: no answer within 10 s" in err.getvalue()
+    assert [timeout for _argv, timeout in calls] == [10.0, 10.0]
+    docker.exec_change(found[0], ["python3", "w.py", "live", "green"])
+    assert calls[-1][0] == ("docker", "--host", "unix:///n1.sock", "exec", "c1", "python3", "w.py", "live", "green")
+    # A bare id is this engine's, as before.
+    docker.exec_read("c9", ["true"], env={"A": "1"})
+    assert calls[-1][0] == ("docker", "exec", "-e", "A=1", "c9", "true")
+
+
+def test_subprocess_runner_gives_up_on_a_command_that_never_answers() -> None:
+    result = subprocess_runner([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+    assert (result.returncode, result.stderr) == (124, "no answer within 0.5 s")

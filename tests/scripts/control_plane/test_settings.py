@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,22 @@ def test_images_env_as_build_images_writes_it() -> None:
 
 def test_seconds_text() -> None:
     assert (seconds_text(300), seconds_text(0), seconds_text(2.5)) == ("300", "0", "2.5")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"REGISTRY": "registry.example:5443"}, "REGISTRY and TAG go together"),
+        ({"TAG": "abc"}, "REGISTRY and TAG go together"),
+        ({"REGISTRY": "https://registry.example", "TAG": "abc"}, "REGISTRY is a host[:port]"),
+        ({"PARTSCAT_NODE_HOSTS": "node-1"}, "PARTSCAT_NODE_HOSTS is node=docker-host"),
+    ],
+)
+def test_registry_and_node_hosts_are_checked_at_start(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        settings_load(environ)
+
+
+def test_node_hosts_by_hostname() -> None:
+    settings = settings_load({"PARTSCAT_NODE_HOSTS": "n1=unix:///a.sock, n2=ssh://n2"})
+    assert settings.node_hosts == {"n1": "unix:///a.sock", "n2": "ssh://n2"}

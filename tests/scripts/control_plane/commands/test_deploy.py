@@ -24,6 +24,11 @@ from tests.scripts.control_plane.fake_swarm import (
 )
 
 LABEL_THIS_NODE = f"docker node update --label-add partscat.postgres=true {THIS_NODE}"
+STACK_DEPLOY = (
+    "docker stack deploy --compose-file stack.yml --compose-file stack.images.yml --resolve-image never --prune "
+    "--detach=true partscat"
+)
+EDGE_THIS_NODE = f"docker node update --label-add partscat.edge=true {THIS_NODE}"
 
 
 def fresh_swarm() -> FakeSwarm:
@@ -36,12 +41,11 @@ def test_a_first_deploy_labels_this_node_creates_every_secret_and_converges(tmp_
     run = run_cli(swarm, checkout(tmp_path), "deploy")
     assert run.exit_code == 0, run.stderr
     assert "first deploy (no stack, no partscat_pgdata volume, no database secrets)" in run.stderr
-    assert swarm.changes[0] == LABEL_THIS_NODE
+    assert swarm.changes[:2] == [LABEL_THIS_NODE, EDGE_THIS_NODE]
+    assert "no node carries partscat.edge=true: this node becomes the edge" in run.stderr
     assert swarm.secrets == set(stack_secret_names("partscat"))
     stack_deploy = [change for change in swarm.changes if "stack deploy" in change]
-    assert stack_deploy == [
-        "docker stack deploy --compose-file stack.yml --resolve-image never --prune --detach=true partscat"
-    ]
+    assert stack_deploy == [STACK_DEPLOY]
     assert "all services of partscat converged and healthy" in run.stderr
     # The live colour on the images built; the idle colour at 0.
     env = swarm.deploy_env
@@ -77,7 +81,7 @@ def test_a_redeploy_keeps_the_label_the_secrets_and_the_idle_colour_and_updates_
     assert "secrets partscat_db_owner_password, partscat_db_owner_url exist" in run.stderr
     assert "live colour green; idle colour blue keeps 2 + 2 replicas" in run.stderr
     assert swarm.changes == [
-        "docker stack deploy --compose-file stack.yml --resolve-image never --prune --detach=true partscat",
+        STACK_DEPLOY,
         "docker service update --detach --quiet --no-resolve-image --image partscat/django:d2 partscat_celery-beat",
     ]
     env = swarm.deploy_env
@@ -177,7 +181,7 @@ def test_a_redeploy_keeps_the_certificate_the_nginx_service_has(tmp_path: Path) 
     run = run_cli(swarm, checkout(tmp_path), "deploy")
     assert run.exit_code == 0, run.stderr
     assert "HTTPS: keeping the certificate the nginx service uses (partscat_tls_cert_abc)" in run.stderr
-    assert "--compose-file stack.yml --compose-file stack.tls.yml" in swarm.changes[0]
+    assert "--compose-file stack.yml --compose-file stack.images.yml --compose-file stack.tls.yml" in swarm.changes[0]
     assert (swarm.deploy_env["TLS_CERT_SECRET"], swarm.deploy_env["TLS_KEY_SECRET"]) == (
         "partscat_tls_cert_abc",
         "partscat_tls_key_abc",
@@ -275,7 +279,7 @@ def test_a_dry_run_prints_what_a_deploy_would_run_and_changes_nothing(tmp_path: 
     would = [line for line in run.stderr.splitlines() if line.endswith("# dry run: not run")]
     assert [line.split(" + ", 1)[1].split("  #")[0] for line in would] == [
         "docker secret create --label com.docker.stack.namespace=partscat partscat_redis_password -",
-        "docker stack deploy --compose-file stack.yml --resolve-image never --prune --detach=true partscat",
+        STACK_DEPLOY,
         "docker service update --detach --quiet --no-resolve-image --image partscat/django:d2 partscat_celery-beat",
     ]
     assert "dry run: stack.yml's variables: LIVE_COLOUR=blue" in run.stderr
@@ -284,3 +288,38 @@ def test_a_dry_run_prints_what_a_deploy_would_run_and_changes_nothing(tmp_path: 
     assert document["dry_run"] is True
     assert [change["ran"] for change in document["changes"]] == [False, False, False]
     assert events(tmp_path) == []
+
+
+def test_with_registry_and_tag_every_image_comes_from_the_registry_with_its_login(tmp_path: Path) -> None:
+    swarm = stack_swarm()
+    registry = {"REGISTRY": "registry.example:5443", "TAG": "abc1234"}
+    run = run_cli(swarm, checkout(tmp_path), "deploy", environ=registry)
+    assert run.exit_code == 0, run.stderr
+    stack_deploy = [change for change in swarm.changes if "stack deploy" in change]
+    assert stack_deploy == [
+        "docker stack deploy --compose-file stack.yml --compose-file stack.images.yml --with-registry-auth "
+        "--resolve-image never --prune --detach=true partscat"
+    ]
+    env = swarm.deploy_env
+    assert (env["REGISTRY"], env["TAG"]) == ("registry.example:5443", "abc1234")
+    assert env["NGINX_IMAGE"] == "registry.example:5443/partscat/nginx:abc1234"
+    assert env["EDGE_SOCKET_IMAGE"] == "registry.example:5443/partscat/edge-socket:abc1234"
+    # The live colour takes the release; the idle colour keeps what it runs.
+    assert env["DJANGO_BLUE_IMAGE"] == "registry.example:5443/partscat/django:abc1234"
+    assert (
+        env["DJANGO_GREEN_IMAGE"]
+        == swarm.services["partscat_django-green"]["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    )
+
+
+def test_a_replicated_nginx_from_before_the_cluster_is_removed_once_after_its_colour_is_read(tmp_path: Path) -> None:
+    swarm = stack_swarm(live="green")
+    nginx = swarm.services["partscat_nginx"]["Spec"]
+    nginx["Mode"] = {"Replicated": {"Replicas": 1}}
+    run = run_cli(swarm, checkout(tmp_path), "deploy")
+    assert run.exit_code == 0, run.stderr
+    assert "removing it once to make it global" in run.stderr
+    removal = swarm.changes.index("docker service rm partscat_nginx")
+    assert "stack deploy" in swarm.changes[removal + 1]
+    # The live colour came from its labels before they went with it.
+    assert swarm.deploy_env["LIVE_COLOUR"] == "green"
