@@ -99,6 +99,22 @@ class Context:
         live = self.release_state().live if short in colours.APPS else "blue"
         return colours.service_name(self.stack, name, live)
 
+    def image_reference(self, name: str, tag: str) -> str:
+        """partscat/<name>:TAG, under REGISTRY when images come from one."""
+        prefix = f"{self.settings.registry}/partscat" if self.settings.registry else "partscat"
+        return f"{prefix}/{name}:{tag}"
+
+    def image_problem(self, image: str) -> str | None:
+        """Why the swarm could not run `image`, or None: with a registry, the manager pulls it (a registry that
+        is down or lacks the tag fails here, before anything changes); without one, it must be on this engine."""
+        if not self.settings.registry:
+            return None if self.docker.image(image) is not None else f"image {image} not found locally"
+        pulled = self.docker.image_pull(image)
+        if pulled.returncode == 0:
+            return None
+        reason = pulled.stderr.strip().splitlines()[-1] if pulled.stderr.strip() else f"exit {pulled.returncode}"
+        return f"the registry cannot give {image}: {reason}"
+
     def images(self) -> dict[str, str]:
         """REGISTRY/partscat/<name>:TAG for each image when REGISTRY and TAG are set; else the image references
         build-images.sh wrote last (lib.sh load_images_env)."""

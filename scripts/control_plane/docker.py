@@ -341,6 +341,8 @@ def parse_rotation(obj: JsonObject) -> dict[str, tuple[str, ...]]:
 ContainerRef = Container | str
 # How long a node may take to answer `docker --host <node> ...` before it counts as unreachable.
 NODE_TIMEOUT = 10.0
+# A registry that does not answer makes `docker pull` retry for minutes.
+PULL_TIMEOUT = 300.0
 
 
 def _exec_on(container: ContainerRef, options: Sequence[str] = ()) -> list[str]:
@@ -491,6 +493,11 @@ class Docker:
         result = self._read("image", "inspect", reference, check=False)
         found = json_array(result.stdout) if result.returncode == 0 else []
         return parse_image(found[0]) if found else None
+
+    def image_pull(self, reference: str) -> Completed:
+        """Pull an image on this engine (the manager): proves the registry has it and lets this node have it.
+        Counted as a read: it changes no service, and a dry run checks too."""
+        return self._read("pull", "--quiet", reference, check=False, timeout=PULL_TIMEOUT)
 
     def containers(self, service: str, *, healthy: bool = False) -> list[Container]:
         """The running containers of a Swarm service: on this node, or with node_hosts on every node that

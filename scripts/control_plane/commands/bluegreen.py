@@ -2,6 +2,7 @@
 of django and fastapi.
 
   deploy [TAG]  start the idle colour of both apps at the live colour's replica count, on partscat/<app>:TAG
+                (REGISTRY/partscat/<app>:TAG with a registry)
                 (default: the images build-images.sh built last), wait until every task is healthy and in
                 Nginx's rotation, smoke-check it through Nginx's preview listener (inside the Nginx tasks
                 only; no user request reaches it), then check that the live colour still passes the same
@@ -92,9 +93,10 @@ def deploy(ctx: Context, args: Sequence[str]) -> None:
     watch = Watch(ctx, targets)
     watch.start()
     for app, target in zip(APPS, targets, strict=True):
-        image = f"partscat/{app}:{tag}" if tag else built[f"{app.upper()}_IMAGE"]
-        if ctx.docker.image(image) is None:
-            raise Failure(f"image {image} not found locally")
+        image = ctx.image_reference(app, tag) if tag else built[f"{app.upper()}_IMAGE"]
+        problem = ctx.image_problem(image)
+        if problem is not None:
+            raise Failure(problem)
         running = ctx.docker.service(app_service(ctx.stack, app, live))
         ctx.log(f"starting {app}-{idle}: {image} x{replicas} (live: {app}-{live} {running.image if running else ''})")
         ctx.docker.service_image_set(target, image, replicas=replicas)

@@ -57,6 +57,9 @@ def deploy(ctx: Context, *, new_database: bool) -> None:
     info = ctx.require_docker()
     images = ctx.images()
     ctx.verdict.details["new_database"] = new_database
+    if ctx.settings.registry:
+        with ctx.timer.phase("registry"):
+            registry_check(ctx, images)
     # The label first: creating the secrets would make a first deploy look like a later one.
     with ctx.timer.phase("postgres_node"):
         postgres_node_ensure(ctx, info, new_database=new_database)
@@ -143,6 +146,18 @@ def postgres_node_ensure(ctx: Context, info: SwarmInfo, *, new_database: bool) -
         ctx.verdict.outcome = "refused"
         raise Failure(reason)
     ctx.verdict.details["postgres_node"] = type(decision).__name__.lower()
+
+
+def registry_check(ctx: Context, images: Mapping[str, str]) -> None:
+    """Every image of the release, pulled by the manager before the swarm is asked for anything: a registry that
+    is down, or a tag never pushed, stops the deploy here and nothing that runs is touched."""
+    problems = [problem for image in dict.fromkeys(images.values()) if (problem := ctx.image_problem(image))]
+    if problems:
+        ctx.verdict.outcome = "refused"
+        for problem in problems:
+            ctx.log(problem)
+        raise Failure(f"{len(problems)} image(s) of the release cannot be pulled; nothing was changed")
+    ctx.log(f"the registry {ctx.settings.registry} gives every image of {ctx.settings.tag}")
 
 
 def edge_nodes_ensure(ctx: Context, info: SwarmInfo) -> None:

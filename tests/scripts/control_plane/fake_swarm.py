@@ -42,6 +42,7 @@ READS = {
     ("secret", "inspect"),
     ("image", "inspect"),
     ("ps",),
+    ("pull",),
 }
 Json = dict[str, Any]
 
@@ -148,6 +149,9 @@ class FakeSwarm:
     secrets: set[str] = field(default_factory=set)
     volumes: set[str] = field(default_factory=set)
     images: set[str] = field(default_factory=set)
+    # What the registry holds (`docker pull` of anything else fails), and whether it answers at all.
+    registry: set[str] = field(default_factory=set)
+    registry_up: bool = True
     # Running containers on this node by Swarm service name; unhealthy ones are left out of health=healthy.
     containers: dict[str, list[Json]] = field(default_factory=dict)
     # upstreams.json by Nginx container id.
@@ -187,7 +191,7 @@ class FakeSwarm:
             return Completed(1, "", "Cannot connect to the Docker daemon")
         if args[0] == "exec":
             return self._exec(args[1:])
-        verb = tuple(args[:2]) if args[0] not in ("info", "ps") else (args[0],)
+        verb = tuple(args[:2]) if args[0] not in ("info", "ps", "pull") else (args[0],)
         if verb in READS:
             return self._read(verb, args)
         return self._change(args, stdin_text=stdin_text, env=env)
@@ -203,7 +207,7 @@ class FakeSwarm:
         args = call[1:]
         if args[0] == "exec":
             return not any(word in args for word in ("live", "apply-config", "createsuperuser"))
-        verb = tuple(args[:2]) if args[0] not in ("info", "ps") else (args[0],)
+        verb = tuple(args[:2]) if args[0] not in ("info", "ps", "pull") else (args[0],)
         return verb in READS
 
     def rows(self) -> list[Json]:
@@ -220,6 +224,19 @@ class FakeSwarm:
     # Reads.
 
     def _read(self, verb: tuple[str, ...], args: list[str]) -> Completed:  # noqa: PLR0911 (one branch a command)
+        if verb == ("pull",):
+            if not self.registry_up:
+                return Completed(
+                    1,
+                    "",
+                    'Error response from daemon: Get "https://registry.example:5443/v2/": connection refused',
+                )
+            if args[-1] not in self.registry:
+                return Completed(
+                    1, "", f"Error response from daemon: manifest for {args[-1]} not found: manifest unknown"
+                )
+            self.images.add(args[-1])
+            return Completed(0, f"{args[-1]}\n")
         if verb == ("info",):
             return _result({"NodeID": THIS_NODE, "LocalNodeState": "active", "ControlAvailable": True})
         if verb == ("stack", "ls"):

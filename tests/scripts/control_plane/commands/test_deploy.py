@@ -293,8 +293,11 @@ def test_a_dry_run_prints_what_a_deploy_would_run_and_changes_nothing(tmp_path: 
 def test_with_registry_and_tag_every_image_comes_from_the_registry_with_its_login(tmp_path: Path) -> None:
     swarm = stack_swarm()
     registry = {"REGISTRY": "registry.example:5443", "TAG": "abc1234"}
+    names = ("postgres", "redis", "nginx", "edge-socket", "django", "fastapi")
+    swarm.registry = {f"registry.example:5443/partscat/{name}:abc1234" for name in names}
     run = run_cli(swarm, checkout(tmp_path), "deploy", environ=registry)
     assert run.exit_code == 0, run.stderr
+    assert "the registry registry.example:5443 gives every image of abc1234" in run.stderr
     stack_deploy = [change for change in swarm.changes if "stack deploy" in change]
     assert stack_deploy == [
         "docker stack deploy --compose-file stack.yml --compose-file stack.images.yml --with-registry-auth "
@@ -323,3 +326,17 @@ def test_a_replicated_nginx_from_before_the_cluster_is_removed_once_after_its_co
     assert "stack deploy" in swarm.changes[removal + 1]
     # The live colour came from its labels before they went with it.
     assert swarm.deploy_env["LIVE_COLOUR"] == "green"
+
+
+@pytest.mark.parametrize("registry_up", [True, False])
+def test_a_release_the_registry_cannot_give_changes_nothing(tmp_path: Path, registry_up: bool) -> None:
+    swarm = stack_swarm()
+    swarm.registry_up = registry_up
+    registry = {"REGISTRY": "registry.example:5443", "TAG": "never-pushed"}
+    run = run_cli(swarm, checkout(tmp_path), "deploy", environ=registry)
+    assert run.exit_code == 1
+    assert swarm.changes == []
+    reason = "manifest unknown" if registry_up else "connection refused"
+    assert "the registry cannot give registry.example:5443/partscat/django:never-pushed: " in run.stderr
+    assert reason in run.stderr
+    assert run.stderr.splitlines()[-1].endswith("6 image(s) of the release cannot be pulled; nothing was changed")
