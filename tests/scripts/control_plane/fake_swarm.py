@@ -192,6 +192,8 @@ class FakeSwarm:
         if args[0] == "exec":
             return self._exec(args[1:])
         verb = tuple(args[:2]) if args[0] not in ("info", "ps", "pull") else (args[0],)
+        if verb == ("pull",):
+            return self._pull(args)
         if verb in READS:
             return self._read(verb, args)
         return self._change(args, stdin_text=stdin_text, env=env)
@@ -223,20 +225,20 @@ class FakeSwarm:
 
     # Reads.
 
+    def _pull(self, args: list[str]) -> Completed:
+        """`docker pull IMAGE`: from the fake registry, unless it is down or lacks the tag."""
+        if not self.registry_up:
+            return Completed(
+                1,
+                "",
+                'Error response from daemon: Get "https://registry.example:5443/v2/": connection refused',
+            )
+        if args[-1] not in self.registry:
+            return Completed(1, "", f"Error response from daemon: manifest for {args[-1]} not found: manifest unknown")
+        self.images.add(args[-1])
+        return Completed(0, f"{args[-1]}\n")
+
     def _read(self, verb: tuple[str, ...], args: list[str]) -> Completed:  # noqa: PLR0911 (one branch a command)
-        if verb == ("pull",):
-            if not self.registry_up:
-                return Completed(
-                    1,
-                    "",
-                    'Error response from daemon: Get "https://registry.example:5443/v2/": connection refused',
-                )
-            if args[-1] not in self.registry:
-                return Completed(
-                    1, "", f"Error response from daemon: manifest for {args[-1]} not found: manifest unknown"
-                )
-            self.images.add(args[-1])
-            return Completed(0, f"{args[-1]}\n")
         if verb == ("info",):
             return _result({"NodeID": THIS_NODE, "LocalNodeState": "active", "ControlAvailable": True})
         if verb == ("stack", "ls"):
