@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
-# Run every test: install what is missing, lint, the fast suite, then the Swarm suite ("fast" or "swarm" for one).
+# Run every test: install what is missing, lint, the fast suite, the Swarm suite, then the cluster suite
+# ("fast", "swarm" or "cluster" for one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 which=${1:-all}
-case "$which" in all | fast | swarm) ;; *) echo "usage: scripts/test.sh [all|fast|swarm]" >&2; exit 2 ;; esac
+case "$which" in all | fast | swarm | cluster) ;; *) echo "usage: scripts/test.sh [all|fast|swarm|cluster]" >&2; exit 2 ;; esac
 
 bash scripts/system-packages.sh
 # The bench's requirements too: the fast suite tests its plots (tests/scripts/test_bench.py).
 bash scripts/venv.sh requirements/bench.txt
-if [ "$which" != swarm ]; then
+if [ "$which" = all ] || [ "$which" = fast ]; then
   bash scripts/lint.sh
   echo "tests: fast suite (real PostgreSQL, Redis and both services on loopback)"
-  .venv/bin/python -m pytest -m "not swarm" --ignore=tests/swarm
+  .venv/bin/python -m pytest -m "not swarm and not cluster" --ignore=tests/swarm --ignore=tests/cluster
 fi
-if [ "$which" != fast ]; then
+if [ "$which" = all ] || [ "$which" = swarm ]; then
   # Installs and starts Docker Engine and Swarm itself (scripts/up.sh); fails, never skips, without them.
   echo "tests: Swarm suite (the real stack on a single-node Swarm)"
   .venv/bin/python -m pytest tests/swarm
+fi
+if [ "$which" = all ] || [ "$which" = cluster ]; then
+  if [ "$which" = all ]; then
+    # The single-node stack's CPU goes to the three nodes (its data is kept: `make up` brings it back).
+    bash scripts/down.sh
+  fi
+  # Starts Docker Engine, three Docker-in-Docker nodes and a TLS registry itself (scripts/cluster.sh up).
+  echo "tests: cluster suite (three Docker-in-Docker nodes, images from a TLS registry)"
+  bash scripts/docker-engine.sh
+  .venv/bin/python -m pytest tests/cluster
 fi

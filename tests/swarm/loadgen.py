@@ -142,11 +142,14 @@ class AnswerCutShort(Exception):
 
 @dataclass
 class LoadGenerator:
-    """`clients` threads sending TRAFFIC through Nginx until stopped; every outcome is kept."""
+    """`clients` threads sending TRAFFIC through Nginx until stopped; every outcome is kept. With `edges`
+    (host, port) pairs, client N goes through edge N modulo their number: clients that spread themselves over
+    several edge nodes, as the cluster suite's do."""
 
     host: str
     port: int
     clients: int = 8
+    edges: tuple[tuple[str, int], ...] = ()
     traffic: tuple[Call, ...] = TRAFFIC
     timeout: float = 30.0
     outcomes: list[Outcome] = field(default_factory=list)
@@ -174,12 +177,13 @@ class LoadGenerator:
     def _run(self, client: int) -> None:
         keepalive = client % 2 == 0
         kind = KEEPALIVE if keepalive else NEW_CONNECTION
-        shared = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        host, port = self.edges[client % len(self.edges)] if self.edges else (self.host, self.port)
+        shared = http.client.HTTPConnection(host, port, timeout=self.timeout)
         index = client
         while not self._stop.is_set():
             call = self.traffic[index % len(self.traffic)]
             index += 1
-            connection = shared if keepalive else http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            connection = shared if keepalive else http.client.HTTPConnection(host, port, timeout=self.timeout)
             started = time.monotonic()
             try:
                 status, upstream = self._send(connection, call, close=not keepalive)

@@ -30,11 +30,15 @@ def run(ctx: Context, args: Sequence[str]) -> None:
     current = ctx.docker.service(service)
     if current is None:
         raise Failure(f"no service {service}")
-    # Without a registry every node must already hold the image (true on one node after build-images.sh).
-    if ctx.docker.image(image) is None:
-        raise Failure(f"image {image} not found locally")
+    # Without a registry every node must already hold the image (true on one node after build-images.sh); with
+    # one, the manager pulls it first: a tag the registry lacks is refused here, before any task is replaced.
+    problem = ctx.image_problem(image)
+    if problem is not None:
+        ctx.verdict.outcome = "refused"
+        raise Failure(problem)
     ctx.verdict.details["previous_image"] = current.image
-    if current.image == image:
+    # Swarm pins the digest it resolved (image:tag@sha256:...).
+    if current.image.split("@")[0] == image:
         ctx.log(f"{service} already runs {image}")
         ctx.verdict.outcome = "unchanged"
         return

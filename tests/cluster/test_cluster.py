@@ -1,0 +1,252 @@
+"""The stack on a three-node swarm, fed from a registry, under the usual load through every edge node.
+
+Each scenario runs under the Swarm suite's load (keep-alive and new-connection clients, POSTs nobody retries),
+spread over the edge nodes' loopback ports, and fails on a single failed request unless it says otherwise.
+They share one cluster and run in this order: each leaves the stack healthy for the next, and the lost worker
+comes last.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+
+from tests.cluster.harness import APP_WORKER, APPS, NODES, STACK, Cluster
+from tests.swarm.harness import REPO_ROOT, assert_no_request_failed, wait_until
+from tests.swarm.loadgen import REFUSED, RESET, ConnectionProber, LoadGenerator
+from tests.swarm.report import Scenario, scenario_of
+
+pytestmark = pytest.mark.cluster
+
+SETTLE_SECONDS = 3
+REPLICAS = 2
+
+
+def _load(cluster: Cluster) -> LoadGenerator:
+    host, port = cluster.edges[0]
+    return LoadGenerator(host, port, edges=cluster.edges)
+
+
+def _live_services(cluster: Cluster) -> list[str]:
+    live = cluster.live_colour()
+    return [f"{app}-{live}" for app in APPS]
+
+
+def _app_nodes(cluster: Cluster) -> set[str]:
+    return {node for service in _live_services(cluster) for node in cluster.running_tasks(service).values()}
+
+
+def _variant(cluster: Cluster, app: str, release: str) -> str:
+    """A new release of an app's image, built here and pushed: what CI would push for the next commit."""
+    base, image = cluster.image(app), cluster.image(app, f"{cluster.tag}-{release}")
+    dockerfile = f"FROM {base}\nLABEL partscat.test-release={release}\n"
+    build = subprocess.run(
+        ["docker", "build", "--quiet", "-t", image, "-"], input=dockerfile, capture_output=True, text=True, check=False
+    )
+    assert build.returncode == 0, build.stderr
+    push = subprocess.run(["docker", "push", "--quiet", image], capture_output=True, text=True, check=False)
+    assert push.returncode == 0, push.stderr
+    return image
+
+
+def test_the_edge_updated_node_by_node_refuses_no_connection(cluster: Cluster, cluster_report: list[Scenario]) -> None:
+    edges = cluster.running_tasks("nginx")
+    assert len(set(edges.values())) == len(cluster.edges), f"one Nginx per edge node: {edges}"
+    probers = [ConnectionProber(host, port) for host, port in cluster.edges]
+    with _load(cluster) as load:
+        for prober in probers:
+            prober.__enter__()
+        time.sleep(SETTLE_SECONDS)
+        load.mark("change")
+        # A global service updates one node at a time (parallelism 1), start-first on each node.
+        cluster.docker("service", "update", "--force", "--quiet", f"{STACK}_nginx", timeout=600)
+        wait_until(lambda: set(cluster.running_tasks("nginx")).isdisjoint(edges), timeout=300, what="new nginx tasks")
+        load.mark("changed")
+        time.sleep(SETTLE_SECONDS)
+        for prober in probers:
+            prober.__exit__()
+    for prober in probers:
+        cluster_report.append(
+            scenario_of(
+                f"cluster: Nginx updated node by node (prober on {prober.host}:{prober.port})",
+                load,
+                prober=prober,
+            )
+        )
+    assert_no_request_failed(load)
+    for prober in probers:
+        assert prober.counts["ok"] > 0
+        assert prober.counts[REFUSED] == prober.counts[RESET] == 0, prober.describe()
+        assert sum(prober.counts.values()) == prober.counts["ok"], prober.describe()
+
+
+def test_a_drained_worker_hands_its_tasks_over_without_a_failed_request(
+    cluster: Cluster, cluster_report: list[Scenario]
+) -> None:
+    services = _live_services(cluster)
+    assert APP_WORKER in _app_nodes(cluster), f"no app task on {APP_WORKER} to drain"
+    with _load(cluster) as load:
+        time.sleep(SETTLE_SECONDS)
+        load.mark("change")
+        cluster.docker("node", "update", "--availability", "drain", APP_WORKER)
+        for service in services:
+            cluster.wait_converged(service, REPLICAS)
+        wait_until(lambda: APP_WORKER not in _app_nodes(cluster), timeout=300, what=f"{APP_WORKER} drained")
+        moved = _app_nodes(cluster)
+        cluster.docker("node", "update", "--availability", "active", APP_WORKER)
+        load.mark("changed")
+        time.sleep(SETTLE_SECONDS)
+    cluster_report.append(scenario_of(f"cluster: {APP_WORKER} drained, then active again", load))
+    assert_no_request_failed(load)
+    assert APP_WORKER not in moved and moved <= set(NODES)
+
+
+def test_a_rolling_update_typed_as_in_the_task_pulls_from_the_registry(
+    cluster: Cluster, cluster_report: list[Scenario]
+) -> None:
+    """`docker service update --image $REGISTRY/partscat/<app>:<tag> partscat_<app>-<colour>`, as typed, for
+    both apps at once; tasks end on all three nodes (the worker drained before is back in use)."""
+    images = {app: _variant(cluster, app, "rolling") for app in APPS}
+    services = dict(zip(APPS, _live_services(cluster), strict=True))
+    failures: list[str] = []
+
+    def update(app: str) -> None:
+        result = subprocess.run(
+            ["docker", "service", "update", "--quiet", "--image", images[app], f"{STACK}_{services[app]}"],
+            capture_output=True, text=True, check=False, env=cluster.environ(), cwd=REPO_ROOT, timeout=900,
+        )  # fmt: skip
+        if result.returncode != 0:
+            failures.append(f"{app}: {result.stderr.strip()}")
+
+    with _load(cluster) as load:
+        time.sleep(SETTLE_SECONDS)
+        load.mark("change")
+        threads = [threading.Thread(target=update, args=(app,)) for app in APPS]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for app in APPS:
+            cluster.wait_converged(services[app], REPLICAS)
+        load.mark("changed")
+        time.sleep(SETTLE_SECONDS)
+    cluster_report.append(scenario_of("cluster: rolling update of django and fastapi from the registry", load))
+    assert failures == []
+    assert_no_request_failed(load)
+    for app in APPS:
+        assert cluster.service_image(services[app]).split("@")[0] == images[app]
+        assert _update_state(cluster, services[app]) == "completed"
+    assert _app_nodes(cluster) == set(NODES)
+
+
+def test_an_update_to_a_tag_the_registry_lacks_is_rolled_back_and_nothing_fails(
+    cluster: Cluster, cluster_report: list[Scenario]
+) -> None:
+    """Typed, Swarm's own update rolls back when the new task cannot pull (failure_action: rollback); through
+    update.sh the manager's pull fails first, and it exits non-zero saying why, having changed nothing."""
+    missing = cluster.image("django", f"{cluster.tag}-never-pushed")
+    service = _live_services(cluster)[0]
+    before = cluster.service_image(service)
+    with _load(cluster) as load:
+        time.sleep(SETTLE_SECONDS)
+        load.mark("change")
+        cluster.docker(
+            "service", "update", "--quiet", "--image", missing, f"{STACK}_{service}", timeout=900, check=False
+        )
+        wait_until(
+            lambda: _update_state(cluster, service) == "rollback_completed", timeout=600, what=f"{service} rolled back"
+        )
+        cluster.wait_converged(service, REPLICAS)
+        refused = cluster.script("update.sh", "django", missing, timeout=900)
+        load.mark("changed")
+        time.sleep(SETTLE_SECONDS)
+    cluster_report.append(scenario_of("cluster: update to a tag the registry lacks (typed, then update.sh)", load))
+    assert cluster.service_image(service) == before
+    assert refused.returncode != 0, refused.stderr[-2000:]
+    assert f"the registry cannot give {missing}" in refused.stderr, refused.stderr[-2000:]
+    assert "service update" not in refused.stderr, "update.sh changed something"
+    assert_no_request_failed(load)
+
+
+def _update_state(cluster: Cluster, service: str) -> str:
+    status = cluster.docker("service", "inspect", f"{STACK}_{service}", "--format", "{{json .UpdateStatus}}")
+    return str((json.loads(status) or {}).get("State", ""))
+
+
+def test_a_deploy_while_the_registry_is_down_changes_nothing_and_says_why(
+    cluster: Cluster, cluster_report: list[Scenario]
+) -> None:
+    images = {service: cluster.service_image(service) for service in _live_services(cluster)}
+    subprocess.run(["docker", "stop", "partscat-registry"], capture_output=True, check=True, timeout=60)
+    try:
+        with _load(cluster) as load:
+            time.sleep(SETTLE_SECONDS)
+            load.mark("change")
+            result = cluster.script("deploy.sh", REGISTRY=cluster.registry, TAG=f"{cluster.tag}-rolling", timeout=900)
+            load.mark("changed")
+            time.sleep(SETTLE_SECONDS)
+    finally:
+        subprocess.run(["docker", "start", "partscat-registry"], capture_output=True, check=True, timeout=60)
+    cluster_report.append(scenario_of("cluster: a deploy while the registry is down", load))
+    assert result.returncode != 0
+    assert "cannot be pulled; nothing was changed" in result.stderr, result.stderr[-2000:]
+    assert {service: cluster.service_image(service) for service in images} == images
+    assert_no_request_failed(load)
+
+
+def test_blue_green_switches_every_edge_node_at_once(cluster: Cluster, cluster_report: list[Scenario]) -> None:
+    """deploy, switch, rollback, switch, finish through the control plane with PARTSCAT_NODE_HOSTS: once switch
+    (or rollback) returns, no request through any edge node lands on the other colour."""
+    old = cluster.live_colour()
+    new = "green" if old == "blue" else "blue"
+    for app in APPS:
+        _variant(cluster, app, "bluegreen")
+    moments: dict[str, float] = {}
+    colour_of: dict[str, str] = {}
+    with _load(cluster) as load:
+        time.sleep(SETTLE_SECONDS)
+        load.mark("change")
+        for step in (("deploy", f"{cluster.tag}-bluegreen"), ("switch",), ("rollback",), ("switch",), ("finish",)):
+            result = cluster.script("bluegreen.sh", *step, timeout=900, REGISTRY=cluster.registry, TAG=cluster.tag)
+            assert result.returncode == 0, f"bluegreen.sh {' '.join(step)}: {result.stderr[-3000:]}"
+            moments[f"{step[0]}-{len(moments)}"] = load.mark(f"{step[0]}-{len(moments)}")
+            if step[0] == "deploy":
+                # Both colours run now, each task on its own address (the old colour's go at finish).
+                colour_of = _colour_by_address(cluster)
+            if step[0] in ("switch", "rollback"):
+                time.sleep(SETTLE_SECONDS)
+                moments[f"settled-{len(moments)}"] = load.mark(f"settled-{len(moments)}")
+        load.mark("changed")
+        time.sleep(SETTLE_SECONDS)
+    cluster_report.append(scenario_of("cluster: blue-green deploy, switch, rollback, switch, finish", load))
+    assert_no_request_failed(load)
+    assert cluster.live_colour() == new
+    # Which colour answered each request after each switch returned, through either edge node.
+    marks = list(moments)
+    expected = {"switch-1": new, "rollback-3": old, "switch-5": new}
+    for mark, colour in expected.items():
+        following = marks[marks.index(mark) + 1]
+        window = load.window(mark, mark, following).outcomes
+        edges_seen = {outcome.client % len(cluster.edges) for outcome in window}
+        assert edges_seen == set(range(len(cluster.edges))), f"{mark}: not every edge carried load"
+        answered = {colour_of.get(outcome.upstream.rsplit(":", 1)[0], "?") for outcome in window if outcome.upstream}
+        assert answered == {colour}, f"after {mark}: answered by {answered}"
+
+
+def _colour_by_address(cluster: Cluster) -> dict[str, str]:
+    """Overlay address -> colour of every running app task (task records on the manager, any node)."""
+    colours = {}
+    for app in APPS:
+        for colour in ("blue", "green"):
+            ids = cluster.running_tasks(f"{app}-{colour}")
+            if not ids:
+                continue
+            addresses = cluster.docker(
+                "inspect", *ids, "--format", "{{range .NetworksAttachments}}{{range .Addresses}}{{.}} {{end}}{{end}}"
+            )
+            colours.update(dict.fromkeys((address.split("/")[0] for address in addresses.split()), colour))
+    return colours
