@@ -250,3 +250,86 @@ def _colour_by_address(cluster: Cluster) -> dict[str, str]:
             )
             colours.update(dict.fromkeys((address.split("/")[0] for address in addresses.split()), colour))
     return colours
+
+
+# A partition: nothing resets the connections to the lost node's tasks. The bounds: a request in flight there
+# ends by Nginx's read timeout (15 s, nginx.conf); each edge's watcher drops a task after three health probes
+# time out (2 s each, nginx/upstream_watcher.py), polling every second; Swarm marks a node down after missed
+# heartbeats and starts its tasks elsewhere.
+HUNG_BOUND_SECONDS = 20
+DROPPED_BOUND_SECONDS = 15
+RESCHEDULED_BOUND_SECONDS = 90
+
+
+def test_a_worker_lost_without_warning_costs_only_what_was_in_flight_on_it(
+    cluster: Cluster, cluster_report: list[Scenario]
+) -> None:
+    """The worker's node container is paused: its processes freeze and its network goes silent, as in a
+    partition. Failures are only requests that went to its tasks before every edge dropped them."""
+    services = _live_services(cluster)
+    lost = cluster.app_addresses_on(APP_WORKER)
+    assert lost, f"no app task on {APP_WORKER}"
+    times: dict[str, float] = {}
+    with _load(cluster) as load:
+        time.sleep(SETTLE_SECONDS)
+        load.mark("change")
+        subprocess.run(["docker", "pause", APP_WORKER], capture_output=True, check=True, timeout=60)
+        paused = time.monotonic()
+        try:
+            times["dropped"] = -paused + wait_until(
+                lambda: not (_in_rotation(cluster) & lost), timeout=120, what="every edge dropped the lost tasks"
+            )
+            load.mark("dropped")
+            times["rescheduled"] = -paused + wait_until(
+                lambda: all(_running_elsewhere(cluster, service) for service in services),
+                timeout=300,
+                what="Swarm started the lost tasks elsewhere",
+            )
+            load.mark("changed")
+            time.sleep(SETTLE_SECONDS)
+        finally:
+            subprocess.run(["docker", "unpause", APP_WORKER], capture_output=True, check=True, timeout=60)
+    failures = load.failures()
+    hung = max((outcome.finished - outcome.started for outcome in failures), default=0.0)
+    note = (
+        f"{len(failures)} failed, all sent to {APP_WORKER}'s tasks before every edge dropped them; the longest "
+        f"hung {hung:.1f} s; every edge dropped the tasks after {times['dropped']:.1f} s; Swarm ran them "
+        f"elsewhere after {times['rescheduled']:.1f} s."
+    )
+    cluster_report.append(scenario_of(f"cluster: {APP_WORKER} lost (paused)", load, zero_required=False, note=note))
+    dropped_at = load.marks["dropped"]
+    for outcome in failures:
+        # Sent before the edges knew, to a lost task (or its answer never came: no upstream header).
+        assert outcome.started < dropped_at, outcome.describe()
+        assert outcome.upstream.rsplit(":", 1)[0] in lost or not outcome.upstream, outcome.describe()
+    assert hung <= HUNG_BOUND_SECONDS, note
+    assert times["dropped"] <= DROPPED_BOUND_SECONDS, note
+    assert times["rescheduled"] <= RESCHEDULED_BOUND_SECONDS, note
+    # Once every edge had dropped them, nothing failed.
+    assert load.window("after", "dropped", "end").failures() == []
+    # The worker comes back as a node that runs nothing until the next update places tasks on it.
+    wait_until(lambda: _node_ready(cluster, APP_WORKER), timeout=180, what=f"{APP_WORKER} ready again")
+
+
+def _in_rotation(cluster: Cluster) -> set[str]:
+    """The app addresses any reachable edge node's Nginx has in rotation."""
+    addresses: set[str] = set()
+    for node in NODES:
+        if node == APP_WORKER:
+            continue
+        for container in cluster.docker(
+            "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_nginx", node=node
+        ).split():
+            state = json.loads(cluster.docker("exec", container, "cat", "/tmp/nginx/upstreams.json", node=node))
+            for service in state.values():
+                addresses.update(peer.rsplit(":", 1)[0] for peer in service.get("in_rotation", []))
+    return addresses
+
+
+def _running_elsewhere(cluster: Cluster, service: str) -> bool:
+    nodes = list(cluster.running_tasks(service).values())
+    return len(nodes) >= REPLICAS and APP_WORKER not in nodes
+
+
+def _node_ready(cluster: Cluster, node: str) -> bool:
+    return cluster.docker("node", "inspect", node, "--format", "{{.Status.State}}").strip() == "ready"

@@ -72,7 +72,7 @@ def edge(watcher: ModuleType, backend: int) -> Iterator[Edge]:
         "EDGE_QUEUE_SECONDS": "0.1",
         "EDGE_UPLOAD_CONCURRENCY": "0",
     }
-    with running_edge(watcher, environ=environ, rewrite={"proxy_read_timeout 60s;": "proxy_read_timeout 1s;"}) as e:
+    with running_edge(watcher, environ=environ, rewrite={"proxy_read_timeout 15s;": "proxy_read_timeout 1s;"}) as e:
         e.push_peers(django_blue=[backend], fastapi_blue=[backend])
         yield e
 

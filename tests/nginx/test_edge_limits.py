@@ -219,7 +219,7 @@ def impatient_edge(watcher: ModuleType) -> Iterator[Edge]:
         "client_header_timeout 10s;": "client_header_timeout 1s;",
         "client_body_timeout 20s;": "client_body_timeout 1s;",
         "client_body_timeout 5s;": "client_body_timeout 1s;",  # the search routes'
-        "proxy_read_timeout 60s;": "proxy_read_timeout 1s;",
+        "proxy_read_timeout 15s;": "proxy_read_timeout 1s;",
     }
     try:
         with running_edge(watcher, rewrite=rewrite) as running:
