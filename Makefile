@@ -1,5 +1,5 @@
 # One command each: `make test` runs every test, `make lint` every check.
-.PHONY: up down status test test-fast test-swarm lint format venv explain bench clean
+.PHONY: up down status cluster cluster-down test test-fast test-swarm lint format venv explain bench clean
 
 # The whole stack on a single-node Docker Swarm; a second run changes nothing.
 up:
@@ -11,6 +11,15 @@ down:
 
 status:
 	bash scripts/status.sh
+
+# Three Docker-in-Docker nodes in one swarm beside an HTTPS registry (scripts/cluster.sh); a second run changes
+# nothing. Then: eval "$$(scripts/cluster.sh env)".
+cluster:
+	bash scripts/cluster.sh up
+
+# Remove the cluster's containers and network, keeping their volumes; `make cluster-down ARGS=--volumes` deletes them too.
+cluster-down:
+	bash scripts/cluster.sh down $(ARGS)
 
 # Every test: lint, the fast suite, then the Swarm suite.
 test:

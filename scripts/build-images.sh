@@ -1,7 +1,30 @@
 #!/usr/bin/env bash
 # Build every image of the stack, tagged by git commit, from public bases or (no registry) a debootstrap base.
+#
+#   build-images.sh            build them; their references go to .cache/images.env
+#   build-images.sh --cluster  only scripts/cluster.sh's node and registry images; their references go to
+#                              .cache/cluster/images.env
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+
+usage() { sed -n '4,6s/^# \{0,1\}//p' "$0" >&2; exit 64; }
+
+CLUSTER_ONLY=0
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --cluster) CLUSTER_ONLY=1; shift ;;
+        -h | --help) usage ;;
+        *) log "unknown argument: $1"; usage ;;
+    esac
+done
+
+# scripts/cluster.sh env points DOCKER_HOST at the cluster's manager. No node builds: images are built by this
+# machine's engine and reach the nodes through the registry.
+case "${DOCKER_HOST:-}" in
+    unix:///run/partscat-cluster/*)
+        log "DOCKER_HOST names a cluster node (${DOCKER_HOST}): building with this machine's engine instead"
+        unset DOCKER_HOST ;;
+esac
 
 # Which bases to use: auto (probe the registry), registry, or offline.
 BASE_MODE="${PARTSCAT_BASE_MODE:-auto}"
@@ -182,12 +205,31 @@ log "base mode: ${BASE_MODE}"
 
 if [ "${BASE_MODE}" = registry ]; then
     run docker pull -q debian:bookworm-slim >/dev/null
-    run docker pull -q python:3.11-slim >/dev/null
     DEBIAN_BASE="debian:bookworm-slim"
-    PYTHON_BASE="python:3.11-slim"
 else
     build_offline_debian_base
     DEBIAN_BASE="${OFFLINE_DEBIAN_BASE}"
+fi
+
+# The cluster's own images (scripts/cluster.sh) need only the Debian base.
+if [ "${CLUSTER_ONLY}" = 1 ]; then
+    build_image node scripts/images/node.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" \
+        scripts/images/node-entrypoint.sh
+    NODE_IMAGE="${IMAGE_REF}"
+    build_image registry scripts/images/registry.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}" \
+        scripts/images/registry-config.yml
+    REGISTRY_IMAGE="${IMAGE_REF}"
+    mkdir -p "${CACHE_DIR}/cluster"
+    printf '# Written by scripts/build-images.sh --cluster; read by scripts/cluster.sh.\nNODE_IMAGE=%s\nREGISTRY_IMAGE=%s\n' \
+        "${NODE_IMAGE}" "${REGISTRY_IMAGE}" >"${CACHE_DIR}/cluster/images.env.tmp"
+    mv "${CACHE_DIR}/cluster/images.env.tmp" "${CACHE_DIR}/cluster/images.env"
+    exit 0
+fi
+
+if [ "${BASE_MODE}" = registry ]; then
+    run docker pull -q python:3.11-slim >/dev/null
+    PYTHON_BASE="python:3.11-slim"
+else
     build_image python-base scripts/images/python-base.Dockerfile "--build-arg DEBIAN_BASE=${DEBIAN_BASE}"
     PYTHON_BASE="${IMAGE_REF}"
 fi
