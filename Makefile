@@ -1,5 +1,5 @@
 # One command each: `make test` runs every test, `make lint` every check.
-.PHONY: up down status cluster cluster-down test test-fast test-swarm lint format venv explain bench clean
+.PHONY: up down status cluster cluster-down push test test-fast test-swarm lint format venv explain bench clean
 
 # The whole stack on a single-node Docker Swarm; a second run changes nothing.
 up:
@@ -20,6 +20,11 @@ cluster:
 # Remove the cluster's containers and network, keeping their volumes; `make cluster-down ARGS=--volumes` deletes them too.
 cluster-down:
 	bash scripts/cluster.sh down $(ARGS)
+
+# Build, then push every image as $(REGISTRY)/partscat/<name>:$(TAG) (TAG defaults to the commit):
+# make push REGISTRY=registry.partscat.test:5443 TAG=abc1234.
+push:
+	bash scripts/build-images.sh --push "$(REGISTRY)" $(if $(TAG),--tag "$(TAG)")
 
 # Every test: lint, the fast suite, then the Swarm suite.
 test:

@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
 # Build every image of the stack, tagged by git commit, from public bases or (no registry) a debootstrap base.
 #
-#   build-images.sh            build them; their references go to .cache/images.env
-#   build-images.sh --cluster  only scripts/cluster.sh's node and registry images; their references go to
-#                              .cache/cluster/images.env
+#   build-images.sh                              build them; their references go to .cache/images.env
+#   build-images.sh --push REGISTRY [--tag TAG]  build them, then tag each as REGISTRY/partscat/<name>:TAG and
+#                                                push it (TAG: the short commit); one "REFERENCE DIGEST" line each
+#   build-images.sh --cluster                    only scripts/cluster.sh's node and registry images; their
+#                                                references go to .cache/cluster/images.env
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '4,6s/^# \{0,1\}//p' "$0" >&2; exit 64; }
+usage() { sed -n '4,8s/^# \{0,1\}//p' "$0" >&2; exit 64; }
 
+PUSH_REGISTRY=""
+PUSH_TAG=""
 CLUSTER_ONLY=0
 while [ "$#" -gt 0 ]; do
     case "$1" in
+        --push) [ -n "${2:-}" ] || die "--push needs a registry (host[:port], as in an image name)"
+            PUSH_REGISTRY="$2"; shift 2 ;;
+        --tag) [ -n "${2:-}" ] || die "--tag needs a tag"
+            PUSH_TAG="$2"; shift 2 ;;
         --cluster) CLUSTER_ONLY=1; shift ;;
         -h | --help) usage ;;
         *) log "unknown argument: $1"; usage ;;
     esac
 done
+[ -n "${PUSH_REGISTRY}" ] || [ -z "${PUSH_TAG}" ] || die "--tag goes with --push REGISTRY"
+[ "${CLUSTER_ONLY}" = 0 ] || [ -z "${PUSH_REGISTRY}" ] || die "--cluster builds the cluster's own images; they are not pushed"
+case "${PUSH_REGISTRY}" in */ | *://* | *" "*) die "REGISTRY is a host[:port], as in an image name (got ${PUSH_REGISTRY})" ;; esac
+if [ -n "${PUSH_REGISTRY}" ]; then
+    PUSH_TAG="${PUSH_TAG:-$(git -C "${REPO_ROOT}" rev-parse --short HEAD)}"
+    # Docker's tag grammar.
+    [[ "${PUSH_TAG}" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die "not a valid image tag: ${PUSH_TAG}"
+fi
 
 # scripts/cluster.sh env points DOCKER_HOST at the cluster's manager. No node builds: images are built by this
 # machine's engine and reach the nodes through the registry.
@@ -50,6 +66,51 @@ cd "${REPO_ROOT}"
 registry_answers() {
     log "probing the registry (docker pull debian:bookworm-slim, 20s timeout)"
     timeout 20 docker pull -q debian:bookworm-slim >/dev/null 2>&1
+}
+
+# Fail before building when the registry to push to does not answer: HTTPS with the CA this engine trusts for
+# it (/etc/docker/certs.d/REGISTRY/ca.crt, as scripts/cluster.sh installs), else plain HTTP (a lab registry in
+# the engine's insecure-registries). A 401 answers too: the registry wants a `docker login` first.
+push_registry_answers() {
+    local registry="$1" ca="/etc/docker/certs.d/$1/ca.crt" https_error http_error
+    local ca_args=()
+    [ -f "${ca}" ] && ca_args=(--cacert "${ca}")
+    command -v curl >/dev/null 2>&1 || die "curl is needed to check the registry ${registry}"
+    if https_error="$(curl -fsS -o /dev/null --max-time 10 "${ca_args[@]}" "https://${registry}/v2/" 2>&1)" ||
+        [[ "${https_error}" == *"error: 401"* ]]; then
+        return 0
+    fi
+    if http_error="$(curl -fsS -o /dev/null --max-time 10 "http://${registry}/v2/" 2>&1)" ||
+        [[ "${http_error}" == *"error: 401"* ]]; then
+        log "${registry} answers over plain HTTP only: the engine must list it in insecure-registries"
+        return 0
+    fi
+    die "registry ${registry} does not answer (https: ${https_error}; http: ${http_error}); is it running (scripts/cluster.sh status)?"
+}
+
+# Tag each image of the stack as REGISTRY/partscat/<name>:TAG (<name>: POSTGRES_IMAGE is postgres,
+# EDGE_SOCKET_IMAGE edge-socket, ...) and push it; one "REFERENCE DIGEST" line each on stdout.
+push_images() {
+    local registry="$1" tag="$2" variable name target output digest started
+    for variable in POSTGRES_IMAGE REDIS_IMAGE NGINX_IMAGE EDGE_SOCKET_IMAGE DJANGO_IMAGE FASTAPI_IMAGE; do
+        name="${variable%_IMAGE}"
+        name="${name,,}"
+        name="${name//_/-}"
+        target="${registry}/partscat/${name}:${tag}"
+        case "${!variable}" in
+            *-dirty-*) log "WARNING: ${!variable} holds uncommitted changes; pushing it as ${target}" ;;
+        esac
+        started=${SECONDS}
+        docker tag "${!variable}" "${target}"
+        # In order: the later images share the base layers the earlier ones pushed, and skip them.
+        if ! output="$(docker push "${target}" 2>&1)"; then
+            printf '%s\n' "${output}" >&2
+            die "pushing ${target} failed"
+        fi
+        digest="$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' <<<"${output}" | tail -n 1)"
+        log "pushed ${target} (${!variable}) in $((SECONDS - started))s"
+        printf '%s %s\n' "${target}" "${digest}"
+    done
 }
 
 # The mirror for a suite's main component: the variable named $1 when set, else this machine's apt sources.
@@ -196,6 +257,8 @@ build_image() {
     log "built ${ref} in $((SECONDS - started))s"
 }
 
+[ -z "${PUSH_REGISTRY}" ] || push_registry_answers "${PUSH_REGISTRY}"
+
 case "${BASE_MODE}" in
     auto) if registry_answers; then BASE_MODE=registry; else BASE_MODE=offline; fi ;;
     registry | offline) ;;
@@ -288,3 +351,5 @@ ENV
 mv "${IMAGES_ENV}.tmp" "${IMAGES_ENV}"
 log "image references written to ${IMAGES_ENV}:"
 grep -v '^#' "${IMAGES_ENV}" >&2
+
+[ -z "${PUSH_REGISTRY}" ] || push_images "${PUSH_REGISTRY}" "${PUSH_TAG}"
