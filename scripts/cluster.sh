@@ -164,6 +164,8 @@ ensure_container() {
             return 0
         fi
         log "${name} was made from other arguments (image, certificate or mounts changed): re-creating it, volume kept"
+        # Stopped first, as in `down`: a node's dockerd then stops its containers and leaves its volume clean.
+        run docker stop -t 30 "${name}" >/dev/null || true
         run docker rm --force "${name}" >/dev/null
     fi
     run docker run --detach --name "${name}" --label "partscat.cluster.spec=${spec}" "$@" >/dev/null
@@ -372,9 +374,9 @@ cmd_down() {
         if docker inspect "${name}" >/dev/null 2>&1; then names+=("${name}"); fi
     done
     if [ "${#names[@]}" -gt 0 ]; then
-        # Stopped first, so each dockerd shuts its containers down and leaves its volume clean (a paused node
-        # cannot be stopped: rm --force kills it).
-        run docker stop --time 30 "${names[@]}" >/dev/null || true
+        # Stopped first, so each dockerd stops its containers and leaves its volume clean (rm --force then kills
+        # what did not stop, a paused node too).
+        run docker stop -t 30 "${names[@]}" >/dev/null || true
         run docker rm --force "${names[@]}" >/dev/null
     fi
     if docker network inspect "${NETWORK}" >/dev/null 2>&1; then run docker network rm "${NETWORK}" >/dev/null; fi
