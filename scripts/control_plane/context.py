@@ -119,6 +119,8 @@ class Context:
         """REGISTRY/partscat/<name>:TAG for each image when REGISTRY and TAG are set; else the image references
         build-images.sh wrote last (lib.sh load_images_env)."""
         if self.settings.registry:
+            if not self.settings.tag:
+                raise Failure(f"REGISTRY is {self.settings.registry}: set TAG to the release to deploy")
             return {
                 variable: f"{self.settings.registry}/partscat/{name}:{self.settings.tag}"
                 for variable, name in IMAGE_NAMES.items()

@@ -113,8 +113,9 @@ def settings_load(environ: Mapping[str, str], *, repo_root: Path = REPO_ROOT) ->
 
 def _registry(environ: Mapping[str, str]) -> str:
     registry, tag = _text(environ, "REGISTRY", ""), _text(environ, "TAG", "")
-    if bool(registry) != bool(tag):
-        raise SettingsError("REGISTRY and TAG go together: set both (images from a registry) or neither")
+    # REGISTRY alone is fine (`cluster.sh env` sets it; a switch needs no image); what deploys asks for TAG.
+    if tag and not registry:
+        raise SettingsError("TAG names a release in REGISTRY: set REGISTRY too")
     if registry.endswith("/") or "://" in registry:
         raise SettingsError(f"REGISTRY is a host[:port], as in an image name, got {registry!r}")
     return registry

@@ -318,10 +318,20 @@ def test_with_node_hosts_containers_are_found_on_every_node_and_exec_goes_throug
     assert "node node-2 (unix:///n2.sock) did not answer: no answer within 10 s" in err.getvalue()
     assert [timeout for _argv, timeout in calls] == [10.0, 10.0]
     docker.exec_change(found[0], ["python3", "w.py", "live", "green"])
-    assert calls[-1][0] == ("docker", "--host", "unix:///n1.sock", "exec", "c1", "python3", "w.py", "live", "green")
+    assert list(calls[-1][0]) == [
+        "docker",
+        "--host",
+        "unix:///n1.sock",
+        "exec",
+        "c1",
+        "python3",
+        "w.py",
+        "live",
+        "green",
+    ]
     # A bare id is this engine's, as before.
     docker.exec_read("c9", ["true"], env={"A": "1"})
-    assert calls[-1][0] == ("docker", "exec", "-e", "A=1", "c9", "true")
+    assert list(calls[-1][0]) == ["docker", "exec", "-e", "A=1", "c9", "true"]
 
 
 def test_subprocess_runner_gives_up_on_a_command_that_never_answers() -> None:

@@ -75,8 +75,7 @@ def test_seconds_text() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"REGISTRY": "registry.example:5443"}, "REGISTRY and TAG go together"),
-        ({"TAG": "abc"}, "REGISTRY and TAG go together"),
+        ({"TAG": "abc"}, "TAG names a release in REGISTRY: set REGISTRY too"),
         ({"REGISTRY": "https://registry.example", "TAG": "abc"}, "REGISTRY is a host[:port]"),
         ({"PARTSCAT_NODE_HOSTS": "node-1"}, "PARTSCAT_NODE_HOSTS is node=docker-host"),
     ],

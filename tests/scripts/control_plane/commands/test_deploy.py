@@ -340,3 +340,11 @@ def test_a_release_the_registry_cannot_give_changes_nothing(tmp_path: Path, regi
     assert "the registry cannot give registry.example:5443/partscat/django:never-pushed: " in run.stderr
     assert reason in run.stderr
     assert run.stderr.splitlines()[-1].endswith("6 image(s) of the release cannot be pulled; nothing was changed")
+
+
+def test_a_registry_without_a_tag_deploys_nothing(tmp_path: Path) -> None:
+    swarm = stack_swarm()
+    run = run_cli(swarm, checkout(tmp_path), "deploy", environ={"REGISTRY": "registry.example:5443"})
+    assert run.exit_code == 1
+    assert swarm.changes == []
+    assert "REGISTRY is registry.example:5443: set TAG to the release to deploy" in run.stderr
