@@ -1,5 +1,5 @@
 # One command each: `make test` runs every test, `make lint` every check.
-.PHONY: up down status cluster cluster-down push test test-fast test-swarm lint format venv explain bench clean
+.PHONY: up down status cluster cluster-down push test test-fast test-swarm test-cluster lint format venv explain bench clean
 
 # The whole stack on a single-node Docker Swarm; a second run changes nothing.
 up:
@@ -26,7 +26,7 @@ cluster-down:
 push:
 	bash scripts/build-images.sh --push "$(REGISTRY)" $(if $(TAG),--tag "$(TAG)")
 
-# Every test: lint, the fast suite, then the Swarm suite.
+# Every test: lint, the fast suite, the Swarm suite, then the cluster suite.
 test:
 	bash scripts/test.sh
 
@@ -35,6 +35,9 @@ test-fast:
 
 test-swarm:
 	bash scripts/test.sh swarm
+
+test-cluster:
+	bash scripts/test.sh cluster
 
 lint:
 	bash scripts/lint.sh

@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Run the Swarm suite's zero-downtime scenarios on the stack and write bench-results/zero-downtime.md from what their clients saw.
 #
-# The table comes from the same tests `make test` runs (tests/swarm/test_zero_downtime.py and test_bluegreen.py); a scenario that
-# fails still lands in the report, and the script exits non-zero.
+# The tables come from the same tests `make test` runs (tests/swarm/test_zero_downtime.py and test_bluegreen.py, then
+# tests/cluster/ for the cluster's section); a scenario that fails still lands in the report, and the script exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 report="${ZERO_DOWNTIME_REPORT:-bench-results/zero-downtime.md}"
 bash scripts/system-packages.sh
 bash scripts/venv.sh
-echo "zero-downtime report: running the scenarios (about 12 minutes), writing ${report}"
+echo "zero-downtime report: running the scenarios (about 12 minutes, then the cluster's), writing ${report}"
 status=0
 ZERO_DOWNTIME_REPORT="$(realpath -m "${report}")" .venv/bin/python -m pytest tests/swarm/test_zero_downtime.py tests/swarm/test_bluegreen.py || status=$?
+# The cluster's section, from the cluster suite (scripts/cluster.sh; the single-node stack down to free the cores).
+section="$(mktemp)"
+trap 'rm -f "${section}"' EXIT
+bash scripts/down.sh
+CLUSTER_REPORT="${section}" .venv/bin/python -m pytest tests/cluster || status=$?
+if [ -s "${section}" ]; then
+    printf '\n' >>"${report}"
+    cat "${section}" >>"${report}"
+fi
 [ -f "${report}" ] && echo "zero-downtime report: written to ${report}"
 exit "${status}"

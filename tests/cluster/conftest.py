@@ -24,7 +24,7 @@ from tests.cluster.harness import (
     tail,
 )
 from tests.swarm.harness import REPO_ROOT, wait_until
-from tests.swarm.report import Scenario, report_markdown
+from tests.swarm.report import Scenario, cluster_section_markdown
 
 # Three dockerd in containers on 2 cores: pulling every image into them and starting the stack is slow.
 UP_TIMEOUT_SECONDS = 1800
@@ -94,9 +94,9 @@ def _edge_serves(host: str, port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def cluster_report() -> Iterator[list[Scenario]]:
-    """Scenarios append themselves here; CLUSTER_REPORT names the file the table is written to."""
+    """Scenarios append themselves here; CLUSTER_REPORT names the file their section of the report goes to."""
     scenarios: list[Scenario] = []
     yield scenarios
     path = os.environ.get("CLUSTER_REPORT")
     if path and scenarios:
-        Path(path).write_text(report_markdown(scenarios, REPO_ROOT), encoding="utf-8")
+        Path(path).write_text(cluster_section_markdown(scenarios, REPO_ROOT), encoding="utf-8")

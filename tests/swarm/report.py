@@ -73,10 +73,7 @@ def _kind_cell(window: Window, kind: str) -> str:
 
 
 def report_markdown(scenarios: list[Scenario], repo_root: Path) -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=repo_root, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    commit, today = _commit(repo_root), _today()
     lines = [
         "# Zero-downtime report",
         "",
@@ -94,6 +91,36 @@ def report_markdown(scenarios: list[Scenario], repo_root: Path) -> str:
         "connection every 5 ms for the whole run and sends `GET /bench/fixed` on it: connections opened / "
         "refused / reset (any other failure is named).",
         "",
+    ]
+    return "\n".join(lines + _table(scenarios, notes_heading="## Notes")) + "\n"
+
+
+def cluster_section_markdown(scenarios: list[Scenario], repo_root: Path) -> str:
+    """The cluster suite's scenarios as a section of the same report, with the same columns."""
+    lines = [
+        "## Cluster: three nodes, images from a registry",
+        "",
+        f"Written by the cluster suite (`tests/cluster/`, `scripts/zero-downtime-report.sh`) on {_today()}, "
+        f"commit `{_commit(repo_root) or 'unknown'}`: three Docker-in-Docker nodes on this one machine "
+        "(`scripts/cluster.sh`), the same load spread over the two edge nodes' ports, client N through edge N "
+        "modulo 2. The probers, one per edge node, each open a new connection every 5 ms.",
+        "",
+    ]
+    return "\n".join(lines + _table(scenarios, notes_heading="### Cluster notes")) + "\n"
+
+
+def _commit(repo_root: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=repo_root, capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
+def _today() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _table(scenarios: list[Scenario], *, notes_heading: str) -> list[str]:
+    lines = [
         "| scenario | change took | keep-alive sent / failed | new-connection sent / failed | rate | largest gap "
         f"| {OUTAGE_MS} ms outage seen | p50 / p99 before (ms) | p50 / p99 during (ms) | prober | must be zero |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -110,5 +137,5 @@ def report_markdown(scenarios: list[Scenario], repo_root: Path) -> str:
         )
     notes = [f"- **{scenario.name}**: {scenario.note}" for scenario in scenarios if scenario.note]
     if notes:
-        lines += ["", "## Notes", "", *notes]
-    return "\n".join(lines) + "\n"
+        lines += ["", notes_heading, "", *notes]
+    return lines
