@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.harness import (
+    APP_REPLICAS,
     Cluster,
     cluster_script,
     edge_addresses,
@@ -65,6 +66,8 @@ def cluster() -> Cluster:
         REGISTRY=cluster.registry,
         TAG=cluster.tag,
         DEPLOY_TIMEOUT_SECONDS=str(DEPLOY_TIMEOUT_SECONDS),
+        DJANGO_REPLICAS=str(APP_REPLICAS),
+        FASTAPI_REPLICAS=str(APP_REPLICAS),
     )
     if deploy.returncode != 0:
         _fail("scripts/deploy.sh on the cluster", deploy)

@@ -16,6 +16,8 @@ NODES = ("partscat-node-1", "partscat-node-2", "partscat-node-3")
 # The worker that holds app tasks and no edge or data (cluster.sh labels): the one drained and lost.
 APP_WORKER = "partscat-node-3"
 APPS = ("django", "fastapi")
+# Replicas of each app's live colour on the cluster: one a node, so a lost node takes a third of each app.
+APP_REPLICAS = 3
 
 
 def _run(argv: list[str], *, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.cluster.harness import APP_WORKER, APPS, NODES, STACK, Cluster
+from tests.cluster.harness import APP_REPLICAS, APP_WORKER, APPS, NODES, STACK, Cluster
 from tests.swarm.harness import REPO_ROOT, assert_no_request_failed, wait_until
 from tests.swarm.loadgen import REFUSED, RESET, ConnectionProber, LoadGenerator
 from tests.swarm.report import Scenario, scenario_of
@@ -23,7 +23,6 @@ from tests.swarm.report import Scenario, scenario_of
 pytestmark = pytest.mark.cluster
 
 SETTLE_SECONDS = 3
-REPLICAS = 2
 
 
 def _load(cluster: Cluster) -> LoadGenerator:
@@ -94,7 +93,7 @@ def test_a_drained_worker_hands_its_tasks_over_without_a_failed_request(
         load.mark("change")
         cluster.docker("node", "update", "--availability", "drain", APP_WORKER)
         for service in services:
-            cluster.wait_converged(service, REPLICAS)
+            cluster.wait_converged(service, APP_REPLICAS)
         wait_until(lambda: APP_WORKER not in _app_nodes(cluster), timeout=300, what=f"{APP_WORKER} drained")
         moved = _app_nodes(cluster)
         cluster.docker("node", "update", "--availability", "active", APP_WORKER)
@@ -131,7 +130,7 @@ def test_a_rolling_update_typed_as_in_the_task_pulls_from_the_registry(
         for thread in threads:
             thread.join()
         for app in APPS:
-            cluster.wait_converged(services[app], REPLICAS)
+            cluster.wait_converged(services[app], APP_REPLICAS)
         load.mark("changed")
         time.sleep(SETTLE_SECONDS)
     cluster_report.append(scenario_of("cluster: rolling update of django and fastapi from the registry", load))
@@ -160,7 +159,7 @@ def test_an_update_to_a_tag_the_registry_lacks_is_rolled_back_and_nothing_fails(
         wait_until(
             lambda: _update_state(cluster, service) == "rollback_completed", timeout=600, what=f"{service} rolled back"
         )
-        cluster.wait_converged(service, REPLICAS)
+        cluster.wait_converged(service, APP_REPLICAS)
         refused = cluster.script("update.sh", "django", missing, timeout=900)
         load.mark("changed")
         time.sleep(SETTLE_SECONDS)
@@ -328,7 +327,7 @@ def _in_rotation(cluster: Cluster) -> set[str]:
 
 def _running_elsewhere(cluster: Cluster, service: str) -> bool:
     nodes = list(cluster.running_tasks(service).values())
-    return len(nodes) >= REPLICAS and APP_WORKER not in nodes
+    return len(nodes) >= APP_REPLICAS and APP_WORKER not in nodes
 
 
 def _node_ready(cluster: Cluster, node: str) -> bool:
