@@ -108,7 +108,7 @@ def test_a_rolling_update_typed_as_in_the_task_pulls_from_the_registry(
     cluster: Cluster, cluster_report: list[Scenario]
 ) -> None:
     """`docker service update --image $REGISTRY/partscat/<app>:<tag> partscat_<app>-<colour>`, as typed, for
-    both apps at once; tasks end on all three nodes (the worker drained before is back in use)."""
+    both apps at once, pulled by every node from the registry; the worker drained before is back in use."""
     images = {app: _variant(cluster, app, "rolling") for app in APPS}
     services = dict(zip(APPS, _live_services(cluster), strict=True))
     failures: list[str] = []
@@ -139,7 +139,13 @@ def test_a_rolling_update_typed_as_in_the_task_pulls_from_the_registry(
     for app in APPS:
         assert cluster.service_image(services[app]).split("@")[0] == images[app]
         assert _update_state(cluster, services[app]) == "completed"
-    assert _app_nodes(cluster) == set(NODES)
+    # The worker drained before runs app tasks again: Swarm moves nothing back by itself, an update's new tasks
+    # go where the service has fewest (spread: node.id). Each app stays on two nodes at least; one a node is
+    # not promised: during a start-first update the old task still counts, and ties break either way (one run
+    # ended with both apps on node-1 and node-3).
+    assert APP_WORKER in _app_nodes(cluster)
+    for app in APPS:
+        assert len(set(cluster.running_tasks(services[app]).values())) >= 2, cluster.running_tasks(services[app])
 
 
 def test_an_update_to_a_tag_the_registry_lacks_is_rolled_back_and_nothing_fails(
