@@ -89,28 +89,37 @@ push_registry_answers() {
 }
 
 # Tag each image of the stack as REGISTRY/partscat/<name>:TAG (<name>: POSTGRES_IMAGE is postgres,
-# EDGE_SOCKET_IMAGE edge-socket, ...) and push it; one "REFERENCE DIGEST" line each on stdout.
+# EDGE_SOCKET_IMAGE edge-socket, ...) and push it; one "REFERENCE DIGEST" line each on stdout. The data services'
+# images also go out under the tag stack.yml names them by (postgres:15, redis:7; POSTGRES_TAG, REDIS_TAG): a
+# release's TAG must not restart PostgreSQL and Redis (stop-first) unless their image really changed.
+declare -A DATA_TAGS=([POSTGRES_IMAGE]=15 [REDIS_IMAGE]=7)
 push_images() {
-    local registry="$1" tag="$2" variable name target output digest started
+    local registry="$1" tag="$2" variable name target
     for variable in POSTGRES_IMAGE REDIS_IMAGE NGINX_IMAGE EDGE_SOCKET_IMAGE DJANGO_IMAGE FASTAPI_IMAGE; do
         name="${variable%_IMAGE}"
         name="${name,,}"
         name="${name//_/-}"
-        target="${registry}/partscat/${name}:${tag}"
         case "${!variable}" in
-            *-dirty-*) log "WARNING: ${!variable} holds uncommitted changes; pushing it as ${target}" ;;
+            *-dirty-*) log "WARNING: ${!variable} holds uncommitted changes; pushing it as ${name}:${tag}" ;;
         esac
-        started=${SECONDS}
-        docker tag "${!variable}" "${target}"
-        # In order: the later images share the base layers the earlier ones pushed, and skip them.
-        if ! output="$(docker push "${target}" 2>&1)"; then
-            printf '%s\n' "${output}" >&2
-            die "pushing ${target} failed"
-        fi
-        digest="$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' <<<"${output}" | tail -n 1)"
-        log "pushed ${target} (${!variable}) in $((SECONDS - started))s"
-        printf '%s %s\n' "${target}" "${digest}"
+        for target in "${registry}/partscat/${name}:${tag}" \
+            ${DATA_TAGS[${variable}]:+"${registry}/partscat/${name}:${DATA_TAGS[${variable}]}"}; do
+            push_image "${!variable}" "${target}"
+        done
     done
+}
+
+push_image() {
+    local source="$1" target="$2" output digest started=${SECONDS}
+    docker tag "${source}" "${target}"
+    # In order: the later images share the base layers the earlier ones pushed, and skip them.
+    if ! output="$(docker push "${target}" 2>&1)"; then
+        printf '%s\n' "${output}" >&2
+        die "pushing ${target} failed"
+    fi
+    digest="$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' <<<"${output}" | tail -n 1)"
+    log "pushed ${target} (${source}) in $((SECONDS - started))s"
+    printf '%s %s\n' "${target}" "${digest}"
 }
 
 # The mirror for a suite's main component: the variable named $1 when set, else this machine's apt sources.

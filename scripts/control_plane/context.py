@@ -121,8 +121,9 @@ class Context:
         if self.settings.registry:
             if not self.settings.tag:
                 raise Failure(f"REGISTRY is {self.settings.registry}: set TAG to the release to deploy")
+            tags = {**dict.fromkeys(IMAGE_VARIABLES, self.settings.tag), **self.settings.data_tags}
             return {
-                variable: f"{self.settings.registry}/partscat/{name}:{self.settings.tag}"
+                variable: f"{self.settings.registry}/partscat/{name}:{tags[variable]}"
                 for variable, name in IMAGE_NAMES.items()
             }
         path = self.settings.images_env

@@ -598,14 +598,17 @@ class Docker:
         registry_auth: bool = False,
     ) -> None:
         """`docker stack deploy` without waiting (the caller waits); its progress lines go to stderr.
-        --resolve-image never: images built here are local, and with a registry each node pulls the tag (one
-        release, one tag). --prune removes the services the
-        compose files no longer name."""
+        --resolve-image never without a registry: the images are local. --prune removes the services the compose
+        files no longer name."""
         files = [item for name in compose_files for item in ("--compose-file", name)]
-        # The nodes pull with the manager's login to the registry (none needed for an open one).
-        auth = ["--with-registry-auth"] if registry_auth else []
+        # From a registry: the nodes pull with the manager's login (none needed for an open one), and each image is
+        # pinned to the digest the registry gives now, as the typed `docker stack deploy` does: every node runs the
+        # same bytes, and the typed command then finds nothing to change.
+        resolve = (
+            ["--with-registry-auth", "--resolve-image", "always"] if registry_auth else ["--resolve-image", "never"]
+        )
         self._change(
-            "stack", "deploy", *files, *auth, "--resolve-image", "never", "--prune", "--detach=true", stack,
+            "stack", "deploy", *files, *resolve, "--prune", "--detach=true", stack,
             output=Output.STDERR, cwd=cwd, env=env,
         )  # fmt: skip
 

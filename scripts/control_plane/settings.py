@@ -66,6 +66,9 @@ class Settings:
     # images build-images.sh built on this machine.
     registry: str = ""
     tag: str = ""
+    # PostgreSQL's and Redis's images go by tags of their own (stack.yml: POSTGRES_TAG, REDIS_TAG): a release's
+    # TAG must not restart them.
+    data_tags: Mapping[str, str] = field(default_factory=dict)
     # The Docker endpoint of each node, by hostname (PARTSCAT_NODE_HOSTS="node-1=ssh://node-1,..."): `docker exec`
     # reaches only the node a container runs on, and the edge runs on every edge node. Unset: this engine only.
     node_hosts: Mapping[str, str] = field(default_factory=dict)
@@ -107,6 +110,10 @@ def settings_load(environ: Mapping[str, str], *, repo_root: Path = REPO_ROOT) ->
         seed_number=_count(environ, "SEED_NUMBER", 1),
         registry=_registry(environ),
         tag=_text(environ, "TAG", ""),
+        data_tags={
+            "POSTGRES_IMAGE": _text(environ, "POSTGRES_TAG", "15"),
+            "REDIS_IMAGE": _text(environ, "REDIS_TAG", "7"),
+        },
         node_hosts=_node_hosts(environ),
     )
 

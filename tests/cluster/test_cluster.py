@@ -12,6 +12,7 @@ import json
 import subprocess
 import threading
 import time
+from functools import partial
 
 import pytest
 
@@ -50,6 +51,50 @@ def _variant(cluster: Cluster, app: str, release: str) -> str:
     push = subprocess.run(["docker", "push", "--quiet", image], capture_output=True, text=True, check=False)
     assert push.returncode == 0, push.stderr
     return image
+
+
+def test_the_typed_stack_deploy_of_a_new_release_is_a_rolling_update(
+    cluster: Cluster, cluster_report: list[Scenario]
+) -> None:
+    """`REGISTRY=... TAG=... docker stack deploy -c stack.yml --with-registry-auth partscat`, typed, with a new
+    release pushed under a new tag: the apps, workers and edge roll start-first; PostgreSQL and Redis, which go
+    by their own tags (postgres:15, redis:7), are not restarted."""
+    tag = f"{cluster.tag}-typed"
+    push = cluster.script("build-images.sh", "--push", cluster.registry, "--tag", tag, timeout=900)
+    assert push.returncode == 0, push.stderr[-2000:]
+    for app in APPS:
+        _variant(cluster, app, "typed")  # the apps' release differs in content too, under the same tag
+    data = {service: set(cluster.running_tasks(service)) for service in ("postgres", "redis", "redis-cache")}
+    with _load(cluster) as load:
+        time.sleep(SETTLE_SECONDS)
+        load.mark("change")
+        deploy = subprocess.run(
+            ["docker", "stack", "deploy", "-c", "stack.yml", "--with-registry-auth", STACK],
+            capture_output=True, text=True, check=False, cwd=REPO_ROOT, timeout=600,
+            env=cluster.environ(REGISTRY=cluster.registry, TAG=tag),
+        )  # fmt: skip
+        assert deploy.returncode == 0, deploy.stderr[-2000:]
+        for app in APPS:
+            wait_until(partial(_runs, cluster, f"{app}-blue", cluster.image(app, tag)), timeout=60, what=app)
+            cluster.wait_converged(f"{app}-blue", APP_REPLICAS, timeout=900)
+        for service in ("nginx", "edge-socket", "celery-worker"):
+            wait_until(partial(_update_settled, cluster, service), timeout=600, what=f"{service} updated")
+        load.mark("changed")
+        time.sleep(SETTLE_SECONDS)
+    cluster_report.append(scenario_of("cluster: the typed docker stack deploy of a new release", load))
+    assert_no_request_failed(load)
+    assert {service: set(cluster.running_tasks(service)) for service in data} == data, "a data service restarted"
+    for app in APPS:
+        assert _update_state(cluster, f"{app}-blue") == "completed"
+
+
+def _runs(cluster: Cluster, service: str, image: str) -> bool:
+    return cluster.service_image(service).split("@")[0] == image
+
+
+def _update_settled(cluster: Cluster, service: str) -> bool:
+    """No update of the service (`docker stack deploy` changed nothing of it) or its update completed."""
+    return _update_state(cluster, service) in ("", "completed")
 
 
 def test_the_edge_updated_node_by_node_refuses_no_connection(cluster: Cluster, cluster_report: list[Scenario]) -> None:

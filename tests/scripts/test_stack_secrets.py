@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import pytest
 import yaml
 
+from scripts.control_plane.decisions.secrets import DATABASE_VARIABLES
 from tests.servers import ROOT
 
 # The forms of interpolation the compose file format has: ${VAR}, ${VAR:-default}, ${VAR-default}.
@@ -75,3 +76,15 @@ def test_compose_interpolation_matches_the_compose_rules() -> None:
     assert compose_interpolate("${SET:-d} ${EMPTY:-d} ${UNSET:-d} ${EMPTY-d} ${UNSET-d} $$HOME", environ) == (
         "x d d  d $HOME"
     )
+
+
+def test_the_typed_stack_deploy_names_the_database_and_roles_deploy_sh_names() -> None:
+    """`docker stack deploy -c stack.yml` with only REGISTRY and TAG set uses stack.yml's defaults: they must be
+    the names deploy.sh passes (and that its URL secrets hold), or a typed deploy would rename the database."""
+    stack = yaml.safe_load(compose_interpolate((ROOT / "stack.yml").read_text(), {}))
+    environment = stack["services"]["postgres"]["environment"]
+    assert (
+        environment["POSTGRES_DB"],
+        environment["POSTGRES_OWNER_ROLE"],
+        environment["POSTGRES_APP_ROLE"],
+    ) == (DATABASE_VARIABLES["DB_NAME"], DATABASE_VARIABLES["DB_OWNER_ROLE"], DATABASE_VARIABLES["DB_APP_ROLE"])

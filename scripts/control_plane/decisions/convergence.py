@@ -117,6 +117,7 @@ def image_plan(stack: str, variables: Mapping[str, str], services: Mapping[str, 
         wanted = variables[variable]
         if service not in services:
             missing.append(service)
-        elif services[service].image != wanted:
+        # A deploy from a registry pins the digest (image:tag@sha256:...); the tag is what was asked for.
+        elif services[service].image.split("@")[0] != wanted:
             updates.append((service, wanted))
     return ImagePlan(updates=tuple(updates), missing=tuple(missing))

@@ -293,19 +293,25 @@ def test_a_dry_run_prints_what_a_deploy_would_run_and_changes_nothing(tmp_path: 
 def test_with_registry_and_tag_every_image_comes_from_the_registry_with_its_login(tmp_path: Path) -> None:
     swarm = stack_swarm()
     registry = {"REGISTRY": "registry.example:5443", "TAG": "abc1234"}
-    names = ("postgres", "redis", "nginx", "edge-socket", "django", "fastapi")
+    names = ("nginx", "edge-socket", "django", "fastapi")
     swarm.registry = {f"registry.example:5443/partscat/{name}:abc1234" for name in names}
+    # PostgreSQL and Redis by their own tags: a release does not restart them.
+    swarm.registry |= {"registry.example:5443/partscat/postgres:15", "registry.example:5443/partscat/redis:7"}
     run = run_cli(swarm, checkout(tmp_path), "deploy", environ=registry)
     assert run.exit_code == 0, run.stderr
     assert "the registry registry.example:5443 gives every image of abc1234" in run.stderr
     stack_deploy = [change for change in swarm.changes if "stack deploy" in change]
     assert stack_deploy == [
         "docker stack deploy --compose-file stack.yml --compose-file stack.images.yml --with-registry-auth "
-        "--resolve-image never --prune --detach=true partscat"
+        "--resolve-image always --prune --detach=true partscat"
     ]
     env = swarm.deploy_env
     assert (env["REGISTRY"], env["TAG"]) == ("registry.example:5443", "abc1234")
     assert env["NGINX_IMAGE"] == "registry.example:5443/partscat/nginx:abc1234"
+    assert (env["POSTGRES_IMAGE"], env["REDIS_IMAGE"]) == (
+        "registry.example:5443/partscat/postgres:15",
+        "registry.example:5443/partscat/redis:7",
+    )
     assert env["EDGE_SOCKET_IMAGE"] == "registry.example:5443/partscat/edge-socket:abc1234"
     # The live colour takes the release; the idle colour keeps what it runs.
     assert env["DJANGO_BLUE_IMAGE"] == "registry.example:5443/partscat/django:abc1234"

@@ -110,3 +110,18 @@ def test_image_plan_puts_every_service_on_the_image_asked_for() -> None:
     plan = image_plan(STACK, variables, services)
     assert plan.updates == (("partscat_celery-beat", "django_image:new"),)
     assert plan.missing == ("partscat_django-green",)
+
+
+def test_image_plan_takes_a_pinned_digest_for_the_tag_it_was_resolved_from() -> None:
+    variables = {
+        variable: f"registry.example:5443/{variable.lower()}:t1" for _name, variable in SERVICE_IMAGE_VARIABLES
+    }
+    services = {
+        f"{STACK}_{name}": service(name, f"registry.example:5443/{variable.lower()}:t1@sha256:{'a' * 64}")
+        for name, variable in SERVICE_IMAGE_VARIABLES
+    }
+    assert image_plan(STACK, variables, services).updates == ()
+    services["partscat_nginx"] = service("nginx", f"registry.example:5443/nginx_image:t0@sha256:{'b' * 64}")
+    assert image_plan(STACK, variables, services).updates == (
+        ("partscat_nginx", "registry.example:5443/nginx_image:t1"),
+    )
