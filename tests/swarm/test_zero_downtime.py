@@ -240,15 +240,17 @@ def test_killed_task_is_replaced_and_no_request_fails(swarm_stack: str, zero_dow
         zero_downtime_report,
         "docker kill of a django task",
         kill,
-        note="a POST that Nginx may not retry and that was inside the killed process at the moment of the kill "
-        "could not be saved by anyone (it may have run); the test would excuse exactly those, and reports them.",
+        note="a request inside the killed process at the moment of the kill could not be saved by anyone when "
+        "Nginx may not retry it (a POST that is no search: it may have run) or its answer had begun to reach the "
+        "client (headers passed on, body cut off); the test excuses exactly those, and reports them.",
     )
-    # The one loss nobody can prevent: a non-retryable request that was inside the killed process.
+    # The loss nobody can prevent: a request inside the killed process that Nginx may not retry, a POST that is
+    # not a search, or any whose answer had begun to reach the client (its headers passed on, the body cut off
+    # by the kill: a search once, in a full `make test` run).
     lost_in_process = [
         outcome
         for outcome in load.failures()
-        if outcome.call.method == "POST"
-        and outcome.call.expect == 405
+        if ((outcome.call.method == "POST" and outcome.call.expect == 405) or outcome.error == "IncompleteRead")
         and outcome.upstream.startswith(victim_address + ":")
         and outcome.started <= moments["killed"]
         and outcome.finished >= moments["kill_sent"]
