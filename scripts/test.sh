@@ -10,23 +10,30 @@ case "$which" in all | fast | swarm | cluster) ;; *) echo "usage: scripts/test.s
 bash scripts/system-packages.sh
 # The bench's requirements too: the fast suite tests its plots (tests/scripts/test_bench.py).
 bash scripts/venv.sh requirements/bench.txt
+# Each suite runs even when one before it failed, so one run tells everything; the exit is non-zero if any failed.
+failed=()
 if [ "$which" = all ] || [ "$which" = fast ]; then
-  bash scripts/lint.sh
+  bash scripts/lint.sh || failed+=(lint)
   echo "tests: fast suite (real PostgreSQL, Redis and both services on loopback)"
-  .venv/bin/python -m pytest -m "not swarm and not cluster" --ignore=tests/swarm --ignore=tests/cluster
+  .venv/bin/python -m pytest -m "not swarm and not cluster" --ignore=tests/swarm --ignore=tests/cluster || failed+=(fast)
 fi
 if [ "$which" = all ] || [ "$which" = swarm ]; then
   # Installs and starts Docker Engine and Swarm itself (scripts/up.sh); fails, never skips, without them.
   echo "tests: Swarm suite (the real stack on a single-node Swarm)"
-  .venv/bin/python -m pytest tests/swarm
+  .venv/bin/python -m pytest tests/swarm || failed+=(swarm)
 fi
 if [ "$which" = all ] || [ "$which" = cluster ]; then
+  # Starts Docker Engine, three Docker-in-Docker nodes and a TLS registry itself (scripts/cluster.sh up).
+  bash scripts/docker-engine.sh || failed+=(docker-engine)
   if [ "$which" = all ]; then
     # The single-node stack's CPU goes to the three nodes (its data is kept: `make up` brings it back).
-    bash scripts/down.sh
+    bash scripts/down.sh || failed+=(down)
   fi
-  # Starts Docker Engine, three Docker-in-Docker nodes and a TLS registry itself (scripts/cluster.sh up).
   echo "tests: cluster suite (three Docker-in-Docker nodes, images from a TLS registry)"
-  bash scripts/docker-engine.sh
-  .venv/bin/python -m pytest tests/cluster
+  .venv/bin/python -m pytest tests/cluster || failed+=(cluster)
 fi
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "tests: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "tests: all passed"
