@@ -16,6 +16,8 @@ declare -A wanted=(
   [lua-resty-core]=/usr/share/lua/5.1/resty/core.lua
   # The HTTPS tests make a throwaway self-signed certificate with the openssl CLI.
   [openssl]=/usr/bin/openssl
+  # build-images.sh --push asks the cluster's registry whether it answers before pushing (the cluster suite).
+  [curl]=/usr/bin/curl
   # `make bench` drives the searches through Nginx with wrk (scripts/bench/wrk.lua).
   [wrk]=/usr/bin/wrk
   # The docs pages' tests render them in a real headless browser (tests/browser.py).
