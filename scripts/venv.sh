@@ -27,8 +27,10 @@ done
 # The project itself (config, catalog, jobs, search_contract, fastapi_search), editable, so no sys.path patch
 # or PYTHONPATH is needed anywhere. It has no hash to check: --no-deps keeps it from installing anything the
 # locks above do not name, and --no-build-isolation builds it with the locked setuptools of dev.txt.
+# The stamp holds the checkout's path too: an editable install points at its folder, so a moved checkout (or a
+# second one sharing the venv) must install it again.
 stamp=.venv/.project.sha256
-wanted=$(sha256sum <pyproject.toml | cut -d' ' -f1)
+wanted=$( (cat pyproject.toml; pwd -P) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "venv: installing the project (pip install --no-deps -e .)"
   .venv/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .

@@ -122,10 +122,7 @@ class Context:
             if not self.settings.tag:
                 raise Failure(f"REGISTRY is {self.settings.registry}: set TAG to the release to deploy")
             tags = {**dict.fromkeys(IMAGE_VARIABLES, self.settings.tag), **self.settings.data_tags}
-            return {
-                variable: f"{self.settings.registry}/partscat/{name}:{tags[variable]}"
-                for variable, name in IMAGE_NAMES.items()
-            }
+            return {variable: self.image_reference(name, tags[variable]) for variable, name in IMAGE_NAMES.items()}
         path = self.settings.images_env
         if not path.is_file():
             raise Failure(f"{path} missing; run scripts/build-images.sh first")

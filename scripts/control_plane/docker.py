@@ -345,6 +345,14 @@ NODE_TIMEOUT = 10.0
 PULL_TIMEOUT = 300.0
 
 
+def _deadline(args: Sequence[str], timeout: float | None) -> float | None:
+    """Every command sent to another node's engine (`--host`) gets NODE_TIMEOUT unless it names its own: a node
+    that froze after it was listed must not hang the command that switches the others."""
+    if timeout is None and args[:1] == ("--host",):
+        return NODE_TIMEOUT
+    return timeout
+
+
 def _exec_on(container: ContainerRef, options: Sequence[str] = ()) -> list[str]:
     """`exec [options] <id>`, through the container's own node when it was found on one."""
     if isinstance(container, str):
@@ -385,7 +393,7 @@ class Docker:
         if self.verbose or argv not in self._printed:
             self._printed.add(argv)
             self.runbook.command(argv)
-        result = self.runner(argv, timeout=timeout) if timeout is not None else self.runner(argv)
+        result = self.runner(argv, timeout=_deadline(args, timeout))
         if check and result.returncode != 0:
             raise Failure(
                 f"{command_line(argv)} failed (exit {result.returncode}): {result.stderr.strip()}",
@@ -409,7 +417,15 @@ class Docker:
         if self.dry_run:
             self.changes.append(Change(command_line(argv), ran=False, returncode=None, at=self.clock()))
             return Completed(0)
-        result = self.runner(argv, stdin_text=stdin_text, stdin_path=stdin_path, output=output, cwd=cwd, env=env)
+        result = self.runner(
+            argv,
+            stdin_text=stdin_text,
+            stdin_path=stdin_path,
+            output=output,
+            cwd=cwd,
+            env=env,
+            timeout=_deadline(args, None),
+        )
         self.changes.append(Change(command_line(argv), ran=True, returncode=result.returncode, at=self.clock()))
         # `>/dev/null` in the bash: the output (an id) is dropped; what docker says on stderr is shown.
         self.runbook.relay(result.stderr)
@@ -510,9 +526,7 @@ class Docker:
             return [parse_container(row) for row in json_lines(result.stdout)]
         found = []
         for node, host in self.node_hosts.items():
-            result = self._read(
-                "--host", host, "ps", *filters, "--format", JSON_FORMAT, check=False, timeout=NODE_TIMEOUT
-            )
+            result = self._read("--host", host, "ps", *filters, "--format", JSON_FORMAT, check=False)
             if result.returncode != 0:
                 self.runbook.log(f"node {node} ({host}) did not answer: {result.stderr.strip()[:200]}")
                 continue
@@ -523,7 +537,7 @@ class Docker:
 
     def rotation(self, container: ContainerRef) -> Rotation | None:
         """What one Nginx task's watcher has in rotation; None when it could not be read."""
-        result = self._read(*_exec_on(container), "cat", WATCHER_STATE, check=False, timeout=NODE_TIMEOUT)
+        result = self._read(*_exec_on(container), "cat", WATCHER_STATE, check=False)
         if result.returncode != 0:
             return None
         try:
@@ -533,7 +547,7 @@ class Docker:
 
     def edge_state(self, container: ContainerRef) -> Completed:
         """The Lua balancer's state as the watcher prints it (`upstream_watcher.py state`)."""
-        return self._read(*_exec_on(container), "python3", WATCHER, "state", check=False, timeout=NODE_TIMEOUT)
+        return self._read(*_exec_on(container), "python3", WATCHER, "state", check=False)
 
     def edge_probe(self, container: ContainerRef, *, host: str, url: str, json_body: str | None = None) -> Completed:
         """A request from inside an Nginx task to its own listener (healthcheck/http_probe.py): GET, or POST a body."""
@@ -595,7 +609,7 @@ class Docker:
         *,
         env: Mapping[str, str],
         cwd: Path,
-        registry_auth: bool = False,
+        from_registry: bool = False,
     ) -> None:
         """`docker stack deploy` without waiting (the caller waits); its progress lines go to stderr.
         --resolve-image never without a registry: the images are local. --prune removes the services the compose
@@ -605,7 +619,7 @@ class Docker:
         # pinned to the digest the registry gives now, as the typed `docker stack deploy` does: every node runs the
         # same bytes, and the typed command then finds nothing to change.
         resolve = (
-            ["--with-registry-auth", "--resolve-image", "always"] if registry_auth else ["--resolve-image", "never"]
+            ["--with-registry-auth", "--resolve-image", "always"] if from_registry else ["--resolve-image", "never"]
         )
         self._change(
             "stack", "deploy", *files, *resolve, "--prune", "--detach=true", stack,

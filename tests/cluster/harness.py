@@ -103,18 +103,20 @@ class Cluster:
 
     def app_addresses_on(self, node: str) -> set[str]:
         """The overlay addresses of the app tasks running on `node` (what X-Upstream-Addr names)."""
-        ids = self.docker("ps", "-q", "--filter", "label=com.docker.stack.namespace=partscat", node=node).split()
+        ids = self.docker("ps", "-q", "--filter", f"label=com.docker.stack.namespace={STACK}", node=node).split()
+        if not ids:
+            return set()
+        rows = self.docker(
+            "inspect", *ids, "--format",
+            '{{index .Config.Labels "com.docker.swarm.service.name"}} '
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+            node=node,
+        )  # fmt: skip
         addresses: set[str] = set()
-        for container in ids:
-            service = self.docker(
-                "inspect", container, "--format", '{{index .Config.Labels "com.docker.swarm.service.name"}}', node=node
-            ).strip()
+        for row in rows.splitlines():
+            service, *found = row.split()
             if any(service.startswith(f"{STACK}_{app}-") for app in APPS):
-                networks = self.docker(
-                    "inspect", container, "--format", '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}',
-                    node=node,
-                )  # fmt: skip
-                addresses.update(networks.split())
+                addresses.update(found)
         return addresses
 
 

@@ -23,7 +23,7 @@ from scripts.control_plane.decisions import colours, edge, postgres_node
 from scripts.control_plane.decisions import secrets as stack_secrets
 from scripts.control_plane.decisions.convergence import SERVICE_IMAGE_VARIABLES, image_plan
 from scripts.control_plane.decisions.postgres_node import Keep, Label
-from scripts.control_plane.records import EventKind, SwarmInfo
+from scripts.control_plane.records import EventKind, Node, SwarmInfo
 from scripts.control_plane.runbook import Failure
 from scripts.control_plane.waits import Watch, wait_stack_converged
 
@@ -61,10 +61,11 @@ def deploy(ctx: Context, *, new_database: bool) -> None:
         with ctx.timer.phase("registry"):
             registry_check(ctx, images)
     # The label first: creating the secrets would make a first deploy look like a later one.
+    nodes = ctx.docker.nodes(ctx.docker.node_ids())
     with ctx.timer.phase("postgres_node"):
-        postgres_node_ensure(ctx, info, new_database=new_database)
+        postgres_node_ensure(ctx, info, nodes, new_database=new_database)
     with ctx.timer.phase("edge_nodes"):
-        edge_nodes_ensure(ctx, info)
+        edge_nodes_ensure(ctx, info, nodes)
     with ctx.timer.phase("edge_ports"):
         published_edge_ports_release(ctx)
     with ctx.timer.phase("secrets"):
@@ -98,7 +99,7 @@ def deploy(ctx: Context, *, new_database: bool) -> None:
             tls.compose_files,
             env={**ctx.environ, **variables},
             cwd=ctx.settings.repo_root,
-            registry_auth=bool(ctx.settings.registry),
+            from_registry=bool(ctx.settings.registry),
         )
         ctx.events.emit(EventKind.STACK_DEPLOYED, compose_files=" ".join(tls.compose_files))
     with ctx.timer.phase("images"):
@@ -119,10 +120,10 @@ def deploy(ctx: Context, *, new_database: bool) -> None:
     ctx.verdict.outcome = "converged"
 
 
-def postgres_node_ensure(ctx: Context, info: SwarmInfo, *, new_database: bool) -> None:
+def postgres_node_ensure(ctx: Context, info: SwarmInfo, swarm_nodes: Sequence[Node], *, new_database: bool) -> None:
     """Gather the facts from Docker, decide (decisions/postgres_node.py), and label this node or stop."""
     label = postgres_node.POSTGRES_NODE_LABEL
-    nodes = {node.id: node for node in ctx.docker.nodes(ctx.docker.node_ids())}
+    nodes = {node.id: node for node in swarm_nodes}
     labelled = [node.id for node in nodes.values() if node.labels.get(label) == "true"]
     volume_here = ctx.docker.volume(f"{ctx.stack}_pgdata") is not None
     decision = postgres_node.postgres_node_decision(
@@ -160,10 +161,9 @@ def registry_check(ctx: Context, images: Mapping[str, str]) -> None:
     ctx.log(f"the registry {ctx.settings.registry} gives every image of {ctx.settings.tag}")
 
 
-def edge_nodes_ensure(ctx: Context, info: SwarmInfo) -> None:
+def edge_nodes_ensure(ctx: Context, info: SwarmInfo, nodes: Sequence[Node]) -> None:
     """Nginx and the socket holder run on the nodes labelled partscat.edge=true; with none labelled (one node,
     or a first deploy), this node becomes the edge. A cluster labels its edge nodes itself (cluster.sh)."""
-    nodes = ctx.docker.nodes(ctx.docker.node_ids())
     edges = sorted(node.hostname for node in nodes if node.labels.get(EDGE_NODE_LABEL) == "true")
     if edges:
         ctx.log(f"edge node(s): {', '.join(edges)}")
