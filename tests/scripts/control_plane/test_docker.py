@@ -329,9 +329,12 @@ def test_with_node_hosts_containers_are_found_on_every_node_and_exec_goes_throug
         "live",
         "green",
     ]
-    # A bare id is this engine's, as before.
+    # A change on another node has the same deadline: a node that froze after it was listed hangs nothing.
+    assert calls[-1][1] == 10.0
+    # A bare id is this engine's, as before, with no deadline.
     docker.exec_read("c9", ["true"], env={"A": "1"})
     assert list(calls[-1][0]) == ["docker", "exec", "-e", "A=1", "c9", "true"]
+    assert calls[-1][1] is None
 
 
 def test_subprocess_runner_gives_up_on_a_command_that_never_answers() -> None:
