@@ -117,7 +117,8 @@ def image_plan(stack: str, variables: Mapping[str, str], services: Mapping[str, 
         wanted = variables[variable]
         if service not in services:
             missing.append(service)
-        # A deploy from a registry pins the digest (image:tag@sha256:...); the tag is what was asked for.
-        elif services[service].image.split("@")[0] != wanted:
+        # A deploy from a registry pins the digest (image:tag@sha256:...), and the idle colour is asked to keep what
+        # it runs, digest and all: the tag is what is compared.
+        elif services[service].image.split("@")[0] != wanted.split("@")[0]:
             updates.append((service, wanted))
     return ImagePlan(updates=tuple(updates), missing=tuple(missing))

@@ -121,6 +121,9 @@ def test_image_plan_takes_a_pinned_digest_for_the_tag_it_was_resolved_from() -> 
         for name, variable in SERVICE_IMAGE_VARIABLES
     }
     assert image_plan(STACK, variables, services).updates == ()
+    # The idle colour keeps what it runs, pinned digest included: nothing to update either.
+    variables["DJANGO_GREEN_IMAGE"] = services["partscat_django-green"].image
+    assert image_plan(STACK, variables, services).updates == ()
     services["partscat_nginx"] = service("nginx", f"registry.example:5443/nginx_image:t0@sha256:{'b' * 64}")
     assert image_plan(STACK, variables, services).updates == (
         ("partscat_nginx", "registry.example:5443/nginx_image:t1"),
