@@ -65,18 +65,19 @@ def test_the_typed_stack_deploy_of_a_new_release_is_a_rolling_update(
     for app in APPS:
         _variant(cluster, app, "typed")  # the apps' release differs in content too, under the same tag
     data = {service: set(cluster.running_tasks(service)) for service in ("postgres", "redis", "redis-cache")}
+    live = cluster.live_colour()
     with _load(cluster) as load:
         time.sleep(SETTLE_SECONDS)
         load.mark("change")
         deploy = subprocess.run(
             ["docker", "stack", "deploy", "-c", "stack.yml", "--with-registry-auth", STACK],
             capture_output=True, text=True, check=False, cwd=REPO_ROOT, timeout=600,
-            env=cluster.environ(REGISTRY=cluster.registry, TAG=tag),
+            env=cluster.environ(REGISTRY=cluster.registry, TAG=tag, **_release_state(live)),
         )  # fmt: skip
         assert deploy.returncode == 0, deploy.stderr[-2000:]
         for app in APPS:
-            wait_until(partial(_runs, cluster, f"{app}-blue", cluster.image(app, tag)), timeout=60, what=app)
-            cluster.wait_converged(f"{app}-blue", APP_REPLICAS, timeout=900)
+            wait_until(partial(_runs, cluster, f"{app}-{live}", cluster.image(app, tag)), timeout=60, what=app)
+            cluster.wait_converged(f"{app}-{live}", APP_REPLICAS, timeout=900)
         for service in ("nginx", "edge-socket", "celery-worker"):
             wait_until(partial(_update_settled, cluster, service), timeout=600, what=f"{service} updated")
         load.mark("changed")
@@ -87,7 +88,19 @@ def test_the_typed_stack_deploy_of_a_new_release_is_a_rolling_update(
     for service, name in (("nginx", "nginx"), ("edge-socket", "edge-socket"), ("celery-worker", "django")):
         assert _runs(cluster, service, cluster.image(name, tag)), f"{service} is not on the new release"
     for app in APPS:
-        assert _update_state(cluster, f"{app}-blue") == "completed"
+        assert _update_state(cluster, f"{app}-{live}") == "completed"
+    assert cluster.live_colour() == live
+
+
+def _release_state(live: str) -> dict[str, str]:
+    """What the typed command must be told while a colour is live (README, "The cluster"): stack.yml's defaults
+    are blue live at 2 replicas, green idle at 0, and `docker stack deploy` reads nothing from the swarm."""
+    idle = "green" if live == "blue" else "blue"
+    state = {"LIVE_COLOUR": live}
+    for app in APPS:
+        state[f"{app.upper()}_{live.upper()}_REPLICAS"] = str(APP_REPLICAS)
+        state[f"{app.upper()}_{idle.upper()}_REPLICAS"] = "0"
+    return state
 
 
 def _runs(cluster: Cluster, service: str, image: str) -> bool:
