@@ -147,6 +147,7 @@ def test_a_drained_worker_hands_its_tasks_over_without_a_failed_request(
     cluster: Cluster, cluster_report: list[Scenario]
 ) -> None:
     services = _live_services(cluster)
+    _rebalance_onto(cluster, APP_WORKER, services)
     assert APP_WORKER in _app_nodes(cluster), f"no app task on {APP_WORKER} to drain"
     with _load(cluster) as load:
         time.sleep(SETTLE_SECONDS)
@@ -162,6 +163,18 @@ def test_a_drained_worker_hands_its_tasks_over_without_a_failed_request(
     assert_no_request_failed(load)
     availability = cluster.docker("node", "inspect", APP_WORKER, "--format", "{{.Spec.Availability}}").strip()
     assert availability == "active"
+
+
+def _rebalance_onto(cluster: Cluster, node: str, services: list[str]) -> None:
+    """Two replicas on three nodes leave one node without an app task, and a start-first update moves it: the
+    new task goes where the service has fewest (spread: node.id) while the old one still counts. A CI run
+    found the typed deploy had left both apps on node-1 and node-2. Swarm never rebalances by itself; what an
+    operator does is a forced update, whose first new task goes to the node the service lacks."""
+    for service in services:
+        if node in cluster.running_tasks(service).values():
+            continue
+        cluster.docker("service", "update", "--force", "--quiet", f"{STACK}_{service}", timeout=600)
+        cluster.wait_converged(service, APP_REPLICAS)
 
 
 def test_a_rolling_update_typed_as_in_the_task_pulls_from_the_registry(
