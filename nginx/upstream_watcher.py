@@ -64,7 +64,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -156,12 +156,28 @@ class WatcherSettings:
     nginx_stop_seconds: float
     drain_seconds: float
     live_colour: str
+    # The canary share and allowlist (lua/edge.lua): "<percent> [value ...]", from the nginx service's labels.
+    canary: str = "0"
     tls: TlsSettings | None = None
     debug_headers: bool = False
     edge_socket_path: str | None = None
     edge_socket_wait_seconds: float = 60.0
     # Names this task's handover file beside the holder's (the container's hostname in Swarm: unique).
     task_name: str = "nginx"
+
+
+def canary_body(percent: str, allow: Sequence[str]) -> str:
+    """POST /edge/canary's body; a share that is no whole number 0-100 is refused here, as Nginx would."""
+    if not percent.isdigit() or int(percent) > 100:
+        raise SettingsError(f"the canary share must be a whole number 0-100, got {percent!r}")
+    return " ".join([str(int(percent)), *allow])
+
+
+def canary_load(environ: Mapping[str, str]) -> str:
+    """CANARY_PERCENT and CANARY_ALLOW (space or comma separated), which stack.yml fills from the nginx
+    service's labels when the task is created; empty: no canary."""
+    allow = environ.get("CANARY_ALLOW", "").replace(",", " ").split()
+    return canary_body(environ.get("CANARY_PERCENT", "").strip() or "0", allow)
 
 
 def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
@@ -181,6 +197,7 @@ def settings_load(environ: Mapping[str, str]) -> WatcherSettings:
     if live_colour not in COLOURS:
         raise SettingsError(f"LIVE_COLOUR must be one of {', '.join(COLOURS)}, got {live_colour!r}")
     return WatcherSettings(
+        canary=canary_load(environ),
         services=services,
         health_path=environ.get("HEALTH_PATH", "/healthz"),
         health_host=environ.get("HEALTH_HOST", "localhost"),
@@ -312,9 +329,10 @@ def nginx_inherit_variable(listeners: list[Listener]) -> str:
     return "".join(f"{listener.fd};" for listener in listeners)
 
 
-def seed_text(live_colour: str, peers: str) -> str:
-    """What lua/edge.lua's seed() loads before Nginx accepts: the live colour, then POST /edge/peers's body."""
-    return f"live {live_colour}\n{peers}"
+def seed_text(live_colour: str, peers: str, canary: str = "0") -> str:
+    """What lua/edge.lua's seed() loads before Nginx accepts: the live colour, the canary share and allowlist,
+    then POST /edge/peers's body."""
+    return f"live {live_colour}\ncanary {canary}\n{peers}"
 
 
 def state_snapshot(states: Mapping[str, ServiceState]) -> dict[str, object]:
@@ -614,6 +632,23 @@ def listeners_prepare(settings: WatcherSettings) -> list[Listener]:
     return listeners
 
 
+def release_state_push(settings: WatcherSettings) -> None:
+    """The live colour, then the canary share, to the Nginx just started (the seed had them too; a reload
+    since would keep what the dictionary holds). Its control server opens within milliseconds."""
+    for _ in range(50):
+        try:
+            control_request("POST", "/edge/live", settings.live_colour)
+            break
+        except (OSError, RuntimeError):
+            time.sleep(0.1)
+    else:
+        log("could not set the live colour at start; Nginx defaults to blue")
+    try:
+        control_request("POST", "/edge/canary", settings.canary)
+    except (OSError, RuntimeError) as error:
+        log(f"could not set the canary share at start ({error}); the seed's stands")
+
+
 def run(settings: WatcherSettings) -> int:
     os.makedirs(RUNTIME_DIR, exist_ok=True)
     shutil.copyfile(IMAGE_CONF, RUNNING_CONF)
@@ -627,20 +662,16 @@ def run(settings: WatcherSettings) -> int:
         log(f"nginx -t rejected {IMAGE_CONF}: {output}")
         return 1
     # The first poll before Nginx starts: its workers accept knowing the peers and the live colour.
-    watcher = Watcher(settings, push=lambda body: file_write_atomic(SEED_PATH, seed_text(settings.live_colour, body)))
+    watcher = Watcher(
+        settings,
+        push=lambda body: file_write_atomic(SEED_PATH, seed_text(settings.live_colour, body, settings.canary)),
+    )
     watcher.poll_guarded()
     watcher.push = lambda body: control_request("POST", "/edge/peers", body)
     nginx = nginx_start(listeners)
     own_handover = handover_start(settings, listeners)
-    # The control server opens within milliseconds of Nginx starting; the live colour goes first, before peers.
-    for _ in range(50):
-        try:
-            control_request("POST", "/edge/live", settings.live_colour)
-            break
-        except (OSError, RuntimeError):
-            time.sleep(0.1)
-    else:
-        log("could not set the live colour at start; Nginx defaults to blue")
+    # The live colour goes first, before peers.
+    release_state_push(settings)
     log(f"nginx started (pid {nginx.pid}); watching {', '.join(s.dns_name for s in watcher.states.values())}")
     https = f"on :{TLS_PORT} ({settings.tls.cert_path})" if settings.tls else "off"
     log(f"HTTPS {https}; X-Upstream-Addr headers {'on (debug)' if settings.debug_headers else 'off'}")
@@ -761,6 +792,22 @@ def live_switch(colour: str) -> int:
     return 0
 
 
+def canary_set(args: Sequence[str]) -> int:
+    """Set the running Nginx's canary share and allowlist: `canary PERCENT [VALUE ...]`."""
+    try:
+        print(control_request("POST", "/edge/canary", canary_body(args[0], args[1:])).strip())
+    except (SettingsError, RuntimeError) as error:
+        print(f"upstream_watcher: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def metrics_print() -> int:
+    """The edge's figures per colour and route (lua/edge_metrics.lua), as JSON: what the canary analysis reads."""
+    print(control_request("GET", "/edge/metrics").strip())
+    return 0
+
+
 def main(argv: list[str]) -> int:
     try:
         settings = settings_load(os.environ)
@@ -777,8 +824,15 @@ def main(argv: list[str]) -> int:
     command = commands.get(tuple(argv[1:]))
     if command is not None:
         return command()
+    if argv[1:2] == ["metrics"] and len(argv) == 2:
+        return metrics_print()
+    if argv[1:2] == ["canary"] and len(argv) > 2:
+        return canary_set(argv[2:])
     if len(argv) > 1:
-        usage = "usage: upstream_watcher.py [apply-config < nginx.conf | state | health | live blue|green]"
+        usage = (
+            "usage: upstream_watcher.py [apply-config < nginx.conf | state | health | live blue|green"
+            " | canary PERCENT [VALUE ...] | metrics]"
+        )
         print(usage, file=sys.stderr)
         return 64
     return run(settings)

@@ -101,6 +101,7 @@ local QUEUE_SECONDS = tonumber(os.getenv("EDGE_QUEUE_SECONDS") or "") or 2
 
 -- search_contract.errors.overloaded(), as both apps answer it (lua/edge_errors.lua).
 local function reject()
+    ngx.ctx.edge_shed = true -- counted apart by lua/edge_metrics.lua
     return edge_errors.respond("overloaded")
 end
 

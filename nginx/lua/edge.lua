@@ -11,11 +11,19 @@
 --   heartbeat          ngx.now() of the watcher's last push; /nginx-healthz fails when it is stale
 --   close_before       workers started before this time answer with `Connection: close` (drain)
 --   live, live_since   the colour that takes user traffic (blue-green) and since when
+--   canary_percent     share of users (0-100) sent to the other colour, the candidate (canary releases)
+--   canary_allow       " value value ": X-Canary header values that always reach the candidate
 --
 -- Blue-green: each app runs as two services, <app>-blue and <app>-green. Users reach the live colour; the
 -- preview listener (127.0.0.1:8081, inside the container only: $edge_preview = 1) reaches the other one, so
 -- an operator checks a new release through Nginx before any user request does. A switch changes `live` for
 -- new requests at once; requests in flight finish where they are.
+--
+-- Canary: with canary_percent > 0, a user whose bucket (crc32 of the partscat_user cookie, or of the client
+-- address without one, mod 100) is below the percentage goes to the candidate, the colour that is not live.
+-- The same user keeps the same bucket, so they do not flip between versions, and raising the share keeps
+-- everyone who was already on the candidate there. A request whose X-Canary header is in canary_allow always
+-- goes to the candidate (the team's own checks). A candidate app with no task in rotation sends nobody there.
 local balancer = require("ngx.balancer")
 
 local shared = ngx.shared.edge
@@ -63,12 +71,43 @@ function M.live_colour()
     return shared:get("live") or DEFAULT_COLOUR
 end
 
--- The colour this request goes to, fixed at its first attempt so that retries stay on it.
-local function request_colour(ctx)
+-- 0-99, the same for a user on every request and every edge node (crc32 is the same everywhere).
+function M.canary_bucket(key)
+    return ngx.crc32_long(key or "") % 100
+end
+
+-- True when this request belongs to the canary share: allowlisted, or its user's bucket is under the share.
+local function in_canary()
+    local percent = shared:get("canary_percent") or 0
+    local allow = shared:get("canary_allow")
+    if percent <= 0 and allow == nil then
+        return false
+    end
+    if allow ~= nil then
+        local asked = ngx.var.http_x_canary
+        if asked and string.find(allow, " " .. asked .. " ", 1, true) then
+            return true
+        end
+    end
+    if percent >= 100 then
+        return true
+    end
+    return percent > 0 and M.canary_bucket(ngx.var.cookie_partscat_user or ngx.var.remote_addr) < percent
+end
+
+-- The colour this request goes to, fixed once (M.access) so that retries stay on it. $edge_colour keeps it
+-- when an error page moves the request to a named location, which clears ngx.ctx.
+local function request_colour(ctx, app)
     local colour = ctx.edge_colour
+    if colour == nil and ngx.get_phase() ~= "balancer" then
+        colour = ngx.var.edge_colour
+        colour = colour ~= "" and colour or nil
+    end
     if colour == nil then
         colour = M.live_colour()
         if ngx.var.edge_preview == "1" then
+            colour = OTHER_COLOUR[colour]
+        elseif in_canary() and #peers_of(app .. "-" .. OTHER_COLOUR[colour]) > 0 then
             colour = OTHER_COLOUR[colour]
         end
         ctx.edge_colour = colour
@@ -78,7 +117,7 @@ end
 
 -- "<app>-<colour>": the service this request goes to (admission.lua counts per service too).
 function M.request_service(app)
-    return app .. "-" .. request_colour(ngx.ctx)
+    return app .. "-" .. request_colour(ngx.ctx, app)
 end
 
 function M.peer_count(service)
@@ -124,6 +163,17 @@ function M.balance(app)
         ngx.log(ngx.ERR, "edge: cannot set peer ", chosen[3], " for ", service, ": ", err)
         return ngx.exit(502)
     end
+end
+
+-- Access phase of every route: the request's colour is chosen here, where $edge_colour can be written, for
+-- the app that $edge_route names ("django-search" -> django; empty: no app, no colour), then the drain.
+function M.access()
+    local route = ngx.var.edge_route
+    local app = route and string.match(route, "^(%a+)")
+    if app then
+        ngx.var.edge_colour = request_colour(ngx.ctx, app)
+    end
+    return M.close_if_draining()
 end
 
 -- Before a reload or a stop, old workers answer every request with `Connection: close`, so clients leave
@@ -176,6 +226,14 @@ local function peers_set(body, now)
     return changed
 end
 
+local function allow_json()
+    local quoted = {}
+    for value in string.gmatch(shared:get("canary_allow") or "", "%S+") do
+        quoted[#quoted + 1] = '"' .. value .. '"'
+    end
+    return table.concat(quoted, ", ")
+end
+
 local function state_json()
     local services, inflight, queued = {}, {}, {}
     for _, key in ipairs(shared:get_keys(0)) do
@@ -198,8 +256,10 @@ local function state_json()
     table.sort(inflight)
     table.sort(queued)
     return string.format(
-        '{"live": "%s", "live_since": %s, "peers": {%s}, "inflight": {%s}, "queued": {%s}, "heartbeat": %s, "close_before": %s}',
-        M.live_colour(), tostring(shared:get("live_since") or "null"), table.concat(services, ", "),
+        '{"live": "%s", "live_since": %s, "canary": {"percent": %d, "allow": [%s]}, "peers": {%s}, '
+            .. '"inflight": {%s}, "queued": {%s}, "heartbeat": %s, "close_before": %s}',
+        M.live_colour(), tostring(shared:get("live_since") or "null"), shared:get("canary_percent") or 0,
+        allow_json(), table.concat(services, ", "),
         table.concat(inflight, ", "), table.concat(queued, ", "), tostring(shared:get("heartbeat") or "null"),
         tostring(shared:get("close_before") or "null"))
 end
@@ -236,7 +296,28 @@ local function live_set(body, require_peers)
     return 200
 end
 
--- The control server (127.0.0.1 only): GET /edge/state, POST /edge/peers, /edge/drain, /edge/live.
+-- POST /edge/canary, body "<percent> [value ...]": the canary share (0-100) and the X-Canary values that always
+-- reach the candidate (none: the allowlist is cleared). Requests in flight keep the colour they started on.
+local function canary_set(body)
+    local percent, rest = string.match(body or "", "^%s*(%d+)%s*(.-)%s*$")
+    percent = tonumber(percent)
+    if percent == nil or percent > 100 then
+        return 400, "the body must be a percentage 0-100, then the allowed X-Canary values"
+    end
+    local values = {}
+    for value in string.gmatch(rest, "%S+") do
+        if not string.match(value, "^[%w._-]+$") then
+            return 400, "an allowed X-Canary value may hold letters, digits, '.', '_' and '-' only"
+        end
+        values[#values + 1] = value
+    end
+    shared:set("canary_percent", percent)
+    shared:set("canary_allow", #values > 0 and (" " .. table.concat(values, " ") .. " ") or nil)
+    return 200
+end
+
+-- The control server (127.0.0.1 only): GET /edge/state, /edge/metrics, POST /edge/peers, /edge/drain,
+-- /edge/live, /edge/canary.
 function M.control()
     local uri, method = ngx.var.uri, ngx.req.get_method()
     ngx.header["Content-Type"] = "application/json"
@@ -256,6 +337,17 @@ function M.control()
             ngx.status = status
             ngx.say('{"error": "', problem, '"}')
         end
+    elseif uri == "/edge/canary" and method == "POST" then
+        ngx.req.read_body()
+        local status, problem = canary_set(ngx.req.get_body_data())
+        if status == 200 then
+            ngx.say(state_json())
+        else
+            ngx.status = status
+            ngx.say('{"error": "', problem, '"}')
+        end
+    elseif uri == "/edge/metrics" and method == "GET" then
+        ngx.say(require("edge_metrics").json())
     elseif uri == "/edge/drain" and method == "POST" then
         ngx.update_time()
         shared:set("close_before", ngx.now())
@@ -287,6 +379,12 @@ function M.seed(path)
         return
     end
     shared:set("live", colour)
+    -- An optional second line: "canary <percent> [value ...]" (the canary share kept in the swarm).
+    local canary, rest = string.match(peers, "^canary ([^\n]*)\n(.*)$")
+    if canary ~= nil then
+        canary_set(canary)
+        peers = rest
+    end
     -- The request API (ngx.now) is not there yet: the clock's seconds do as the heartbeat's time.
     peers_set(peers, os.time())
 end

@@ -70,7 +70,8 @@ class JsonBackend(BaseHTTPRequestHandler):
 
 
 class EchoBackend(JsonBackend):
-    """A stand-in app task: answers 200 JSON with its port, the path and the headers it received (?sleep=S: late);
+    """A stand-in app task: answers 200 JSON with its port, the path and the headers it received (?sleep=S: late,
+    ?status=N: that status);
     an empty upload to /api/jobs/import/ gets the 400 Django's import view gives it."""
 
     def _answer(self) -> None:
@@ -85,6 +86,8 @@ class EchoBackend(JsonBackend):
         sleep = re.search(r"[?&]sleep=([0-9.]+)", self.path)
         if sleep:
             time.sleep(float(sleep.group(1)))
+        # ?status=N answers N (a release that fails some requests).
+        status = re.search(r"[?&]status=([0-9]{3})", self.path)
         body = json.dumps(
             {
                 "backend": cast(ThreadingHTTPServer, self.server).server_port,
@@ -93,7 +96,7 @@ class EchoBackend(JsonBackend):
                 "body_bytes": received,
             }
         ).encode()
-        self.send_json(200, body)
+        self.send_json(int(status.group(1)) if status else 200, body)
 
     def _refuse_empty_upload(self) -> None:
         body = (
@@ -150,6 +153,7 @@ class Edge:
     conf: Path
     pid_file: Path
     tls: TlsFiles | None
+    metrics_port: int = 0
 
     def connection(self, *, tls: bool = False, timeout: float = 10) -> http.client.HTTPConnection:
         if not tls:
@@ -220,6 +224,7 @@ class EdgeFiles:
     control_port: int
     placeholder_port: int
     internal_port: int
+    metrics_port: int
 
 
 def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> EdgeFiles:
@@ -228,6 +233,7 @@ def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> Ed
     # Nginx's workers run as nobody when the master is root: everything they read must be world-readable.
     root.chmod(0o755)
     preview_port, control_port, placeholder_port, internal_port = free_port(), free_port(), free_port(), free_port()
+    metrics_port = free_port()
     lua_dir = root / "lua"
     lua_dir.mkdir()
     for module in (NGINX_DIR / "lua").glob("*.lua"):
@@ -243,6 +249,7 @@ def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> Ed
         "listen 127.0.0.1:8091": f"listen 127.0.0.1:{control_port}",
         "listen 127.0.0.1:8090": f"listen 127.0.0.1:{placeholder_port}",
         "listen 127.0.0.1:8082": f"listen 127.0.0.1:{internal_port}",
+        "listen 9145;": f"listen 127.0.0.1:{metrics_port};",
         "access_log /dev/stdout": f"access_log {root}/access.log",
         **(rewrite or {}),
     }.items():
@@ -250,7 +257,7 @@ def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> Ed
         conf = conf.replace(old, new)
     conf_path = root / "nginx.conf"
     conf_path.write_text(conf)
-    return EdgeFiles(conf_path, preview_port, control_port, placeholder_port, internal_port)
+    return EdgeFiles(conf_path, preview_port, control_port, placeholder_port, internal_port, metrics_port)
 
 
 @contextmanager
@@ -314,6 +321,7 @@ def _edge_run(
             conf=conf_path,
             pid_file=root / "nginx.pid",
             tls=tls_files,
+            metrics_port=files.metrics_port,
         )
     finally:
         nginx.terminate()
