@@ -1,4 +1,5 @@
-"""PNG plots of a `make bench` run: throughput and p99 against connections, one figure per data size."""
+"""PNG plots of a `make bench` run: the decision chart (each search beside its /healthz at 32 connections, every
+data size, on a linear scale), and throughput and p99 against connections, one figure per data size."""
 
 from __future__ import annotations
 
@@ -12,9 +13,23 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from PIL import Image
 
-from scripts.bench.results import CACHE_LABELS, CEILINGS, LABELS, SEARCHES, Point
+from scripts.bench.results import (
+    CACHE_LABELS,
+    CEILINGS,
+    DECISION_CONNECTIONS,
+    LABELS,
+    SEARCHES,
+    DecisionBar,
+    Point,
+    decision_bars,
+    decision_connections,
+    number,
+    share,
+)
 
 DPI = 100
 # Each service's /healthz in a lighter shade of its search's colour.
@@ -83,11 +98,116 @@ def plot_size(points: Sequence[Point], size: int, path: Path) -> bool:
     handles, labels = throughput.get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
     figure.tight_layout(rect=(0, 0.12, 1, 1))
+    png_save(figure, path)
+    return True
+
+
+def png_save(figure: Figure, path: Path, *, colours: int = 64) -> None:
+    """Write `figure` to `path` as a PNG and close it. A palette of 64 colours is plenty for lines and bars on
+    white, and makes the file about a quarter the size."""
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     plt.close(figure)
-    # A palette of 64 colours is plenty for lines on white, and makes the file about a quarter the size.
     with Image.open(buffer) as image:
-        image.convert("RGB").quantize(colors=64).save(path, format="png", optimize=True)
+        image.convert("RGB").quantize(colors=colours).save(path, format="png", optimize=True)
+
+
+# The decision chart: under each bar what it is, the service's name under its three bars.
+_BAR_NAMES = {"bypass": "cache\nbypassed", "on": "cache\non", "-": "/healthz"}
+
+
+def plot_decision(points: Sequence[Point], sizes: Sequence[int], path: Path, *, run: str = "") -> bool:
+    """The chart that answers the task's question: at DECISION_CONNECTIONS connections (or the measured count
+    nearest), each search's throughput with the cache bypassed and on, beside its service's /healthz, one panel
+    per data size on one linear scale, the share of /healthz written above each search's bar. False when there
+    is nothing to plot."""
+    connections = decision_connections(points)
+    bars = [] if connections is None else decision_bars(points, sizes, connections)
+    shown = [size for size in sizes if any(bar.size == size for bar in bars)]
+    if connections is None or not shown:
+        return False
+    figure, axes = plt.subplots(1, len(shown), figsize=(9, 4.4), dpi=DPI, sharey=True, squeeze=False)
+    for axis, size in zip(axes[0], shown, strict=True):
+        ticks: list[float] = []
+        tick_labels: list[str] = []
+        x = 0.0
+        for service in SEARCHES:
+            group = [bar for bar in bars if (bar.size, bar.service) == (size, service)]
+            if not group:
+                continue
+            start = x
+            for bar in group:
+                _decision_bar(axis, x, bar)
+                ticks.append(x)
+                tick_labels.append(_BAR_NAMES[bar.cache])
+                x += 1
+            axis.text(
+                (start + x - 1) / 2,
+                -0.2,
+                LABELS[service].removesuffix(" search"),
+                transform=axis.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=11,
+                fontweight="bold",
+                color=COLOURS[service],
+            )
+            x += 0.7  # a gap between the services
+        axis.set_xticks(ticks, tick_labels, fontsize=9)
+        axis.tick_params(axis="x", length=0)
+        axis.tick_params(axis="y", labelsize=9)
+        axis.set_title(f"{size:,} parts".replace(",", " "), fontsize=11)
+        axis.grid(True, axis="y", alpha=0.3)
+        axis.set_axisbelow(True)
+        axis.spines[["top", "right"]].set_visible(False)
+    axes[0][0].set_ylabel("2xx answers per second", fontsize=10)
+    axes[0][0].set_ylim(0, max(bar.ok_rps for bar in bars) * 1.18)
+    runs = max(bar.runs for bar in bars)
+    asked = "" if connections == DECISION_CONNECTIONS else f" (none measured at {DECISION_CONNECTIONS})"
+    figure.suptitle(
+        f"Throughput at {connections} connections{asked}: each search beside its service's /healthz",
+        fontsize=12,
+        fontweight="bold",
+        y=0.975,
+    )
+    figure.text(
+        0.5,
+        0.885,
+        f"2xx answers per second, linear scale, median of {runs} run{'s' if runs != 1 else ''}"
+        f"{' (' + run + ')' if run else ''}; in bold: the search's share of its own service's /healthz",
+        ha="center",
+        fontsize=9,
+        color="#333333",
+    )
+    figure.subplots_adjust(left=0.085, right=0.99, top=0.79, bottom=0.22, wspace=0.06)
+    png_save(figure, path)
     return True
+
+
+def _decision_bar(axis: Axes, x: float, bar: DecisionBar) -> None:
+    """A search's bar solid (cache bypassed) or hatched (cache on), its /healthz in the service's light shade;
+    the figure above it, and above that the search's share of /healthz in bold."""
+    axis.bar(
+        x,
+        bar.ok_rps,
+        width=0.8,
+        color=COLOURS[bar.target],
+        alpha=0.55 if bar.cache == "on" else 1.0,
+        hatch="//" if bar.cache == "on" else None,
+        edgecolor=COLOURS[bar.service],
+        linewidth=0.8,
+    )
+    axis.annotate(
+        number(bar.ok_rps), (x, bar.ok_rps), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=9
+    )
+    if bar.healthz_share is not None:
+        axis.annotate(
+            share(bar.healthz_share),
+            (x, bar.ok_rps),
+            xytext=(0, 14),
+            textcoords="offset points",
+            ha="center",
+            fontsize=10.5,
+            fontweight="bold",
+        )

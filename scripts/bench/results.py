@@ -365,9 +365,13 @@ def summary_markdown(
     visible: dict[int, int],
     plots: dict[int, str],
     notes: Sequence[str],
+    decision: str | None = None,
 ) -> str:
     failed = [point for point in points if point.failed]
-    parts = [f"# {title}", "", preamble.strip(), "", TABLES_BEGIN, ""]
+    parts = [f"# {title}", "", preamble.strip(), ""]
+    if decision:
+        parts += [f"![{DECISION_ALT}]({decision})", ""]
+    parts += [TABLES_BEGIN, ""]
     for size in sizes:
         parts.append(size_tables(points, size, visible=visible.get(size), plot=plots.get(size)))
     parts += [TABLES_END, "", "## Notes", ""]
@@ -376,6 +380,54 @@ def summary_markdown(
         parts += ["", "## Points without a measurement", ""]
         parts += [f"- `{point.raw}`: {point.failed}" for point in failed]
     return "\n".join(parts) + "\n"
+
+
+# The decision chart (plots.py's plot_decision): each search, cache bypassed and on, beside its service's
+# /healthz at one connection count, every data size.
+DECISION_CONNECTIONS = 32
+# Its file in a run folder; the index shows the latest run's at its top.
+DECISION_PLOT = "decision.png"
+DECISION_ALT = "each search's throughput at 32 connections beside its /healthz, cache bypassed and on, per data size"
+
+
+@dataclass(frozen=True)
+class DecisionBar:
+    """One bar of the decision chart: a search (cache bypassed or on) or a service's /healthz."""
+
+    size: int
+    service: str  # one of SEARCHES
+    target: str  # the search itself, or its OWN_HEALTHZ
+    cache: str  # "bypass" or "on" for the search, "-" for /healthz
+    ok_rps: float  # median of the runs
+    runs: int
+    healthz_share: float | None  # ok_rps over its /healthz's at the same connection count; None for /healthz
+
+
+def decision_connections(points: Iterable[Point], wanted: int = DECISION_CONNECTIONS) -> int | None:
+    """`wanted` when a search was measured there, else the measured connection count nearest to it."""
+    counts = {point.connections for point in points if point.target in SEARCHES and not point.failed}
+    if not counts:
+        return None
+    return min(counts, key=lambda count: (abs(count - wanted), count))
+
+
+def decision_bars(points: Sequence[Point], sizes: Sequence[int], connections: int) -> list[DecisionBar]:
+    """Per data size and service: the search with the cache bypassed, with it on, then the service's /healthz;
+    a bar that was not measured is left out."""
+    table = medians(points)
+    bars = []
+    for size in sizes:
+        for service in SEARCHES:
+            healthz = table.get((size, OWN_HEALTHZ[service], "-", connections))
+            for target, cache in [(service, mode) for mode in CACHE_MODES] + [(OWN_HEALTHZ[service], "-")]:
+                median = table.get((size, target, cache, connections))
+                if median is None:
+                    continue
+                share_of_healthz = None
+                if target == service and healthz is not None and healthz.ok_rps > 0:
+                    share_of_healthz = median.ok_rps / healthz.ok_rps
+                bars.append(DecisionBar(size, service, target, cache, median.ok_rps, median.runs, share_of_healthz))
+    return bars
 
 
 def load_points(results_json: Path) -> tuple[dict[str, Any], list[Point]]:
@@ -432,9 +484,18 @@ def index_markdown(results_dir: Path) -> str:
         "folder holds `summary.md` (tables and plots), `env.md` (hardware, stack, data, commands, commit),",
         "`results.json` (every point) and `raw/` (the output of every wrk and pgbench run).",
         "",
-        "## Runs",
-        "",
     ]
+    if runs and (runs[-1] / DECISION_PLOT).is_file():
+        newest = runs[-1].name
+        lines += [
+            f"Which search serves more, and how close each comes to its own service's `/healthz`: the latest run "
+            f"([{newest}]({newest}/summary.md)), at {DECISION_CONNECTIONS} connections, on a linear scale. The "
+            "tables and the log-scale plots per data size follow below.",
+            "",
+            f"![{DECISION_ALT}]({newest}/{DECISION_PLOT})",
+            "",
+        ]
+    lines += ["## Runs", ""]
     if runs:
         lines += ["| run | started | data sizes | summary | environment |", "| --- | --- | --- | --- | --- |"]
         for run in reversed(runs):

@@ -43,6 +43,7 @@ from scripts.bench.pgbench_script import pgbench_script
 from scripts.bench.results import (
     CACHE_LABELS,
     CEILINGS,
+    DECISION_PLOT,
     LABELS,
     SEARCHES,
     CpuSample,
@@ -821,11 +822,17 @@ def write_reports(out: Path) -> None:
     """summary.md, env.md and the plots of a run folder from its results.json; then the index."""
     meta, points = load_points(out / "results.json")
     plots: dict[int, str] = {}
+    decision: str | None = None
     try:
-        from scripts.bench.plots import plot_size  # noqa: PLC0415 (matplotlib only when there is something to draw)
+        from scripts.bench.plots import (  # noqa: PLC0415 (matplotlib only when there is something to draw)
+            plot_decision,
+            plot_size,
+        )
     except ImportError as error:
         log(f"no plots: {error} (scripts/venv.sh requirements/bench.txt installs matplotlib)")
     else:
+        if plot_decision(points, meta["parts"], out / DECISION_PLOT, run=out.name):
+            decision = DECISION_PLOT
         for size in meta["parts"]:
             name = f"plot-{size}.png"
             if plot_size(points, size, out / name):
@@ -865,6 +872,7 @@ def write_reports(out: Path) -> None:
         visible=visible,
         plots=plots,
         notes=notes,
+        decision=decision,
     )
     (out / "summary.md").write_text(summary, encoding="utf-8")
     (out / "env.md").write_text(env_markdown(meta, points), encoding="utf-8")
