@@ -25,7 +25,7 @@ from tests.cluster.harness import (
     tail,
 )
 from tests.swarm.harness import REPO_ROOT, wait_until
-from tests.swarm.report import Scenario, cluster_section_markdown
+from tests.swarm.report import Scenario, cluster_section_markdown, timelines_write
 
 # Three dockerd in containers on 2 cores: pulling every image into them and starting the stack is slow.
 UP_TIMEOUT_SECONDS = 1800
@@ -97,9 +97,12 @@ def _edge_serves(host: str, port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def cluster_report() -> Iterator[list[Scenario]]:
-    """Scenarios append themselves here; CLUSTER_REPORT names the file their section of the report goes to."""
+    """Scenarios append themselves here; CLUSTER_REPORT names the file their section of the report goes to. The
+    timelines go beside the report the section is appended to (ZERO_DOWNTIME_REPORT), else beside the section."""
     scenarios: list[Scenario] = []
     yield scenarios
     path = os.environ.get("CLUSTER_REPORT")
     if path and scenarios:
-        Path(path).write_text(cluster_section_markdown(scenarios, REPO_ROOT), encoding="utf-8")
+        report = Path(os.environ.get("ZERO_DOWNTIME_REPORT") or path)
+        timelines = timelines_write(scenarios, report, prefix="cluster", repo_root=REPO_ROOT)
+        Path(path).write_text(cluster_section_markdown(scenarios, REPO_ROOT, timelines=timelines), encoding="utf-8")

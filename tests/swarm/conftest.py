@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.swarm.harness import BASE_URL, REPO_ROOT, script
-from tests.swarm.report import Scenario, report_markdown
+from tests.swarm.report import Scenario, report_markdown, timelines_write
 
 # Cold: debootstrap, wheelhouse, every image, deploy and seed; about 4 minutes on 2 cores, so 30 is generous.
 UP_TIMEOUT_SECONDS = 1800
@@ -38,9 +38,11 @@ def swarm_stack() -> str:
 
 @pytest.fixture(scope="session")
 def zero_downtime_report() -> Iterator[list[Scenario]]:
-    """Scenarios append themselves here; ZERO_DOWNTIME_REPORT names the file the table is written to."""
+    """Scenarios append themselves here; ZERO_DOWNTIME_REPORT names the file the table is written to, and the
+    scenarios' timelines go into the folder beside it."""
     scenarios: list[Scenario] = []
     yield scenarios
     path = os.environ.get("ZERO_DOWNTIME_REPORT")
     if path and scenarios:
-        Path(path).write_text(report_markdown(scenarios, REPO_ROOT), encoding="utf-8")
+        timelines = timelines_write(scenarios, Path(path), prefix="swarm", repo_root=REPO_ROOT)
+        Path(path).write_text(report_markdown(scenarios, REPO_ROOT, timelines=timelines), encoding="utf-8")

@@ -154,6 +154,9 @@ class LoadGenerator:
     timeout: float = 30.0
     outcomes: list[Outcome] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)
+    # Wall clock minus monotonic clock, read as the load is made: a mark or an outcome's time plus this is epoch
+    # seconds, the clock of the control plane's event log (the timelines, tests/swarm/timeline.py).
+    epoch_offset: float = field(default_factory=lambda: time.time() - time.monotonic())
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
