@@ -72,7 +72,8 @@ COMMANDS = {
 USAGE = (
     "usage: stackctl.py [--dry-run] [--json FILE] [--verbose] COMMAND [ARGS...]\n"
     "  up [--new-database] | deploy [--new-database] | update SERVICE IMAGE | rollback SERVICE [--force]\n"
-    "  bluegreen deploy [TAG]|switch|rollback|finish|status | edge-config [NGINX_CONF] | status\n"
+    "  bluegreen deploy [TAG]|switch|rollback|finish|status|canary [OPTIONS]|share PERCENT [--allow VALUE]...\n"
+    "  edge-config [NGINX_CONF] | status\n"
     "  admin-user [NAME [EMAIL]] | secret-names"
 )
 

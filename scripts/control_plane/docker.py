@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from scripts.control_plane.records import (
     Container,
@@ -542,6 +542,17 @@ class Docker:
             return None
         try:
             return parse_rotation(_object(json.loads(result.stdout)))
+        except json.JSONDecodeError:
+            return None
+
+    def edge_metrics(self, container: ContainerRef) -> dict[str, Any] | None:
+        """The edge's figures per colour and route (`upstream_watcher.py metrics`: lua/edge_metrics.lua), or
+        None when they could not be read."""
+        result = self._read(*_exec_on(container), "python3", WATCHER, "metrics", check=False)
+        if result.returncode != 0:
+            return None
+        try:
+            return _object(json.loads(result.stdout))
         except json.JSONDecodeError:
             return None
 

@@ -186,6 +186,9 @@ class EventKind(StrEnum):
     STACK_CONVERGED = "stack_converged"
     SWITCH = "switch"
     ROLLBACK = "rollback"
+    CANARY_STEP = "canary_step"
+    CANARY_PROMOTE = "canary_promote"
+    CANARY_SWITCH_BACK = "canary_switch_back"
     SCALE = "scale"
     EDGE_CONFIG = "edge_config"
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
+from scripts.control_plane.commands import canary as canary_command
 from scripts.control_plane.context import Context
 from scripts.control_plane.decisions import colours, edge
 from scripts.control_plane.decisions.colours import APPS, Colour, Refusal, ReleaseState, app_service
@@ -33,7 +34,10 @@ from scripts.control_plane.records import EventKind
 from scripts.control_plane.runbook import Failure
 from scripts.control_plane.waits import Watch, colour_readiness_now, wait_colour_ready, wait_tasks_gone
 
-USAGE = "usage: bluegreen.sh deploy [IMAGE_TAG] | switch | rollback | finish | status"
+USAGE = (
+    "usage: bluegreen.sh deploy [IMAGE_TAG] | switch | rollback | finish | status | canary [OPTIONS] "
+    "| share PERCENT [--allow VALUE]..."
+)
 
 
 def run(ctx: Context, args: Sequence[str]) -> None:
@@ -43,6 +47,8 @@ def run(ctx: Context, args: Sequence[str]) -> None:
         "rollback": rollback,
         "finish": finish,
         "status": status,
+        "canary": lambda ctx, args: canary_command.run_canary(ctx, args, live_set=live_set),
+        "share": canary_command.share,
     }
     ctx.require_docker()
     if ctx.docker.service(ctx.settings.nginx_service) is None:
@@ -147,8 +153,17 @@ def live_set(ctx: Context, colour: Colour, *, previous: Colour, kind: EventKind)
         ctx.log(f"new requests go to {colour} ({len(containers)} nginx task(s), {int(seconds)}s)")
     ctx.events.emit(kind, previous=previous, live=colour, nginx_tasks=len(containers), seconds=round(seconds, 3))
     since = dt.datetime.fromtimestamp(ctx.clock.time(), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    # Service labels are not part of the task template: changing them restarts nothing.
-    ctx.docker.service_labels_add(ctx.settings.nginx_service, {colours.LIVE_LABEL: colour, colours.SINCE_LABEL: since})
+    # Service labels are not part of the task template: changing them restarts nothing. Each Nginx task ended
+    # any canary when it switched (lua/edge.lua): so do the labels.
+    ctx.docker.service_labels_add(
+        ctx.settings.nginx_service,
+        {
+            colours.LIVE_LABEL: colour,
+            colours.SINCE_LABEL: since,
+            colours.CANARY_LABEL: "0",
+            colours.CANARY_ALLOW_LABEL: "",
+        },
+    )
     ctx.verdict.details.update({"previous_colour": previous, "live_colour": colour})
     ctx.verdict.outcome = "dry_run" if ctx.dry_run else "switched"
 
@@ -216,6 +231,11 @@ def status_lines(
 ) -> list[str]:
     """bluegreen.sh status's text: `peers` None when no Nginx task's rotation could be read ('?')."""
     lines = [f"live:       {state.live} since {state.live_since}", f"candidate:  {state.candidate or ''}"]
+    canary = f"{state.canary_percent} % of users on {state.idle}" if state.canary_percent else "none"
+    if state.canary_allow:
+        canary += f"; X-Canary {', '.join(state.canary_allow)} always on {state.idle}"
+    thresholds = state.canary_thresholds or f"{canary_command.canary.Thresholds().label()} (defaults)"
+    lines += [f"canary:     {canary}", f"thresholds: {thresholds}"]
     for colour in colours.COLOURS:
         lines.append(f"{colour}{' (live)' if colour == state.live else ''}")
         for app in APPS:

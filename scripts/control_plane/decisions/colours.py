@@ -17,6 +17,11 @@ APPS = ("django", "fastapi")
 LIVE_LABEL = "partscat.live-colour"
 SINCE_LABEL = "partscat.live-since"
 CANDIDATE_LABEL = "partscat.candidate-colour"
+# The canary (decisions/canary.py): the share of users on the candidate, the X-Canary values that always reach
+# it, and the thresholds of the last analysis (shown by status).
+CANARY_LABEL = "partscat.canary-percent"
+CANARY_ALLOW_LABEL = "partscat.canary-allow"
+CANARY_THRESHOLDS_LABEL = "partscat.canary-thresholds"
 
 
 class ReleaseStateError(ValueError):
@@ -36,11 +41,15 @@ def other_colour(colour: Colour) -> Colour:
 
 @dataclass(frozen=True)
 class ReleaseState:
-    """The live colour (blue until the first switch), since when, and the candidate bluegreen deploy made."""
+    """The live colour (blue until the first switch), since when, the candidate bluegreen deploy made, and the
+    canary: the share of users the candidate takes and the X-Canary values that always reach it."""
 
     live: Colour
     live_since: str
     candidate: Colour | None
+    canary_percent: int = 0
+    canary_allow: tuple[str, ...] = ()
+    canary_thresholds: str = ""
 
     @property
     def idle(self) -> Colour:
@@ -51,10 +60,16 @@ def release_state(labels: Mapping[str, str]) -> ReleaseState:
     """The state from the nginx service's labels; an unset or empty label means no value (no stack yet: blue)."""
     live = labels.get(LIVE_LABEL, "")
     candidate = labels.get(CANDIDATE_LABEL, "")
+    percent = labels.get(CANARY_LABEL, "").strip() or "0"
+    if not percent.isdigit() or int(percent) > 100:
+        raise ReleaseStateError(f"the nginx service's label {CANARY_LABEL} is {percent!r}, not a share 0-100")
     return ReleaseState(
         live=colour_parse(live, label=LIVE_LABEL) if live else "blue",
         live_since=labels.get(SINCE_LABEL, ""),
         candidate=colour_parse(candidate, label=CANDIDATE_LABEL) if candidate else None,
+        canary_percent=int(percent),
+        canary_allow=tuple(labels.get(CANARY_ALLOW_LABEL, "").split()),
+        canary_thresholds=labels.get(CANARY_THRESHOLDS_LABEL, ""),
     )
 
 
@@ -148,6 +163,9 @@ def deploy_colour_variables(
         "LIVE_COLOUR": state.live,
         "LIVE_SINCE": state.live_since,
         "CANDIDATE_COLOUR": state.candidate or "",
+        "CANARY_PERCENT": str(state.canary_percent),
+        "CANARY_ALLOW": " ".join(state.canary_allow),
+        "CANARY_THRESHOLDS": state.canary_thresholds,
     }
     live, idle = state.live.upper(), state.idle.upper()
     for app in APPS:

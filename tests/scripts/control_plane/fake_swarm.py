@@ -27,6 +27,8 @@ from scripts.control_plane.verdict import Timer, Verdict
 
 STACK = "partscat"
 THIS_NODE = "node-here"
+# lua/edge_metrics.lua's bucket bounds.
+METRIC_BOUNDS_MS = (5, 10, 25, 50, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2500, 5000, 10000)
 READS = {
     ("info",),
     ("stack", "ls"),
@@ -156,6 +158,10 @@ class FakeSwarm:
     containers: dict[str, list[Json]] = field(default_factory=dict)
     # upstreams.json by Nginx container id.
     rotations: dict[str, Json] = field(default_factory=dict)
+    # The edge's figures (`upstream_watcher.py metrics`): each read adds, per colour, (requests, 5xx, the
+    # latency bucket they fall in) to counters that start at zero, as traffic would between two reads.
+    traffic: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    counters: dict[str, list[int]] = field(default_factory=dict)
     # Exit codes of `docker exec` commands: the first key found in the command line wins (default 0).
     exec_codes: dict[str, int] = field(default_factory=dict)
     scripted_updates: dict[str, list[Json | None]] = field(default_factory=dict)
@@ -208,7 +214,7 @@ class FakeSwarm:
     def _is_read(self, call: tuple[str, ...]) -> bool:
         args = call[1:]
         if args[0] == "exec":
-            return not any(word in args for word in ("live", "apply-config", "createsuperuser"))
+            return not any(word in args for word in ("live", "canary", "apply-config", "createsuperuser"))
         verb = tuple(args[:2]) if args[0] not in ("info", "ps", "pull") else (args[0],)
         return verb in READS
 
@@ -355,7 +361,23 @@ class FakeSwarm:
             return _result(rotation) if rotation is not None else Completed(1, "", "No such file")
         if line.endswith(" state"):
             return Completed(0, '{"live": "blue"}\n', "")
+        if line.endswith(" metrics"):
+            return _result(self.edge_metrics())
         return Completed(0, "", "")
+
+    def edge_metrics(self) -> Json:
+        """GET /edge/metrics after one more step of `traffic` (lua/edge_metrics.lua's shape, one route)."""
+        colours = {}
+        for colour, (requests, errors, bucket) in self.traffic.items():
+            counts = self.counters.setdefault(colour, [0, 0] + [0] * (len(METRIC_BOUNDS_MS) + 1))
+            counts[0] += requests
+            counts[1] += errors
+            counts[2 + bucket] += requests
+            buckets = counts[2:]
+            colours[colour] = {
+                "search": {"requests": counts[0], "5xx": counts[1], "edge_failures": 0, "shed": 0, "buckets": buckets}
+            }
+        return {"buckets_ms": list(METRIC_BOUNDS_MS), "colours": colours}
 
     # Changes.
 
@@ -411,6 +433,8 @@ class FakeSwarm:
                     "partscat.live-colour": env.get("LIVE_COLOUR", ""),
                     "partscat.live-since": env.get("LIVE_SINCE", ""),
                     "partscat.candidate-colour": env.get("CANDIDATE_COLOUR", ""),
+                    "partscat.canary-percent": env.get("CANARY_PERCENT", ""),
+                    "partscat.canary-allow": env.get("CANARY_ALLOW", ""),
                 }
             self.services[name] = service_json(name, env[variable], replicas=replicas, labels=labels)
 

@@ -108,7 +108,8 @@ def test_switch_tells_every_nginx_task_and_records_the_colour(tmp_path: Path) ->
     assert swarm.changes == [
         LIVE_GREEN,
         "docker service update --detach --quiet --label-add partscat.live-colour=green "
-        "--label-add partscat.live-since=2026-12-06T06:00:00Z partscat_nginx",
+        "--label-add partscat.live-since=2026-12-06T06:00:00Z --label-add partscat.canary-percent=0 "
+        "--label-add partscat.canary-allow= partscat_nginx",
     ]
     assert "new requests go to green (1 nginx task(s), 0s)" in run.stderr
     assert labels(swarm)["partscat.live-colour"] == "green"
@@ -185,6 +186,8 @@ def test_status(tmp_path: Path) -> None:
     assert run.stdout.splitlines() == [
         "live:       blue since 2026-12-06T05:41:02Z",
         "candidate:  green",
+        "canary:     none",
+        "thresholds: min-requests=100 max-error-rate-increase=1pp max-p99-increase=300ms (defaults)",
         "blue (live)",
         "  django   partscat/django:d2                           healthy/desired 2/2    in nginx rotation 2",
         "  fastapi  partscat/fastapi:f2                          healthy/desired 2/2    in nginx rotation 2",
@@ -200,7 +203,7 @@ def test_status_without_an_nginx_task_on_this_node(tmp_path: Path) -> None:
     swarm = stack_swarm()
     swarm.containers["partscat_nginx"] = []
     run = run_cli(swarm, checkout(tmp_path), "bluegreen", "status")
-    assert run.stdout.splitlines()[3].endswith("in nginx rotation ?")
+    assert run.stdout.splitlines()[5].endswith("in nginx rotation ?")
 
 
 def test_not_deployed_and_usage(tmp_path: Path) -> None:

@@ -40,6 +40,24 @@ def test_the_labels_give_the_state() -> None:
     assert state.idle == "blue"
 
 
+def test_the_canary_is_part_of_the_state() -> None:
+    labels = {
+        "partscat.candidate-colour": "green",
+        "partscat.canary-percent": "25",
+        "partscat.canary-allow": "team-qa bot",
+        "partscat.canary-thresholds": "min-requests=50",
+    }
+    state = release_state(labels)
+    assert (state.canary_percent, state.canary_allow, state.canary_thresholds) == (
+        25,
+        ("team-qa", "bot"),
+        "min-requests=50",
+    )
+    assert release_state({"partscat.canary-percent": ""}).canary_percent == 0
+    with pytest.raises(ReleaseStateError, match=r"partscat\.canary-percent is '150'"):
+        release_state({"partscat.canary-percent": "150"})
+
+
 def test_a_label_that_is_no_colour_is_refused_by_name() -> None:
     with pytest.raises(ReleaseStateError, match=r"partscat\.live-colour is 'purple'"):
         release_state({"partscat.live-colour": "purple"})
@@ -133,7 +151,9 @@ def test_finish_scales_the_colour_that_is_not_live_where_it_has_replicas() -> No
 
 
 def test_a_deploy_gives_the_live_colour_the_built_images_and_the_idle_one_what_it_runs() -> None:
-    state = ReleaseState(live="green", live_since="2026-12-06T05:41:02Z", candidate="green")
+    state = ReleaseState(
+        live="green", live_since="2026-12-06T05:41:02Z", candidate="blue", canary_percent=5, canary_allow=("qa",)
+    )
     built = {"DJANGO_IMAGE": "django:new", "FASTAPI_IMAGE": "fastapi:new"}
     idle = {"partscat_django-blue": Service(id="x", name="partscat_django-blue", image="django:old", replicas=2)}
     variables = deploy_colour_variables(
@@ -142,7 +162,11 @@ def test_a_deploy_gives_the_live_colour_the_built_images_and_the_idle_one_what_i
     assert variables == {
         "LIVE_COLOUR": "green",
         "LIVE_SINCE": "2026-12-06T05:41:02Z",
-        "CANDIDATE_COLOUR": "green",
+        "CANDIDATE_COLOUR": "blue",
+        # A deploy in the middle of a canary keeps it.
+        "CANARY_PERCENT": "5",
+        "CANARY_ALLOW": "qa",
+        "CANARY_THRESHOLDS": "",
         "DJANGO_GREEN_IMAGE": "django:new",
         "DJANGO_GREEN_REPLICAS": "3",
         "DJANGO_BLUE_IMAGE": "django:old",
