@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from scripts.control_plane.commands import canary as canary_command
 from scripts.control_plane.context import Context
 from scripts.control_plane.decisions import colours, edge
+from scripts.control_plane.decisions.canary import Thresholds
 from scripts.control_plane.decisions.colours import APPS, Colour, Refusal, ReleaseState, app_service
 from scripts.control_plane.docker import WATCHER
 from scripts.control_plane.records import EventKind
@@ -234,7 +235,7 @@ def status_lines(
     canary = f"{state.canary_percent} % of users on {state.idle}" if state.canary_percent else "none"
     if state.canary_allow:
         canary += f"; X-Canary {', '.join(state.canary_allow)} always on {state.idle}"
-    thresholds = state.canary_thresholds or f"{canary_command.canary.Thresholds().label()} (defaults)"
+    thresholds = state.canary_thresholds or f"{Thresholds().label()} (defaults)"
     lines += [f"canary:     {canary}", f"thresholds: {thresholds}"]
     for colour in colours.COLOURS:
         lines.append(f"{colour}{' (live)' if colour == state.live else ''}")
