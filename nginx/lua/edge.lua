@@ -278,8 +278,9 @@ local function colour_has_peers(colour)
     return found
 end
 
--- POST /edge/live, body "green": new requests go to that colour from now on. With ?require_peers=1 (what
--- bluegreen.sh sends) a colour with an app that has no task in rotation is refused: never switch to nothing.
+-- POST /edge/live, body "green": new requests go to that colour from now on, and a canary in progress ends.
+-- With ?require_peers=1 (what bluegreen.sh sends) a colour with an app that has no task in rotation is
+-- refused: never switch to nothing.
 local function live_set(body, require_peers)
     local colour = string.match(body or "", "^%s*(%a+)%s*$")
     if colour == nil or OTHER_COLOUR[colour] == nil then
@@ -288,6 +289,9 @@ local function live_set(body, require_peers)
     if require_peers and not colour_has_peers(colour) then
         return 409, "some app of " .. colour .. " has no task in rotation; not switching"
     end
+    -- A switch (or a switch back) sends everyone to one colour: a canary ends in the same step.
+    shared:set("canary_percent", 0)
+    shared:delete("canary_allow")
     if shared:get("live") ~= colour then
         ngx.update_time()
         shared:set("live", colour)

@@ -193,3 +193,18 @@ def test_the_seed_carries_the_canary_share_to_a_new_nginx(watcher: ModuleType) -
     assert watcher.canary_load({"CANARY_PERCENT": "", "CANARY_ALLOW": "a, b"}) == "0 a b"
     with pytest.raises(watcher.SettingsError, match="0-100"):
         watcher.canary_load({"CANARY_PERCENT": "120"})
+
+
+def test_a_switch_ends_the_canary_in_the_same_step(colours: tuple[Edge, int, int], watcher: ModuleType) -> None:
+    running, blue, green = colours
+    watcher.control_request("POST", "/edge/canary", "50 team-qa")
+    assert watcher.live_switch("green") == 0
+    assert running.state()["canary"] == {"percent": 0, "allow": []}
+    # Everyone on green now: no share, no allowlist left pointing at blue.
+    assert {_served_by(running, "/mark/", user=user) for user in USERS[:40]} == {green}
+    assert _served_by(running, "/mark/", canary="team-qa") == green
+    watcher.control_request("POST", "/edge/canary", "50")
+    assert watcher.live_switch("green") == 0  # the same colour again: still everyone on it
+    assert running.state()["canary"]["percent"] == 0
+    watcher.control_request("POST", "/edge/live", "blue")
+    assert _served_by(running, "/mark/", user=USERS[0]) == blue
