@@ -54,6 +54,9 @@ class Outcome:
     status: int | None
     upstream: str
     error: str | None = None
+    # The release that answered (X-Release: <colour>-<tag>), when it did, and the user who asked (users > 0).
+    release: str = ""
+    user: int = -1
 
     @property
     def failed(self) -> bool:
@@ -152,6 +155,10 @@ class LoadGenerator:
     edges: tuple[tuple[str, int], ...] = ()
     traffic: tuple[Call, ...] = TRAFFIC
     timeout: float = 30.0
+    # Users of a canary release: with users > 0, every request carries the cookie partscat_user=user-<u>
+    # (nginx/lua/edge.lua hashes it into the share); client n takes users n, n + clients, ... in turn, so a share
+    # of a few percent still meets someone. Outcome.user says whose request it was.
+    users: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)
     # Wall clock minus monotonic clock, read as the load is made: a mark or an outcome's time plus this is epoch
@@ -161,9 +168,11 @@ class LoadGenerator:
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _send(self, connection: http.client.HTTPConnection, call: Call, close: bool) -> tuple[int, str]:
-        """(status, upstream task); raises AnswerCutShort when the body breaks off after the headers came."""
+    def _send(self, connection: http.client.HTTPConnection, call: Call, close: bool, user: int) -> tuple[int, str, str]:
+        """(status, upstream task, release); raises AnswerCutShort when the body breaks off after the headers came."""
         headers = {"Connection": "close"} if close else {}
+        if user >= 0:
+            headers["Cookie"] = f"partscat_user=user-{user}"
         body = None
         if call.body is not None:
             body = json.dumps(call.body).encode()
@@ -175,7 +184,7 @@ class LoadGenerator:
             response.read()
         except (OSError, http.client.HTTPException) as error:
             raise AnswerCutShort(upstream, error) from error
-        return response.status, upstream
+        return response.status, upstream, response.getheader("X-Release") or ""
 
     def _run(self, client: int) -> None:
         keepalive = client % 2 == 0
@@ -185,22 +194,29 @@ class LoadGenerator:
         index = client
         while not self._stop.is_set():
             call = self.traffic[index % len(self.traffic)]
+            user = (client + self.clients * index) % self.users if self.users else -1
             index += 1
             connection = shared if keepalive else http.client.HTTPConnection(host, port, timeout=self.timeout)
             started = time.monotonic()
             try:
-                status, upstream = self._send(connection, call, close=not keepalive)
-                outcome = Outcome(client, kind, started, time.monotonic(), call, status, upstream)
+                status, upstream, release = self._send(connection, call, close=not keepalive, user=user)
+                outcome = Outcome(
+                    client, kind, started, time.monotonic(), call, status, upstream, release=release, user=user
+                )
             except AnswerCutShort as cut:
                 # The task died while its answer was on the way: Nginx had passed the headers on, so it could
                 # not move the request elsewhere. Which task it was is known from those headers.
                 connection.close()
                 error_name = type(cut.error).__name__
-                outcome = Outcome(client, kind, started, time.monotonic(), call, None, cut.upstream, error_name)
+                outcome = Outcome(
+                    client, kind, started, time.monotonic(), call, None, cut.upstream, error_name, user=user
+                )
             except (OSError, http.client.HTTPException) as error:
                 # Closed without a response, reset, refused, timed out: the user saw an error. No retry.
                 connection.close()
-                outcome = Outcome(client, kind, started, time.monotonic(), call, None, "", type(error).__name__)
+                outcome = Outcome(
+                    client, kind, started, time.monotonic(), call, None, "", type(error).__name__, user=user
+                )
             if not keepalive:
                 connection.close()
             with self._lock:
