@@ -23,7 +23,7 @@ from tests.swarm.harness import APPS, HTTP_PORT, assert_no_request_failed, docke
 from tests.swarm.loadgen import LoadGenerator, Outcome
 from tests.swarm.report import Scenario, scenario_of
 
-pytestmark = pytest.mark.swarm
+pytestmark = [pytest.mark.swarm, pytest.mark.usefixtures("swarm_stack")]
 
 SETTLE_SECONDS = 2
 USERS = 200
