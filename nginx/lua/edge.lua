@@ -320,6 +320,16 @@ local function canary_set(body)
     return 200
 end
 
+-- A change's answer: the state after it, or its status and the problem.
+local function state_answer(status, problem)
+    if status == 200 then
+        ngx.say(state_json())
+    else
+        ngx.status = status
+        ngx.say('{"error": "', problem, '"}')
+    end
+end
+
 -- The control server (127.0.0.1 only): GET /edge/state, /edge/metrics, POST /edge/peers, /edge/drain,
 -- /edge/live, /edge/canary.
 function M.control()
@@ -334,22 +344,10 @@ function M.control()
         ngx.say('{"changed": ', #changed, "}")
     elseif uri == "/edge/live" and method == "POST" then
         ngx.req.read_body()
-        local status, problem = live_set(ngx.req.get_body_data(), ngx.var.arg_require_peers == "1")
-        if status == 200 then
-            ngx.say(state_json())
-        else
-            ngx.status = status
-            ngx.say('{"error": "', problem, '"}')
-        end
+        state_answer(live_set(ngx.req.get_body_data(), ngx.var.arg_require_peers == "1"))
     elseif uri == "/edge/canary" and method == "POST" then
         ngx.req.read_body()
-        local status, problem = canary_set(ngx.req.get_body_data())
-        if status == 200 then
-            ngx.say(state_json())
-        else
-            ngx.status = status
-            ngx.say('{"error": "', problem, '"}')
-        end
+        state_answer(canary_set(ngx.req.get_body_data()))
     elseif uri == "/edge/metrics" and method == "GET" then
         ngx.say(require("edge_metrics").json())
     elseif uri == "/edge/drain" and method == "POST" then
