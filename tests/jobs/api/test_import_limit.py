@@ -17,7 +17,8 @@ NGINX_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 def _nginx_import_limit() -> int:
     conf = (ROOT / "nginx" / "nginx.conf").read_text(encoding="utf-8")
-    location = re.search(r"location /api/jobs/import/ \{(.*?)\n\s*\}", conf, re.DOTALL)
+    # A prefix location, or the regular expression that takes every version's path too (/v1/api/jobs/import/).
+    location = re.search(r"location (?:~ \^/\S*)?/?api/jobs/import/ \{(.*?)\n\s*\}", conf, re.DOTALL)
     assert location is not None, "nginx.conf has no /api/jobs/import/ location"
     size = re.search(r"^\s*client_max_body_size\s+(\d+)([kmg]?);", location.group(1), re.MULTILINE | re.IGNORECASE)
     assert size is not None, "the /api/jobs/import/ location sets no client_max_body_size"
