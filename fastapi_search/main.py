@@ -12,12 +12,14 @@ from typing import Any
 
 import asyncpg
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 from fastapi_search.docs import docs_routes_add
 from fastapi_search.queries import SCHEMA_READY
+from fastapi_search.release import ReleasedFastAPI
 from fastapi_search.responses import JSONBodyResponse, JSONBytesResponse
 from fastapi_search.search_cache import SearchCache
 from fastapi_search.settings import Settings, settings_from_env
@@ -25,12 +27,14 @@ from search_contract import MAX_BODY_BYTES, ContractError, body_too_large, parse
 from search_contract.errors import (
     database_unavailable,
     error_body,
+    injected_fault,
     internal_error,
     method_not_allowed,
     not_found,
     overloaded,
     query_timeout,
 )
+from search_contract.faults import ErrorShare
 from search_contract.health import (
     HEALTH_CHECK_SQL,
     HEALTH_METHODS,
@@ -139,8 +143,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.pool.close()
 
 
-app = FastAPI(
+# The API's version (README, "Versions"): the unversioned paths are the task's own, and are this v1 too.
+API_VERSION = "1"
+V1_PREFIX = "/v1"
+V1_OPENAPI_URL = f"{V1_PREFIX}/openapi.json"
+DESCRIPTION = (
+    f"Version {API_VERSION}: the unversioned paths and the same under {V1_PREFIX}/ answer byte for byte alike; "
+    f"/openapi.json describes the first, {V1_OPENAPI_URL} the second. Every answer names its release in X-Release."
+)
+
+# X-Release on every answer (release.py).
+app = ReleasedFastAPI(
+    release=settings.release,
     title="Parts search (FastAPI)",
+    version=API_VERSION,
+    description=DESCRIPTION,
     lifespan=lifespan,
     root_path=settings.root_path,
     default_response_class=JSONBytesResponse,
@@ -203,14 +220,26 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-@app.post(
-    "/search/part/",
-    responses=SEARCH_RESPONSES,
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": SEARCH_REQUEST_SCHEMA}}}
-    },
-)
+# Test releases only (search_contract/faults.py): unset, one flag is checked per search and nothing else.
+SEARCH_FAULTS = settings.search_faults
+search_error_share = ErrorShare(SEARCH_FAULTS.error_share)
+
+
+async def _search_faults() -> None:
+    """A test release's delay (awaited: the event loop serves the others meanwhile), then perhaps its 500.
+
+    Before the body is read and before a database slot is taken, as Django's SearchFaultMiddleware: the delay
+    holds no slot, and every search counts towards the share, whatever its body.
+    """
+    if SEARCH_FAULTS.delay_ms:
+        await asyncio.sleep(SEARCH_FAULTS.delay_s)
+    if search_error_share.next_fails():
+        raise injected_fault()
+
+
 async def search_part(request: Request) -> JSONBodyResponse:
+    if SEARCH_FAULTS.active:
+        await _search_faults()
     # The body is read and checked before a database slot is taken: a slow client holds no slot.
     filters = parse_search_request(await _read_body(request))
     cache: SearchCache = request.app.state.search_cache
@@ -219,6 +248,42 @@ async def search_part(request: Request) -> JSONBodyResponse:
         # Through the Redis response cache (search_cache.py); X-Cache says whether it answered.
         body, cache_status = await cache.part_search(connection, filters=filters, cache_control=cache_control)
     return JSONBodyResponse(body, headers={CACHE_HEADER: cache_status})
+
+
+SEARCH_ROUTE: dict[str, Any] = {
+    "methods": ["POST"],
+    "responses": SEARCH_RESPONSES,
+    "openapi_extra": {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": SEARCH_REQUEST_SCHEMA}}}
+    },
+}
+app.add_api_route("/search/part/", search_part, **SEARCH_ROUTE)
+
+# Version 1 under /v1/: the same handler, so the same bytes. Left out of /openapi.json, which stays the
+# unversioned paths' document. Its own document, V1_OPENAPI_URL, is built from api_v1, which lists the same
+# routes and is not served itself (an included router would hide its routes from _allowed_methods). A v2 gets
+# routes and a document of its own beside these.
+app.add_api_route(f"{V1_PREFIX}/search/part/", search_part, include_in_schema=False, **SEARCH_ROUTE)
+api_v1 = APIRouter(prefix=V1_PREFIX)
+api_v1.add_api_route("/search/part/", search_part, **SEARCH_ROUTE)
+_v1_documents: dict[str, dict[str, Any]] = {}
+
+
+@app.get(V1_OPENAPI_URL, include_in_schema=False)
+async def openapi_v1(request: Request) -> JSONBytesResponse:
+    """Version 1's OpenAPI document: its paths under /v1/, behind Nginx's root path as FastAPI's own says it."""
+    root_path = str(request.scope.get("root_path", "")).rstrip("/")
+    document = _v1_documents.get(root_path)
+    if document is None:
+        document = get_openapi(
+            title=app.title,
+            version=API_VERSION,
+            description=DESCRIPTION,
+            routes=api_v1.routes,
+            servers=[{"url": root_path}] if root_path else None,
+        )
+        _v1_documents[root_path] = document
+    return JSONBytesResponse(document)
 
 
 # Readiness waits at most this long for a pooled connection and for its query. The pool keeps one connection

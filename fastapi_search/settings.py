@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from search_contract.environment import DatabaseLimits, SearchCacheSettings, env_value
+from search_contract.faults import SearchFaults
+from search_contract.release import release_from_env
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -15,6 +17,8 @@ class Settings:
     drain_marker: str
     root_path: str
     search_cache: SearchCacheSettings
+    release: str
+    search_faults: SearchFaults
 
 
 def settings_from_env() -> Settings:
@@ -29,4 +33,8 @@ def settings_from_env() -> Settings:
         root_path=env_value("FASTAPI_ROOT_PATH", ""),
         # The Redis response cache of the search (SEARCH_CACHE_*, search_contract/environment.py).
         search_cache=SearchCacheSettings.from_env(),
+        # X-Release on every answer: PARTSCAT_SERVICE's colour and the image's PARTSCAT_RELEASE_TAG (release.py).
+        release=release_from_env(),
+        # TEST RELEASES ONLY: PARTSCAT_FAULT_ERROR_SHARE and PARTSCAT_FAULT_DELAY_MS (search_contract/faults.py).
+        search_faults=SearchFaults.from_env(),
     )

@@ -247,7 +247,12 @@ build_image() {
         return 0
     fi
     local inputs=() input
-    case "${name}" in django | fastapi) inputs=(.cache/wheelhouse .cache/project-wheel) ;; esac
+    case "${name}" in
+        # The apps name their release in X-Release: the tag this image is built as (Docker's tag grammar, no spaces).
+        django | fastapi)
+            inputs=(.cache/wheelhouse .cache/project-wheel)
+            build_args="${build_args} --build-arg PARTSCAT_RELEASE_TAG=${tag}" ;;
+    esac
     # The Dockerfile goes in once: tar would store a second copy as a hard link the daemon cannot resolve.
     case " $* " in *" $(dirname "${dockerfile}") "*) ;; *) inputs+=("${dockerfile}") ;; esac
     for input in "$@"; do inputs+=("${input}"); done

@@ -89,6 +89,13 @@ def internal_error() -> ContractError:
     return ContractError(status=500, code="internal_error", message="The server could not answer this request.")
 
 
+def injected_fault() -> ContractError:
+    """A test release's deliberate 500 (PARTSCAT_FAULT_ERROR_SHARE, search_contract/faults.py): never in a real one."""
+    return ContractError(
+        status=500, code="injected_fault", message="This test release fails a share of searches on purpose."
+    )
+
+
 def not_found() -> ContractError:
     return ContractError(status=404, code="not_found", message="No such resource.")
 

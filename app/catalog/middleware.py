@@ -1,15 +1,23 @@
-"""What the edge needs from Django: health probes whatever the Host, and Secure cookies over HTTPS."""
+"""What the edge needs from Django: the release on every answer, health probes whatever the Host, Secure
+cookies over HTTPS; and a test release's faults."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from catalog import views
 from catalog.http import error_response
 from search_contract import ContractError
+from search_contract.errors import injected_fault
+from search_contract.faults import ErrorShare, SearchFaults
 from search_contract.health import LIVENESS_PATH, READINESS_PATH
+from search_contract.release import RELEASE_HEADER
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
@@ -18,6 +26,51 @@ PROBE_VIEWS: dict[str, Callable[[HttpRequest], HttpResponse]] = {
     LIVENESS_PATH: views.livez,
     READINESS_PATH: views.healthz,
 }
+
+
+class ReleaseHeaderMiddleware:
+    """``X-Release: <colour>-<tag>`` (settings.RELEASE, read once at start) on every answer.
+
+    First in MIDDLEWARE: Django turns every exception below it into a response (the 404s and 500s of
+    catalog.http, the probes' answers, a refused host's 400), so nothing leaves without the header.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.release: str = settings.RELEASE
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response[RELEASE_HEADER] = self.release
+        return response
+
+
+class SearchFaultMiddleware:
+    """Test releases only: delay every search, then fail a share of them with the contract's 500.
+
+    settings.SEARCH_FAULTS (search_contract/faults.py); unset, Django leaves this middleware out of the chain
+    (MiddlewareNotUsed), so a real release pays nothing. It sits before DatabaseAdmissionMiddleware: a delayed
+    search holds no database slot. The body is not read; gunicorn discards it before the connection's next
+    request.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        faults: SearchFaults = settings.SEARCH_FAULTS
+        if not faults.active:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+        self.delay_s = faults.delay_s
+        self.error_share = ErrorShare(faults.error_share)
+        # The search in every version (config/urls.py).
+        self.search_paths = frozenset({reverse("search-part"), reverse("v1:search-part")})
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path_info in self.search_paths:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            if self.error_share.next_fails():
+                return error_response(injected_fault())
+        return self.get_response(request)
 
 
 class HealthProbeMiddleware:

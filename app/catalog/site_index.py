@@ -30,6 +30,15 @@ def site_index() -> dict[str, Any]:
             _link("api-openapi", reverse("openapi"), ["GET"], "Django API's OpenAPI document"),
             _link("fastapi-docs", f"{FASTAPI_PREFIX}/docs", ["GET"], "FastAPI docs (Swagger UI)"),
             _link("fastapi-openapi", f"{FASTAPI_PREFIX}/openapi.json", ["GET"], "FastAPI's OpenAPI document"),
+            # Version 1 under its prefix: the same answers as the unversioned paths above (README, "Versions").
+            _link("v1-api-docs", reverse("v1:api-docs"), ["GET"], "Django API docs, /v1/ paths"),
+            _link("v1-api-openapi", reverse("v1:openapi"), ["GET"], "Django API's OpenAPI document, /v1/ paths"),
+            _link(
+                "fastapi-v1-openapi",
+                f"{FASTAPI_PREFIX}/v1/openapi.json",
+                ["GET"],
+                "FastAPI's OpenAPI document, /fastapi/v1/ paths",
+            ),
             _link("admin", reverse("admin:index"), ["GET"], "Django admin (first account: scripts/admin-user.sh)"),
         ],
     }

@@ -1,8 +1,11 @@
-"""The OpenAPI 3.1 document of Django's API: the search, /mark/, /model/ and the jobs API.
+"""The OpenAPI 3.1 documents of Django's API: the search, /mark/, /model/ and the jobs API, one per version.
 
-Served at /api/openapi.json and shown by the page at /api/docs/. Validation lives in the code (the search
-contract, jobs/api_requests.py, jobs/params.py); the schemas here describe it, reusing its limits, and
-tests/jobs/api/test_openapi.py holds every documented method equal to what each route allows.
+The unversioned paths' document is served at /api/openapi.json and shown by the page at /api/docs/; the same
+routes under /v1/ (config/urls.py) at /v1/api/openapi.json and /v1/api/docs/. Both are version 1.
+
+Validation lives in the code (the search contract, jobs/api_requests.py, jobs/params.py); the schemas here
+describe it, reusing its limits, and tests/jobs/api/test_openapi.py holds every documented method equal to what
+each route allows.
 """
 
 from __future__ import annotations
@@ -48,7 +51,11 @@ _TIME = {"type": ["string", "null"], "format": "date-time"}
 _PRIVATE = "Only with an API token: absent from an anonymous answer."
 _STATUS = {"type": "string", "enum": ["queued", "running", "done", "failed"]}
 _KIND = {"type": "string", "enum": ["seed", "import", "supplier_sync"]}
-_JOB_URL = {"type": "string", "description": "the job's path, /api/jobs/{id}/", "example": "/api/jobs/42/"}
+_JOB_URL = {
+    "type": "string",
+    "description": "the job's path, /api/jobs/{id}/ (unversioned, which is v1, in every version's answers)",
+    "example": "/api/jobs/42/",
+}
 
 SCHEMAS: dict[str, Any] = {
     # The search's own shapes, from the one place that defines them (search_contract/openapi.py).
@@ -230,14 +237,15 @@ _WRITE: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 _READ: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 
 
-def _paths(*, import_max_bytes: int) -> dict[str, Any]:
-    return {
+def _paths(*, import_max_bytes: int, prefix: str) -> dict[str, Any]:
+    """Every route, its path under ``prefix`` ("" or "/v1")."""
+    paths: dict[str, Any] = {
         "/search/part/": {
             "post": {
                 "tags": ["catalog"],
                 "summary": "Search visible parts",
                 "description": f"Every field optional; {SEARCH_PAGE_SIZE} parts a page in id order. "
-                "The same contract as FastAPI's /fastapi/search/part/.",
+                f"The same contract as FastAPI's /fastapi{prefix}/search/part/.",
                 "operationId": "part_search",
                 "requestBody": {
                     "required": True,
@@ -368,11 +376,12 @@ def _paths(*, import_max_bytes: int) -> dict[str, Any]:
             }
         },
     }
+    return {prefix + path: item for path, item in paths.items()}
 
 
 @cache
-def openapi_document() -> dict[str, Any]:
-    """The document (built once per process: it depends on settings only)."""
+def openapi_document(*, prefix: str = "") -> dict[str, Any]:
+    """The document of the paths under ``prefix`` (built once per process and prefix: it depends on settings only)."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -380,14 +389,16 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": "The parts search, the mark and model lists, and background jobs. Reads are open, "
             "but a job's name, params, result and error show only with an API token; every POST under "
-            "/api/jobs/ needs one (Authorization: Bearer TOKEN; manage.py create_api_token NAME makes one). "
-            "Errors share one body: {error: {code, message, fields}}.",
+            f"{prefix}/api/jobs/ needs one (Authorization: Bearer TOKEN; manage.py create_api_token NAME makes one). "
+            "Errors share one body: {error: {code, message, fields}}. Version 1: the unversioned paths and the "
+            "same under /v1/ answer byte for byte alike; /api/openapi.json describes the first, /v1/api/openapi.json "
+            "the second. Every answer names its release in X-Release.",
         },
         "tags": [
             {"name": "catalog", "description": "The catalog search and lists"},
             {"name": "jobs", "description": "Background jobs: seed, import, supplier sync"},
         ],
-        "paths": _paths(import_max_bytes=settings.JOBS_IMPORT_MAX_BYTES),
+        "paths": _paths(import_max_bytes=settings.JOBS_IMPORT_MAX_BYTES, prefix=prefix),
         "components": {
             "schemas": SCHEMAS,
             "responses": RESPONSES,

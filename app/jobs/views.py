@@ -106,12 +106,13 @@ def job(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @csrf_exempt
 @allow_methods("GET", "HEAD")
-def openapi_document(request: HttpRequest) -> HttpResponse:
-    return json_response(openapi.openapi_document())
+def openapi_document(request: HttpRequest, prefix: str = "") -> HttpResponse:
+    """The document of one version: its paths under ``prefix`` ("" for the unversioned ones, config/urls.py)."""
+    return json_response(openapi.openapi_document(prefix=prefix))
 
 
 @csrf_exempt
 @allow_methods("GET", "HEAD")
-def api_docs(request: HttpRequest) -> HttpResponse:
+def api_docs(request: HttpRequest, openapi_url_name: str = "openapi") -> HttpResponse:
     """The OpenAPI document as a readable page: self-contained (no CDN; the page loads the document itself)."""
-    return render(request, "jobs/api_docs.html", {"openapi_url": reverse("openapi")})
+    return render(request, "jobs/api_docs.html", {"openapi_url": reverse(openapi_url_name)})

@@ -39,6 +39,11 @@ WORKDIR /srv/app
 # DATABASE_URL is only parsed here, never connected to.
 RUN DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL=postgres://collectstatic@localhost/unused \
     python manage.py collectstatic --noinput --verbosity 0
+# The X-Release header's tag (search_contract/release.py): build-images.sh passes the image's own tag; a build
+# without it says dev. Last, so a new tag rebuilds no layer above. The Celery worker and beat run from this image
+# too: their settings read it (a valid tag, as for the web) and they answer no HTTP.
+ARG PARTSCAT_RELEASE_TAG=dev
+ENV PARTSCAT_RELEASE_TAG=${PARTSCAT_RELEASE_TAG}
 USER 10001:10001
 EXPOSE 8000
 # start-period covers migrations on a fresh database.

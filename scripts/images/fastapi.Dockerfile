@@ -30,6 +30,10 @@ COPY --from=venv /opt/venv /opt/venv
 COPY healthcheck/ /srv/healthcheck/
 COPY scripts/images/app-entrypoint.sh /usr/local/bin/app-entrypoint
 WORKDIR /srv
+# The X-Release header's tag (search_contract/release.py): build-images.sh passes the image's own tag; a build
+# without it says dev. Last, so a new tag rebuilds no layer above.
+ARG PARTSCAT_RELEASE_TAG=dev
+ENV PARTSCAT_RELEASE_TAG=${PARTSCAT_RELEASE_TAG}
 USER 10001:10001
 EXPOSE 8001
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \

@@ -28,6 +28,9 @@ def test_the_root_is_a_json_index_not_a_404(django_client: httpx.Client) -> None
         "api-openapi": "/api/openapi.json",
         "fastapi-docs": "/fastapi/docs",
         "fastapi-openapi": "/fastapi/openapi.json",
+        "v1-api-docs": "/v1/api/docs/",
+        "v1-api-openapi": "/v1/api/openapi.json",
+        "fastapi-v1-openapi": "/fastapi/v1/openapi.json",
         "admin": "/admin/",
     }
     assert all(link["title"] and link["methods"] for link in index["links"])

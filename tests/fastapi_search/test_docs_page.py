@@ -76,3 +76,15 @@ def test_docs_page_renders_behind_the_edge(edge: Edge) -> None:
 
 def test_redoc_page_renders_behind_the_edge(edge: Edge) -> None:
     redoc_rendered(page_render(f"http://127.0.0.1:{edge.port}/fastapi/redoc"))
+
+
+def test_version_1_and_its_document_behind_the_edge(edge: Edge) -> None:
+    """/fastapi/v1/: Nginx strips /fastapi as for every FastAPI path; the v1 document names that root path."""
+    base = f"http://127.0.0.1:{edge.port}/fastapi"
+    document = httpx.get(f"{base}/v1/openapi.json", timeout=10).json()
+    assert document["servers"] == [{"url": "/fastapi"}]
+    assert set(document["paths"]) == {"/v1/search/part/"}
+    unversioned = httpx.post(f"{base}/search/part/", json={"page": 2}, timeout=10)
+    versioned = httpx.post(f"{base}/v1/search/part/", json={"page": 2}, timeout=10)
+    assert versioned.status_code == unversioned.status_code == 200
+    assert versioned.content == unversioned.content

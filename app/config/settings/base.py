@@ -12,6 +12,8 @@ from urllib.parse import quote, unquote, urlsplit
 from config import APP_DIR
 from search_contract import MAX_BODY_BYTES
 from search_contract.environment import DatabaseLimits, InvalidSetting, SearchCacheSettings, env_int, env_value
+from search_contract.faults import SearchFaults
+from search_contract.release import release_from_env
 
 DATABASE_LIMITS = DatabaseLimits()
 
@@ -95,13 +97,17 @@ AUTH_PASSWORD_VALIDATORS = [
 # MIDDLEWARE
 # https://docs.djangoproject.com/en/5.2/topics/http/middleware/
 MIDDLEWARE = [
-    # First: the health probes send Host: localhost, which ALLOWED_HOSTS need not list.
+    # Outermost: X-Release on every answer, the probes', the 404s' and the 500s' too.
+    "catalog.middleware.ReleaseHeaderMiddleware",
+    # First after it: the health probes send Host: localhost, which ALLOWED_HOSTS need not list.
     "catalog.middleware.HealthProbeMiddleware",
     # Outside the session and CSRF middlewares, so it sees (and marks Secure over HTTPS) the cookies they set.
     "catalog.middleware.SecureCookiesOverHttpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the image itself (no shared disk).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Test releases only (SEARCH_FAULTS below; absent unless set): before admission, so a delay holds no slot.
+    "catalog.middleware.SearchFaultMiddleware",
     # Bounded database concurrency per process: excess requests get a fast 503, threads stay free for probes.
     "catalog.http.DatabaseAdmissionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -167,6 +173,16 @@ LOGGING = {
 
 # SHUTDOWN: while this file exists the task is draining and /healthz answers 503.
 DRAIN_MARKER = env_value("DRAIN_MARKER", "/tmp/draining")
+
+# RELEASE: the X-Release header on every answer, "<colour>-<tag>" (catalog.middleware.ReleaseHeaderMiddleware):
+# the colour from PARTSCAT_SERVICE (the Swarm service's name), the tag from PARTSCAT_RELEASE_TAG (baked into
+# the image by scripts/build-images.sh). search_contract/release.py.
+RELEASE = release_from_env()
+
+# TEST RELEASES ONLY: PARTSCAT_FAULT_ERROR_SHARE fails that share of searches with a 500, PARTSCAT_FAULT_DELAY_MS
+# answers every search that much later (catalog.middleware.SearchFaultMiddleware, search_contract/faults.py).
+# Unset: no middleware at all.
+SEARCH_FAULTS = SearchFaults.from_env()
 
 # REDIS (Celery's broker and result backend)
 # The password comes from a secret (REDIS_PASSWORD_FILE) and never sits in a URL in the environment;
