@@ -276,36 +276,56 @@ def test_a_deploy_while_the_registry_is_down_changes_nothing_and_says_why(
     assert_no_request_failed(load)
 
 
+# The canary step on the cluster: half the users, judged as soon as each colour had 30 requests (2 s at least).
+# The judgement itself is the Swarm suite's (tests/swarm/test_canary.py); here the point is that the share
+# reaches every edge node, so a cold candidate on slow Docker-in-Docker nodes is given a wide p99 allowance.
+CANARY = (
+    "--steps", "50", "--interval", "1", "--min-step-seconds", "2", "--min-requests", "30",
+    "--max-p99-increase-ms", "2000",
+)  # fmt: skip
+CANARY_USERS = 100
+
+
 def test_blue_green_switches_every_edge_node_at_once(cluster: Cluster, cluster_report: list[Scenario]) -> None:
-    """deploy, switch, rollback, switch, finish through the control plane with PARTSCAT_NODE_HOSTS: once switch
-    (or rollback) returns, no request through any edge node lands on the other colour."""
+    """deploy, canary (half the users, then promoted), rollback, switch, finish through the control plane with
+    PARTSCAT_NODE_HOSTS: during the canary both colours answer through every edge node; once the promotion (or
+    a switch, or rollback) returns, no request through any edge node lands on the other colour."""
     old = cluster.live_colour()
     new = "green" if old == "blue" else "blue"
     for app in APPS:
         _variant(cluster, app, "bluegreen")
     moments: dict[str, float] = {}
     colour_of: dict[str, str] = {}
-    with _load(cluster) as load:
+    host, port = cluster.edges[0]
+    with LoadGenerator(host, port, edges=cluster.edges, users=CANARY_USERS) as load:
         time.sleep(SETTLE_SECONDS)
         load.mark("change")
-        for step in (("deploy", f"{cluster.tag}-bluegreen"), ("switch",), ("rollback",), ("switch",), ("finish",)):
+        steps = (("deploy", f"{cluster.tag}-bluegreen"), ("canary", *CANARY), ("rollback",), ("switch",), ("finish",))
+        for step in steps:
             result = cluster.script("bluegreen.sh", *step, timeout=900, REGISTRY=cluster.registry, TAG=cluster.tag)
             assert result.returncode == 0, f"bluegreen.sh {' '.join(step)}: {result.stderr[-3000:]}"
             moments[f"{step[0]}-{len(moments)}"] = load.mark(f"{step[0]}-{len(moments)}")
             if step[0] == "deploy":
                 # Both colours run now, each task on its own address (the old colour's go at finish).
                 colour_of = _colour_by_address(cluster)
-            if step[0] in ("switch", "rollback"):
+            if step[0] in ("canary", "switch", "rollback"):
                 time.sleep(SETTLE_SECONDS)
                 moments[f"settled-{len(moments)}"] = load.mark(f"settled-{len(moments)}")
         load.mark("changed")
         time.sleep(SETTLE_SECONDS)
-    cluster_report.append(scenario_of("cluster: blue-green deploy, switch, rollback, switch, finish", load))
+    cluster_report.append(
+        scenario_of("cluster: blue-green deploy, canary (50 %, promoted), rollback, switch, finish", load)
+    )
     assert_no_request_failed(load)
     assert cluster.live_colour() == new
+    # During the canary, each edge node sent users to both colours: the share reached every node.
+    canary = load.window("canary", "deploy-0", "canary-1").outcomes
+    for edge in range(len(cluster.edges)):
+        seen = {outcome.release.split("-", 1)[0] for outcome in canary if outcome.client % len(cluster.edges) == edge}
+        assert seen >= {old, new}, f"edge {cluster.edges[edge]} answered only {seen} during the canary"
     # Which colour answered each request after each switch returned, through either edge node.
     marks = list(moments)
-    expected = {"switch-1": new, "rollback-3": old, "switch-5": new}
+    expected = {"canary-1": new, "rollback-3": old, "switch-5": new}
     for mark, colour in expected.items():
         following = marks[marks.index(mark) + 1]
         window = load.window(mark, mark, following).outcomes
