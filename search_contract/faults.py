@@ -6,8 +6,9 @@ nothing (Django leaves its middleware out, FastAPI checks one flag). Never set t
 
 - ``PARTSCAT_FAULT_ERROR_SHARE``: a number from 0 to 1. That share of the process's searches (``POST
   /search/part/`` in every version) is answered 500 with the contract's error body, code ``injected_fault``.
-  Which ones is a counter, not chance: the n-th search fails when ``floor(n x share)`` steps up, so any run
-  of N searches of one process holds ``floor(N x share)`` failures or one more (0.05: every 20th).
+  Which ones is a counter, not chance: the n-th search fails when ``floor(n x share + 1/2)`` steps up, so
+  any run of N searches of one process holds the share's failures give or take one (0.05: every 20th,
+  from the 10th: the first searches, a deploy's smoke checks, pass).
 - ``PARTSCAT_FAULT_DELAY_MS``: whole milliseconds added before each search is answered (the failing ones
   too). The delay holds no database slot: Django sleeps before its admission middleware, FastAPI awaits
   before it takes a slot, so the release is slow without shedding load it would otherwise carry.
@@ -30,6 +31,7 @@ DELAY_VARIABLE = "PARTSCAT_FAULT_DELAY_MS"
 MAX_DELAY_MS = 60_000
 # The share as an exact fraction (0.05 is 1/20), so the counter fails exactly every 20th search.
 _SHARE_DENOMINATOR_MAX = 1_000_000
+HALF = Fraction(1, 2)
 
 
 def error_share_parse(raw: str) -> Fraction:
@@ -68,7 +70,7 @@ class SearchFaults:
 
 
 class ErrorShare:
-    """Which searches of this process fail: the n-th when ``floor(n x share)`` steps up (module docstring).
+    """Which searches of this process fail: the n-th when ``floor(n x share + 1/2)`` steps up (module docstring).
 
     A counter rather than chance: a window of N searches holds the share's failures give or take one per
     process, so a test can bound them tightly and the canary's error rate is steady. Thread-safe (Django's
@@ -86,4 +88,6 @@ class ErrorShare:
         with self._lock:
             self._searches += 1
             n = self._searches
-        return math.floor(n * self._share) > math.floor((n - 1) * self._share)
+        # Half a period in: 0.05 fails the 10th, 30th, 50th... search, so a release's first few searches (its
+        # smoke checks) pass and a canary's first window already meets its failures.
+        return math.floor(n * self._share + HALF) > math.floor((n - 1) * self._share + HALF)

@@ -73,4 +73,4 @@ def test_every_window_holds_the_share_give_or_take_one(share: str) -> None:
 def test_the_failures_are_spread_not_bunched() -> None:
     counter = ErrorShare(Fraction(1, 20))
     fails = [counter.next_fails() for _ in range(100)]
-    assert [index + 1 for index, failed in enumerate(fails) if failed] == [20, 40, 60, 80, 100]
+    assert [index + 1 for index, failed in enumerate(fails) if failed] == [10, 30, 50, 70, 90]

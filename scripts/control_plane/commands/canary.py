@@ -127,8 +127,12 @@ def step_window(
         ctx.clock.sleep(opts.interval)
         elapsed = ctx.clock.monotonic() - started
         after = reading(ctx)
+        by_route = {
+            route: (canary.window(before, after, state.live, route), canary.window(before, after, state.idle, route))
+            for route in canary.routes(after)
+        }
         judgement = canary.judge(
-            canary.window(before, after, state.live), canary.window(before, after, state.idle), thresholds
+            canary.window(before, after, state.live), canary.window(before, after, state.idle), thresholds, by_route
         )
         if elapsed < opts.min_step_seconds and judgement.decision != "switch_back":
             continue

@@ -107,29 +107,37 @@ def quantile_ms(buckets: Sequence[int], bounds_ms: Sequence[float], quantile: fl
 Reading = Mapping[str, Mapping[str, Any]]
 
 
-def _counters(metrics: Mapping[str, Any], colour: str) -> tuple[int, int, int, list[int]]:
+def _counters(metrics: Mapping[str, Any], colour: str, route: str | None) -> tuple[int, int, int, list[int]]:
     requests = errors = failures = 0
     buckets: list[int] = []
-    for route in (metrics.get("colours", {}).get(colour) or {}).values():
-        requests += int(route.get("requests", 0))
-        errors += int(route.get("5xx", 0))
-        failures += int(route.get("edge_failures", 0))
-        counts = [int(count) for count in route.get("buckets", [])]
+    routes = metrics.get("colours", {}).get(colour) or {}
+    for name, route_figures in routes.items():
+        if route is not None and name != route:
+            continue
+        requests += int(route_figures.get("requests", 0))
+        errors += int(route_figures.get("5xx", 0))
+        failures += int(route_figures.get("edge_failures", 0))
+        counts = [int(count) for count in route_figures.get("buckets", [])]
         buckets = [a + b for a, b in zip(buckets or [0] * len(counts), counts, strict=True)]
     return requests, errors, failures, buckets
 
 
-def window(before: Reading, after: Reading, colour: str) -> Figures:
-    """COLOUR's figures between two reads, summed over the Nginx tasks of the second read."""
+def routes(reading: Reading) -> list[str]:
+    """Every route any task has counted, for any colour."""
+    return sorted({route for metrics in reading.values() for by in metrics.get("colours", {}).values() for route in by})
+
+
+def window(before: Reading, after: Reading, colour: str, route: str | None = None) -> Figures:
+    """COLOUR's figures between two reads (one ROUTE, or all), summed over the Nginx tasks of the second read."""
     requests = errors = failures = 0
     buckets: list[int] = []
     bounds: tuple[float, ...] = ()
     for task, metrics in after.items():
         bounds = tuple(float(bound) for bound in metrics.get("buckets_ms", ()))
-        now = _counters(metrics, colour)
+        now = _counters(metrics, colour, route)
         if not now[3]:
             continue  # this task has routed nobody to the colour
-        then = _counters(before.get(task, {}), colour)
+        then = _counters(before.get(task, {}), colour, route)
         if then[0] > now[0] or len(then[3]) != len(now[3]):
             then = (0, 0, 0, [0] * len(now[3]))  # the task restarted: its counters began again
         requests += now[0] - then[0]
@@ -148,9 +156,19 @@ class Judgement:
     candidate: Figures = field(default_factory=Figures)
 
 
-def judge(live: Figures, candidate: Figures, thresholds: Thresholds) -> Judgement:
+def judge(
+    live: Figures,
+    candidate: Figures,
+    thresholds: Thresholds,
+    by_route: Mapping[str, tuple[Figures, Figures]] | None = None,
+) -> Judgement:
     """One step's window: too few requests on either side to judge holds (never promotes); a candidate worse
-    than the live colour by more than a threshold is switched back; otherwise the step passes."""
+    than the live colour by more than a threshold is switched back; otherwise the step passes.
+
+    The error rate is compared over all routes and on each route (BY_ROUTE: live's and the candidate's figures)
+    that had enough requests on both sides: one search in twenty failing is a fifth of that over all routes
+    when searches are two requests in five. The p99 is compared over all routes only: a route's few requests
+    in a short window make its p99 the slowest one or two, which is noise."""
     if candidate.requests < thresholds.min_requests or live.requests < thresholds.min_requests:
         return Judgement(
             "hold",
@@ -159,15 +177,22 @@ def judge(live: Figures, candidate: Figures, thresholds: Thresholds) -> Judgemen
             live,
             candidate,
         )
-    increase = 100 * (candidate.error_rate - live.error_rate)
-    if increase > thresholds.max_error_rate_increase:
-        return Judgement(
-            "switch_back",
-            f"error rate {100 * candidate.error_rate:.2f} % against the live colour's {100 * live.error_rate:.2f} % "
-            f"(+{increase:.2f} points; at most +{thresholds.max_error_rate_increase:g} allowed)",
-            live,
-            candidate,
-        )
+    compared = [("", live, candidate)] + [
+        (f" on {route}", route_live, route_candidate)
+        for route, (route_live, route_candidate) in sorted((by_route or {}).items())
+        if min(route_live.requests, route_candidate.requests) >= thresholds.min_requests
+    ]
+    for where, live_part, candidate_part in compared:
+        increase = 100 * (candidate_part.error_rate - live_part.error_rate)
+        if increase > thresholds.max_error_rate_increase:
+            return Judgement(
+                "switch_back",
+                f"error rate{where} {100 * candidate_part.error_rate:.2f} % against the live colour's "
+                f"{100 * live_part.error_rate:.2f} % (+{increase:.2f} points; at most "
+                f"+{thresholds.max_error_rate_increase:g} allowed)",
+                live,
+                candidate,
+            )
     slower = candidate.p99_ms() - live.p99_ms()
     if slower > thresholds.max_p99_increase_ms:
         return Judgement(

@@ -124,3 +124,40 @@ def test_thresholds_and_allowlist_values_are_checked() -> None:
     with pytest.raises(canary.CanaryError, match="letters, digits"):
         canary.allow_values(["a b"])
     assert Thresholds().label() == "min-requests=100 max-error-rate-increase=1pp max-p99-increase=300ms"
+
+
+def test_a_route_that_fails_more_is_caught_where_all_routes_together_hide_it() -> None:
+    # The candidate's searches fail one in twenty; its other routes do not: 2.5 % over all, 5 % on the search.
+    live, candidate = figures(2000), figures(400, 10)
+    by_route = {
+        "django-search": (figures(1000), figures(200, 10)),
+        "django": (figures(1000), figures(200)),
+        # Too few requests on this route to judge it on its own.
+        "fastapi": (figures(1000), figures(10, 10)),
+    }
+    loose = Thresholds(max_error_rate_increase=3.0)
+    assert canary.judge(live, candidate, loose).decision == "promote"
+    judgement = canary.judge(live, candidate, loose, by_route)
+    assert judgement.decision == "switch_back"
+    assert judgement.reason.startswith("error rate on django-search 5.00 % against the live colour's 0.00 %")
+
+
+def test_a_window_of_one_route() -> None:
+    before = {"nginx-1": metrics(blue=(10, 0, buckets(b0=10)))}
+    after = {
+        "nginx-1": {
+            "buckets_ms": list(BOUNDS),
+            "colours": {
+                "blue": {
+                    "search": {"requests": 30, "5xx": 2, "edge_failures": 0, "buckets": buckets(b0=30)},
+                    "other": {"requests": 5, "5xx": 0, "edge_failures": 0, "buckets": buckets(b1=5)},
+                }
+            },
+        }
+    }
+    assert canary.routes(after) == ["other", "search"]
+    assert (canary.window(before, after, "blue", "search").requests, canary.window(before, after, "blue").requests) == (
+        20,
+        25,
+    )
+    assert canary.window(before, after, "blue", "other").buckets == tuple(buckets(b1=5))
