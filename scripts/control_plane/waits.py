@@ -159,13 +159,30 @@ def colour_readiness_now(ctx: Context, colour: Colour, replicas: int) -> str | N
     return colours.colour_readiness(stack=ctx.stack, colour=colour, replicas=replicas, rows=rows, rotations=rotations)
 
 
-def wait_colour_ready(ctx: Context, colour: Colour, replicas: int, *, watch: Watch) -> None:
-    """Until both apps of COLOUR run REPLICAS healthy tasks, all in every Nginx task's rotation; stops at
-    once when Swarm rolled the colour's update back or paused it."""
+def _stale_tasks(ctx: Context, images: Mapping[str, str]) -> bool:
+    """Whether a task meant to run is not on its service's new image (digests aside): an idle colour that ran a
+    release already counts healthy and in rotation before its start-first update has replaced a task."""
+    if not images:
+        return False
+    tasks = ctx.docker.service_tasks(list(images), desired_running=True)
+    return any(
+        task.image.split("@")[0] != images[service].split("@")[0]
+        for task in tasks
+        for service in images
+        if task.name.startswith(f"{service}.")
+    )
+
+
+def wait_colour_ready(
+    ctx: Context, colour: Colour, replicas: int, *, watch: Watch, images: Mapping[str, str] | None = None
+) -> None:
+    """Until both apps of COLOUR run REPLICAS healthy tasks, all in every Nginx task's rotation, and (IMAGES:
+    service -> image) every task meant to run is on the new image; stops at once when Swarm rolled the
+    colour's update back or paused it."""
     timeout = ctx.settings.ready_timeout
     deadline = ctx.clock.monotonic() + timeout
     services = [colours.app_service(ctx.stack, app, colour) for app in colours.APPS]
-    while colour_readiness_now(ctx, colour, replicas) is not None:
+    while colour_readiness_now(ctx, colour, replicas) is not None or _stale_tasks(ctx, images or {}):
         inspected = ctx.docker.services(services)
         watch.look(inspected)
         for app, name in zip(colours.APPS, services, strict=True):

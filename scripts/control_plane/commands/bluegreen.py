@@ -99,6 +99,7 @@ def deploy(ctx: Context, args: Sequence[str]) -> None:
     ctx.verdict.details.update({"live_colour": live, "candidate_colour": idle, "replicas": replicas})
     watch = Watch(ctx, targets)
     watch.start()
+    deployed: dict[str, str] = {}
     for app, target in zip(APPS, targets, strict=True):
         image = ctx.image_reference(app, tag) if tag else built[f"{app.upper()}_IMAGE"]
         problem = ctx.image_problem(image)
@@ -107,11 +108,12 @@ def deploy(ctx: Context, args: Sequence[str]) -> None:
         running = ctx.docker.service(app_service(ctx.stack, app, live))
         ctx.log(f"starting {app}-{idle}: {image} x{replicas} (live: {app}-{live} {running.image if running else ''})")
         ctx.docker.service_image_set(target, image, replicas=replicas)
+        deployed[target] = image
         ctx.events.emit(EventKind.UPDATE_STARTED, service=target, image=image, replicas=replicas)
         watch.announced(target)
     if not ctx.dry_run:
         with ctx.timer.phase("ready"):
-            wait_colour_ready(ctx, idle, replicas, watch=watch)
+            wait_colour_ready(ctx, idle, replicas, watch=watch, images=deployed)
         ctx.log(f"{idle} is healthy and in rotation on the preview listener; smoke-checking it through Nginx")
         with ctx.timer.phase("smoke_checks"):
             if not smoke_check(ctx, edge.PREVIEW_PORT):

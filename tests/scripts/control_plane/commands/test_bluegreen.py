@@ -16,6 +16,7 @@ from tests.scripts.control_plane.fake_swarm import (
     events,
     run_cli,
     stack_swarm,
+    task_json,
     update_status,
 )
 
@@ -55,6 +56,29 @@ def test_deploy_starts_the_idle_colour_checks_it_and_records_the_candidate(tmp_p
         "http://127.0.0.1:8082/fastapi/search/part/",
     ]
     assert '--host localhost --json {"page": 1}' in probes[2]
+
+
+def test_a_deploy_over_a_running_idle_colour_waits_until_its_tasks_run_the_release(tmp_path: Path) -> None:
+    """A previous candidate still runs, healthy and in rotation: that is not the new release being ready."""
+    swarm = stack_swarm(candidate="green", idle_replicas=2)
+    swarm.images |= {"partscat/django:rc2", "partscat/fastapi:rc2"}
+    # Swarm has not replaced a task yet: each still runs the release before.
+    swarm.tasks = [
+        task_json(f"t-{app}-{slot}", f"partscat_{app}-green.{slot}", image)
+        for app, image in (("django", "partscat/django:d1"), ("fastapi", "partscat/fastapi:f1"))
+        for slot in (1, 2)
+    ]
+    run = run_cli(swarm, checkout(tmp_path), "bluegreen", "deploy", "rc2", environ={"READY_TIMEOUT_SECONDS": "6"})
+    assert run.exit_code == 1
+    assert "green not healthy and in rotation after 6s" in run.stderr
+    assert not any(PROBE in " ".join(call) for call in swarm.calls), "smoke-checked the release before"
+    # Once they run it (digest or not), the deploy goes on.
+    swarm.tasks = [
+        task_json(f"t-{app}-{slot}", f"partscat_{app}-green.{slot}", f"partscat/{app}:rc2@sha256:{slot}")
+        for app in ("django", "fastapi")
+        for slot in (1, 2)
+    ]
+    assert run_cli(swarm, tmp_path, "bluegreen", "deploy", "rc2").exit_code == 0
 
 
 def test_deploy_without_a_tag_uses_the_images_built_last(tmp_path: Path) -> None:
