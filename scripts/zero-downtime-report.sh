@@ -11,9 +11,9 @@ report="${ZERO_DOWNTIME_REPORT:-bench-results/zero-downtime.md}"
 bash scripts/system-packages.sh
 # The bench's requirements too: matplotlib draws each scenario's timeline (tests/swarm/timeline.py).
 bash scripts/venv.sh requirements/bench.txt
-echo "zero-downtime report: running the scenarios (about 12 minutes, then the cluster's), writing ${report}"
+echo "zero-downtime report: running the scenarios (about 20 minutes, then the cluster's), writing ${report}"
 status=0
-ZERO_DOWNTIME_REPORT="$(realpath -m "${report}")" .venv/bin/python -m pytest tests/swarm/test_zero_downtime.py tests/swarm/test_bluegreen.py || status=$?
+ZERO_DOWNTIME_REPORT="$(realpath -m "${report}")" .venv/bin/python -m pytest tests/swarm/test_zero_downtime.py tests/swarm/test_bluegreen.py tests/swarm/test_canary.py || status=$?
 # The cluster's section, from the cluster suite (scripts/cluster.sh; the single-node stack down to free the cores).
 section="$(mktemp)"
 trap 'rm -f "${section}"' EXIT
