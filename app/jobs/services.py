@@ -82,10 +82,6 @@ def job_create(*, kind: str, name: str, params: dict[str, Any], token: ApiToken 
     return job
 
 
-def job_name_default(*, kind: str, params: dict[str, Any]) -> str:
-    return job_params.describe(kind=kind, params=params)
-
-
 def job_reap() -> dict[str, list[int]]:
     """Queue again the running jobs that lost their worker (or fail them, attempts spent), and send again the
     queued jobs that no worker took. Returns the job ids of each."""
