@@ -204,13 +204,17 @@ def test_a_release_that_fails_one_search_in_twenty_is_switched_back(
     assert all(outcome.status == 500 and _colour(outcome) == candidate for outcome in failures), [
         outcome.describe() for outcome in failures[:5]
     ]
+    # Caught at some step (the first, when its window already met the failures): every step before it passed.
+    steps = verdict["details"]["steps"]  # type: ignore[index]
+    assert [step["decision"] for step in steps] == ["promote"] * (len(steps) - 1) + ["switch_back"], steps
+    reached = steps[-1]["percent"] / 100
     on_candidate = [outcome for outcome in load.outcomes if _colour(outcome) == candidate]
     searches = [outcome for outcome in on_candidate if "search" in outcome.call.path]
-    # A share of the window: the candidate had at most the first step's users (5 %, give or take the hash),
-    # and of their searches one in twenty failed (one more per process at most: 2 apps x 2 tasks x 2).
-    assert len(on_candidate) <= 0.15 * len(load.outcomes), f"{len(on_candidate)} of {len(load.outcomes)}"
+    # A share of the window: the candidate had at most the users of the share it reached (give or take the
+    # hash's spread over 200 users), and of their searches one in twenty failed (one more per process at most:
+    # 2 apps x 2 tasks x 2 processes).
+    assert len(on_candidate) <= (reached + 0.1) * len(load.outcomes), f"{len(on_candidate)} of {len(load.outcomes)}"
     assert 1 <= len(failures) <= ERROR_SHARE * len(searches) + 8, f"{len(failures)} of {len(searches)} searches"
-    assert verdict["details"]["steps"][0]["decision"] == "switch_back"  # type: ignore[index]
 
 
 def test_a_release_that_answers_late_is_switched_back_on_p99(
@@ -223,7 +227,7 @@ def test_a_release_that_answers_late_is_switched_back_on_p99(
         f"ENV PARTSCAT_FAULT_DELAY_MS={SLOW_MS}",
     )
     assert_no_request_failed(load)
-    step = verdict["details"]["steps"][0]  # type: ignore[index]
+    step = verdict["details"]["steps"][-1]  # type: ignore[index]
     assert "p99" in step["reason"] and f"at most +{P99_THRESHOLD_MS} ms" in step["reason"], step
     assert step[candidate]["p99_ms"] >= SLOW_MS
     # The stack as the suite found it: the candidate's tasks go.
