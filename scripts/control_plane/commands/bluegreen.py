@@ -203,6 +203,11 @@ def rollback(ctx: Context, _args: Sequence[str]) -> None:
 
 def finish(ctx: Context, _args: Sequence[str]) -> None:
     state = ctx.release_state()
+    if state.canary_percent or state.canary_allow:
+        # The colour finish retires is the candidate a share of users is on.
+        refuse(
+            ctx, Refusal(f"a canary is in progress on {state.idle}: run bluegreen.sh canary, switch or rollback first")
+        )
     old = state.idle
     names = [app_service(ctx.stack, app, old) for app in APPS]
     services = ctx.docker.services(names)

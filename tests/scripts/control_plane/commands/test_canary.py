@@ -128,3 +128,15 @@ def test_share_sets_the_share_and_allowlist_and_status_shows_them(tmp_path: Path
     assert labels(swarm)["partscat.canary-percent"] == "0"
     assert "canary:     none" in run_cli(swarm, root, "bluegreen", "status").stdout
     assert run_cli(swarm, root, "bluegreen", "share", "101").exit_code == 1
+
+
+def test_finish_refuses_while_users_are_on_the_candidate(tmp_path: Path) -> None:
+    swarm = candidate_swarm()
+    root = checkout(tmp_path)
+    assert run_cli(swarm, root, "bluegreen", "share", "5").exit_code == 0
+    refused = run_cli(swarm, root, "bluegreen", "finish")
+    assert refused.exit_code == 1
+    assert "a canary is in progress on green: run bluegreen.sh canary, switch or rollback first" in refused.stderr
+    assert not any("scale" in change for change in swarm.changes)
+    assert run_cli(swarm, root, "bluegreen", "rollback").exit_code == 0
+    assert run_cli(swarm, root, "bluegreen", "finish").exit_code == 0
