@@ -820,12 +820,11 @@ def main(argv: list[str]) -> int:
         ("health",): lambda: health(settings),
         ("live", "blue"): lambda: live_switch("blue"),
         ("live", "green"): lambda: live_switch("green"),
+        ("metrics",): metrics_print,
     }
     command = commands.get(tuple(argv[1:]))
     if command is not None:
         return command()
-    if argv[1:2] == ["metrics"] and len(argv) == 2:
-        return metrics_print()
     if argv[1:2] == ["canary"] and len(argv) > 2:
         return canary_set(argv[2:])
     if len(argv) > 1:

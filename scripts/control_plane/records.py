@@ -167,6 +167,12 @@ class Secret:
 Rotation = Mapping[str, tuple[str, ...]]
 
 
+def same_image(one: str, other: str) -> bool:
+    """The same repository and tag, whatever digest either pins (image:tag@sha256:...): Swarm pins the digest
+    it resolved, and a deploy from a registry pins it too."""
+    return one.partition("@")[0] == other.partition("@")[0]
+
+
 class EventKind(StrEnum):
     """What the event log records (event_log.py); the markers a timeline of a change draws."""
 

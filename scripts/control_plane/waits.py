@@ -16,7 +16,7 @@ from scripts.control_plane.decisions import colours, convergence, task_events, u
 from scripts.control_plane.decisions.colours import Colour
 from scripts.control_plane.decisions.convergence import Convergence
 from scripts.control_plane.decisions.update_state import UpdateKind, UpdateOutcome
-from scripts.control_plane.records import Container, EventKind, Rotation, Service, Task, UpdateStatus
+from scripts.control_plane.records import Container, EventKind, Rotation, Service, Task, UpdateStatus, same_image
 from scripts.control_plane.runbook import Failure
 from scripts.control_plane.settings import seconds_text
 
@@ -160,17 +160,13 @@ def colour_readiness_now(ctx: Context, colour: Colour, replicas: int) -> str | N
 
 
 def _stale_tasks(ctx: Context, images: Mapping[str, str]) -> bool:
-    """Whether a task meant to run is not on its service's new image (digests aside): an idle colour that ran a
-    release already counts healthy and in rotation before its start-first update has replaced a task."""
+    """Whether a task meant to run is not on its service's new image: an idle colour that ran a release
+    already counts healthy and in rotation before its start-first update has replaced a task."""
     if not images:
         return False
     tasks = ctx.docker.service_tasks(list(images), desired_running=True)
-    return any(
-        task.image.split("@")[0] != images[service].split("@")[0]
-        for task in tasks
-        for service in images
-        if task.name.startswith(f"{service}.")
-    )
+    # A replicated task's name is <service>.<slot>.
+    return any(not same_image(task.image, images[task.name.rsplit(".", 1)[0]]) for task in tasks)
 
 
 def wait_colour_ready(

@@ -331,15 +331,17 @@ def test_without_the_holder_the_watcher_does_not_start_nginx(backend: int) -> No
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_new_nginx_routes_with_the_seed_before_any_push(backend: int) -> None:
-    """The watcher's first poll, written before Nginx starts, is what Nginx routes its first request with."""
+def test_a_new_nginx_routes_with_the_seed_before_any_push(backend: int, watcher: ModuleType) -> None:
+    """The watcher's first poll, written before Nginx starts, is what Nginx routes its first request with: the
+    live colour, the canary share and allowlist (the nginx service's labels), the peers."""
     root = Path(tempfile.mkdtemp(prefix="partscat-seed-"))
     try:
         files = edge_files_write(root)
         port = free_port()
         (root / "listen").mkdir()
         (root / "listen" / "public.conf").write_text(f"listen 127.0.0.1:{port} default_server;\n")
-        (root / "edge-seed.txt").write_text(f"live green\ndjango-green 127.0.0.1:{backend}\ndjango-blue\n")
+        seed = watcher.seed_text("green", f"django-green 127.0.0.1:{backend}\ndjango-blue\n", "30 team-qa")
+        (root / "edge-seed.txt").write_text(seed)
         with (root / "error.log").open("w") as log:
             nginx = subprocess.Popen(["nginx", "-c", str(files.conf), "-g", "daemon off;"], stderr=log)
         try:
@@ -351,6 +353,7 @@ def test_a_new_nginx_routes_with_the_seed_before_any_push(backend: int) -> None:
             control.request("GET", "/edge/state")
             state = control.getresponse().read().decode()
             assert '"live": "green"' in state and f"127.0.0.1:{backend}" in state, state
+            assert '"canary": {"percent": 30, "allow": ["team-qa"]}' in state, state
             # A reload keeps what was pushed since: the seed is for an empty dictionary only.
             control.request("POST", "/edge/peers", body="django-green\n")
             control.getresponse().read()

@@ -43,11 +43,16 @@ class LiveSet(Protocol):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # usage errors are the command's own (exit 1), not argparse's exit 2
-        raise Failure(f"bluegreen canary: {message}")
+        raise Failure(f"{self.prog}: {message}")
+
+
+def _allow_option(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--allow", action="append", default=[])
+    return parser
 
 
 def options(args: Sequence[str]) -> argparse.Namespace:
-    parser = _Parser(prog="bluegreen.sh canary", add_help=False)
+    parser = _allow_option(_Parser(prog="bluegreen.sh canary", add_help=False))
     defaults = canary.Thresholds()
     parser.add_argument("--steps", default=",".join(str(step) for step in canary.DEFAULT_STEPS))
     parser.add_argument("--min-requests", type=int, default=defaults.min_requests)
@@ -56,7 +61,6 @@ def options(args: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--min-step-seconds", type=float, default=10.0)
     parser.add_argument("--step-timeout", type=float, default=120.0)
-    parser.add_argument("--allow", action="append", default=[])
     return parser.parse_args(list(args))
 
 
@@ -93,7 +97,11 @@ def share(ctx: Context, args: Sequence[str]) -> None:
     if not args or not args[0].isdigit() or int(args[0]) > 100:
         raise Failure("usage: bluegreen.sh share PERCENT [--allow VALUE]...")
     percent = int(args[0])
-    allow = canary.allow_values(options(args[1:]).allow)
+    parsed = _allow_option(_Parser(prog="bluegreen.sh share", add_help=False)).parse_args(list(args[1:]))
+    try:
+        allow = canary.allow_values(parsed.allow)
+    except canary.CanaryError as error:
+        raise Failure(str(error)) from None
     state = ctx.release_state()
     if percent > 0 or allow:
         _candidate(ctx, state)

@@ -17,7 +17,7 @@ Decision = Literal["promote", "hold", "switch_back"]
 
 
 class CanaryError(ValueError):
-    """A bad option (steps, thresholds) or figures the edge should not have given."""
+    """A bad option: steps, thresholds, an allowlist value."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ def steps_parse(text: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Figures:
-    """One colour over a window, every route together: requests, 5xx answers, the edge's own failures and
-    the latency histogram (counts per bucket of `bounds_ms`, the last one unbounded)."""
+    """One colour over a window, on one route or all together: requests, 5xx answers, the edge's own failures
+    and the latency histogram (counts per bucket of `bounds_ms`, the last one unbounded)."""
 
     requests: int = 0
     errors: int = 0

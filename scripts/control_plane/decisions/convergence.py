@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from scripts.control_plane.decisions.update_state import UpdateKind, status_kind
-from scripts.control_plane.records import Service, ServiceRow, Task
+from scripts.control_plane.records import Service, ServiceRow, Task, same_image
 
 
 def short_name(stack: str, service: str) -> str:
@@ -119,6 +119,6 @@ def image_plan(stack: str, variables: Mapping[str, str], services: Mapping[str, 
             missing.append(service)
         # A deploy from a registry pins the digest (image:tag@sha256:...), and the idle colour is asked to keep what
         # it runs, digest and all: the tag is what is compared.
-        elif services[service].image.split("@")[0] != wanted.split("@")[0]:
+        elif not same_image(services[service].image, wanted):
             updates.append((service, wanted))
     return ImagePlan(updates=tuple(updates), missing=tuple(missing))

@@ -128,6 +128,10 @@ def test_share_sets_the_share_and_allowlist_and_status_shows_them(tmp_path: Path
     assert labels(swarm)["partscat.canary-percent"] == "0"
     assert "canary:     none" in run_cli(swarm, root, "bluegreen", "status").stdout
     assert run_cli(swarm, root, "bluegreen", "share", "101").exit_code == 1
+    # The canary's own options mean nothing to share: refused, not ignored.
+    steps = run_cli(swarm, root, "bluegreen", "share", "10", "--steps", "5")
+    assert steps.exit_code == 1
+    assert "bluegreen.sh share: unrecognized arguments: --steps 5" in steps.stderr
 
 
 def test_finish_refuses_while_users_are_on_the_candidate(tmp_path: Path) -> None:
