@@ -777,35 +777,24 @@ def health(settings: WatcherSettings) -> int:
     return 0
 
 
-def state_print() -> int:
-    print(control_request("GET", "/edge/state").strip())
-    return 0
-
-
-def live_switch(colour: str) -> int:
-    """Switch the running Nginx to `colour`, which Nginx refuses while an app of it has no task in rotation."""
+def control_print(method: str, path: str, body: Callable[[], str] | None = None) -> int:
+    """One control request, its answer on stdout; a refusal (or a BODY that cannot be made) on stderr, exit 1."""
     try:
-        print(control_request("POST", "/edge/live?require_peers=1", colour).strip())
-    except RuntimeError as error:
-        print(f"upstream_watcher: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def canary_set(args: Sequence[str]) -> int:
-    """Set the running Nginx's canary share and allowlist: `canary PERCENT [VALUE ...]`."""
-    try:
-        print(control_request("POST", "/edge/canary", canary_body(args[0], args[1:])).strip())
+        print(control_request(method, path, body() if body else None).strip())
     except (SettingsError, RuntimeError) as error:
         print(f"upstream_watcher: {error}", file=sys.stderr)
         return 1
     return 0
 
 
-def metrics_print() -> int:
-    """The edge's figures per colour and route (lua/edge_metrics.lua), as JSON: what the canary analysis reads."""
-    print(control_request("GET", "/edge/metrics").strip())
-    return 0
+def live_switch(colour: str) -> int:
+    """Switch the running Nginx to `colour`, which Nginx refuses while an app of it has no task in rotation."""
+    return control_print("POST", "/edge/live?require_peers=1", lambda: colour)
+
+
+def canary_set(args: Sequence[str]) -> int:
+    """Set the running Nginx's canary share and allowlist: `canary PERCENT [VALUE ...]`."""
+    return control_print("POST", "/edge/canary", lambda: canary_body(args[0], args[1:]))
 
 
 def main(argv: list[str]) -> int:
@@ -816,11 +805,12 @@ def main(argv: list[str]) -> int:
         return 64
     commands: dict[tuple[str, ...], Callable[[], int]] = {
         ("apply-config",): lambda: apply_config(sys.stdin.read(), settings),
-        ("state",): state_print,
+        ("state",): lambda: control_print("GET", "/edge/state"),
         ("health",): lambda: health(settings),
         ("live", "blue"): lambda: live_switch("blue"),
         ("live", "green"): lambda: live_switch("green"),
-        ("metrics",): metrics_print,
+        # The edge's figures per colour and route (lua/edge_metrics.lua), as JSON: what the canary reads.
+        ("metrics",): lambda: control_print("GET", "/edge/metrics"),
     }
     command = commands.get(tuple(argv[1:]))
     if command is not None:

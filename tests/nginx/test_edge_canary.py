@@ -7,6 +7,8 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
+import time
 import zlib
 from collections.abc import Iterator
 from types import ModuleType
@@ -15,7 +17,6 @@ from typing import Any
 import pytest
 
 from tests.nginx.edge_server import Edge, echo_backends, running_edge
-from tests.servers import free_port
 
 USERS = [f"user-{number}" for number in range(200)]
 
@@ -119,6 +120,21 @@ def _metrics(watcher: ModuleType) -> Figures:
     return dict(json.loads(watcher.control_request("GET", "/edge/metrics"))["colours"])
 
 
+def _requests(figures: Figures) -> int:
+    return sum(int(route["requests"]) for routes in figures.values() for route in routes.values())
+
+
+def _metrics_after(watcher: ModuleType, before: Figures, requests: int) -> Figures:
+    """The figures once REQUESTS more have been counted. The log phase, which counts, runs after the answer
+    has gone: a client that asks the control port at once can be quicker (a test once read none of them)."""
+    deadline = time.monotonic() + 5
+    while True:
+        figures = _metrics(watcher)
+        if _requests(figures) >= _requests(before) + requests or time.monotonic() > deadline:
+            return figures
+        time.sleep(0.05)
+
+
 def _count(figures: Figures, colour: str, route: str, name: str) -> int:
     return int(figures.get(colour, {}).get(route, {}).get(name, 0))
 
@@ -136,7 +152,7 @@ def test_the_figures_are_counted_per_colour_and_route_and_scraped_as_prometheus_
     assert status == 200
     running.request("GET", "/fastapi/items")
     running.request("GET", "/nginx-healthz")  # no colour: not counted
-    after = _metrics(watcher)
+    after = _metrics_after(watcher, before, 6)
 
     def delta(colour: str, route: str, name: str) -> int:
         return _count(after, colour, route, name) - _count(before, colour, route, name)
@@ -176,15 +192,22 @@ def test_a_task_that_refuses_connections_counts_as_the_edges_failure(
     colours: tuple[Edge, int, int], watcher: ModuleType
 ) -> None:
     running, _blue, green = colours
-    running.push_peers(django_green=[free_port()])
-    before = _metrics(watcher)
-    watcher.control_request("POST", "/edge/canary", "0 team-qa")
-    status, _headers, _body = running.request("GET", "/mark/", headers={"X-Canary": "team-qa"})
-    after = _metrics(watcher)
-    assert status == 502
-    assert _count(after, "green", "django", "edge_failures") - _count(before, "green", "django", "edge_failures") == 1
-    assert _count(after, "green", "django", "5xx") - _count(before, "green", "django", "5xx") == 1
+    # A port bound and not listening refuses connections, and nothing else can take it meanwhile.
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))
+        running.push_peers(django_green=[refusing.getsockname()[1]])
+        before = _metrics(watcher)
+        watcher.control_request("POST", "/edge/canary", "0 team-qa")
+        status, _headers, _body = running.request("GET", "/mark/", headers={"X-Canary": "team-qa"})
+        after = _metrics_after(watcher, before, 1)
     running.push_peers(django_green=[green])
+    logged = running.access_log().splitlines()[-1]
+    assert status == 502, logged
+    assert _count(after, "green", "django", "5xx") - _count(before, "green", "django", "5xx") == 1, logged
+    edge_failures = _count(after, "green", "django", "edge_failures") - _count(
+        before, "green", "django", "edge_failures"
+    )
+    assert edge_failures == 1, logged
 
 
 def test_the_canary_share_a_new_task_starts_with_comes_from_its_environment(watcher: ModuleType) -> None:
