@@ -186,6 +186,17 @@ function M.close_if_draining()
     end
 end
 
+-- The FastAPI routes: the app sees paths without /fastapi (it sets root_path). Stripped here, after the drain
+-- check, rather than by `rewrite ^/fastapi(/.*)$ $1 break`: a rewrite marks the request internal before the
+-- access phase, so the drain skipped these routes (their answers kept connections alive, and the reload
+-- then closed those connections under their clients), and a re-entry would land on the stripped path's route.
+function M.strip_prefix(prefix)
+    local uri = ngx.var.uri
+    if string.sub(uri, 1, #prefix + 1) == prefix .. "/" then
+        ngx.req.set_uri(string.sub(uri, #prefix + 1))
+    end
+end
+
 function M.reenter_route()
     return ngx.exec(ngx.var.uri, ngx.var.args)
 end
