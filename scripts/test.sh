@@ -15,12 +15,14 @@ failed=()
 if [ "$which" = all ] || [ "$which" = fast ]; then
   bash scripts/lint.sh || failed+=(lint)
   echo "tests: fast suite (real PostgreSQL, Redis and both services on loopback)"
-  .venv/bin/python -m pytest -m "not swarm and not cluster" --ignore=tests/swarm --ignore=tests/cluster || failed+=(fast)
+  .venv/bin/python -m pytest --durations=10 -m "not swarm and not cluster" --ignore=tests/swarm --ignore=tests/cluster \
+    || failed+=(fast)
 fi
 if [ "$which" = all ] || [ "$which" = swarm ]; then
   # Installs and starts Docker Engine and Swarm itself (scripts/up.sh); fails, never skips, without them.
   echo "tests: Swarm suite (the real stack on a single-node Swarm)"
-  .venv/bin/python -m pytest tests/swarm || failed+=(swarm)
+  # The slowest tests are listed at the end: the suites share CI's time limit (keep `make test` under 50 min).
+  .venv/bin/python -m pytest --durations=15 tests/swarm || failed+=(swarm)
 fi
 if [ "$which" = all ] || [ "$which" = cluster ]; then
   # Starts Docker Engine, three Docker-in-Docker nodes and a TLS registry itself (scripts/cluster.sh up).
@@ -30,7 +32,7 @@ if [ "$which" = all ] || [ "$which" = cluster ]; then
     bash scripts/down.sh || failed+=(down)
   fi
   echo "tests: cluster suite (three Docker-in-Docker nodes, images from a TLS registry)"
-  .venv/bin/python -m pytest tests/cluster || failed+=(cluster)
+  .venv/bin/python -m pytest --durations=10 tests/cluster || failed+=(cluster)
 fi
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "tests: FAILED: ${failed[*]}" >&2
