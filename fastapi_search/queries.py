@@ -2,8 +2,9 @@
 
 A search is two steps (search_contract/totals.py): ``PART_GROUPS`` on the
 ``part_totals`` table gives the totals and the ids and names of the matching
-groups; ``PART_SEARCH_PAGE`` (and ``PART_SEARCH_TOTALS`` for a price or stock
-count filter) reads ``part`` with those as plain values.
+groups; ``PART_SEARCH_PAGE`` reads ``part`` with those as plain values, and so
+does ``PART_PRICE_TOTALS`` for a price filter (with ``part_price_bands``) or
+``PART_SEARCH_TOTALS`` for a stock-count filter.
 
 One statement serves every combination of filters: a filter whose parameter is
 NULL is switched off by ``$n IS NULL OR ...``. The pool sets
@@ -72,6 +73,29 @@ PART_SEARCH_TOTALS = f"""
 SELECT count(*) AS count, coalesce(sum(p.price), 0) AS summ
 FROM part p
 WHERE {PART_MATCH}
+"""  # noqa: S608 (composed of constants, never of input)
+
+# count and summ of a price filter (search_contract/totals.py, "Price bands"): the bands wholly inside the
+# range ($10 to $11) of the matching groups, plus the parts of its two partial bands ($12-$13 and $14-$15),
+# each an index-only range (UNION ALL: an OR of the two would be a bitmap scan, which visits the table).
+# $1-$7 as in PART_MATCH; $8 and $9 (PART_MATCH's price bounds) are NULL, the edges bound the price.
+PART_PRICE_TOTALS = f"""
+SELECT b.count + e.count AS count, b.summ + e.summ AS summ
+FROM (SELECT coalesce(sum(t.parts), 0)::bigint AS count, coalesce(sum(t.price_sum), 0)::bigint AS summ
+      FROM part_price_bands t
+      WHERE ($1::bigint[] IS NULL OR t.mark_id = ANY($1::bigint[]))
+        AND ($2::bigint[] IS NULL OR t.model_id = ANY($2::bigint[]))
+        AND ($3::text[] IS NULL OR t.name::text = ANY($3::text[]))
+        AND ($4::text IS NULL OR upper(t.name::text) LIKE upper($4::text))
+        AND ($5::text IS NULL OR t.color_key = upper($5::text))
+        AND ($6::jsonb IS NULL OR t.is_new_part = $6::jsonb)
+        AND t.band BETWEEN $10::integer AND $11::integer) b,
+     (SELECT count(*) AS count, coalesce(sum(u.price), 0)::bigint AS summ
+      FROM (SELECT p.price FROM part p
+            WHERE {PART_MATCH} AND p.price BETWEEN $12::integer AND $13::integer
+            UNION ALL
+            SELECT p.price FROM part p
+            WHERE {PART_MATCH} AND p.price BETWEEN $14::integer AND $15::integer) u) e
 """  # noqa: S608 (composed of constants, never of input)
 
 # One page of matches in id order; $10 is the offset.

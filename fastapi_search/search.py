@@ -6,10 +6,10 @@ from typing import Any
 
 import asyncpg
 
-from fastapi_search.queries import PART_GROUPS, PART_SEARCH_PAGE, PART_SEARCH_TOTALS
+from fastapi_search.queries import PART_GROUPS, PART_PRICE_TOTALS, PART_SEARCH_PAGE, PART_SEARCH_TOTALS
 from search_contract import PartFilters
 from search_contract.page import SearchPage, search_page
-from search_contract.totals import name_choices, narrows_marks_and_models, totals_need_rows
+from search_contract.totals import name_choices, narrows_marks_and_models, price_split, totals_need_rows
 
 
 def like_pattern(text: str) -> str:
@@ -62,8 +62,23 @@ async def part_search(connection: asyncpg.Connection, *, filters: PartFilters) -
     rows: list[asyncpg.Record] = []
     if count:
         arguments = match_arguments(filters, groups)
-        if totals_need_rows(filters):
+        split = price_split(filters, count)
+        totals = None
+        if split is not None:
+            # PART_MATCH's own price bounds off: the bands and the two edges bound the price.
+            totals = await connection.fetchrow(
+                PART_PRICE_TOTALS,
+                *arguments[:7],
+                None,
+                None,
+                split.first_band,
+                split.last_band,
+                *split.low_edge,
+                *split.high_edge,
+            )
+        elif totals_need_rows(filters):
             totals = await connection.fetchrow(PART_SEARCH_TOTALS, *arguments)
+        if totals is not None:
             count, summ = totals["count"], totals["summ"]
         if filters.offset < count:
             rows = await connection.fetch(PART_SEARCH_PAGE, *arguments, filters.offset)

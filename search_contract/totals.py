@@ -26,13 +26,27 @@ as filtering ``part`` directly. tests/test_parity.py and tests/test_search.py
 compare both services with a Python model of the contract over many filter
 combinations; tests/app/test_part_totals.py recounts the table after every kind
 of write.
+
+Price bands
+-----------
+
+A price filter splits groups, so their totals cannot answer it. ``part_price_bands`` (migration 0006, the
+same triggers) holds each group's count and price sum per band of ``PRICE_BAND_WIDTH``. A price range is
+then the bands wholly inside it, summed there for the matching groups, plus the parts of the two partial
+bands at its ends, summed from ``part`` (:func:`price_split`). At a million parts a band of one group holds
+about five parts: a range reads a few band rows per group and at most two bands' worth of parts, where it
+read every matching part before. That pays off when many parts pass the other filters; a narrow search
+still sums its few parts (``PRICE_BANDS_FROM``). A stock-count filter always sums parts: the count is
+not a group column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from search_contract.filters import PartFilters
+from search_contract.environment import env_int
+from search_contract.filters import MAX_PRICE, PartFilters
 
 # Above this many distinct matching names the substring is tested on ``part`` itself (with the trigram
 # index) instead of sending the names: a catalog of mostly unique names would make the array as long as
@@ -40,10 +54,56 @@ from search_contract.filters import PartFilters
 NAME_CHOICES_LIMIT = 1000
 
 
+# The width of a price band: ``band = price / PRICE_BAND_WIDTH`` (integer division), as migration 0006's
+# triggers write it. 1 000 makes about 100 bands of the seed's prices.
+PRICE_BAND_WIDTH = 1000
+# Up to this many parts passing the other filters, a price filter's totals are summed over the parts (an
+# index-only range of part_group_price_idx); above it, read from the bands. Measured with pgbench at a million
+# parts, one client, random ranges (README of bench-results/explain-1m, "Price bands"): mark, model and two
+# names (7 000 parts) took 5.4 ms summed and 9.5 ms through the bands, whose two edges scan the same index
+# prefix; one mark (180 000) 20.8 ms against 7.2, a colour (112 000) 123 against 21, no other filter 22.7
+# against 8.5. SEARCH_PRICE_BANDS_FROM sets it (the same for both services: read once, at import); the tests
+# lower it so that their small catalog takes both ways.
+PRICE_BANDS_FROM = env_int("SEARCH_PRICE_BANDS_FROM", 20_000, low=0)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSplit:
+    """A price range as the bands wholly inside it (``first_band`` to ``last_band``, none when first > last)
+    and the two inclusive price ranges at its ends (empty when low > high) whose parts are summed."""
+
+    first_band: int
+    last_band: int
+    low_edge: tuple[int, int]
+    high_edge: tuple[int, int]
+
+
 def totals_need_rows(filters: PartFilters) -> bool:
-    """Whether ``count`` and ``summ`` must be summed over parts: a price or stock-count filter, which
-    splits groups (their values are not group columns)."""
+    """Whether the groups' totals do not answer: a price or stock-count filter, which splits groups (their
+    values are not group columns). The parts are then summed, or the price bands read (:func:`price_split`)."""
     return filters.price_gte is not None or filters.price_lte is not None or filters.count is not None
+
+
+def price_split(filters: PartFilters, matches: int) -> PriceSplit | None:
+    """How the totals of a price filter are read (see "Price bands" above), given the number of parts that
+    pass the other filters (the groups' total); ``None`` when the parts are summed instead: without a price
+    filter, with a stock-count filter, or when at most ``PRICE_BANDS_FROM`` parts pass the other filters."""
+    if (filters.price_gte is None and filters.price_lte is None) or filters.count is not None:
+        return None
+    if matches <= PRICE_BANDS_FROM:
+        return None
+    low = 0 if filters.price_gte is None else filters.price_gte
+    high = MAX_PRICE if filters.price_lte is None else filters.price_lte
+    first = -(-low // PRICE_BAND_WIDTH)  # the first band that starts at or above low
+    last = (high + 1) // PRICE_BAND_WIDTH - 1  # the last band that ends at or below high
+    if first > last:
+        return PriceSplit(first_band=1, last_band=0, low_edge=(low, high), high_edge=(1, 0))
+    return PriceSplit(
+        first_band=first,
+        last_band=last,
+        low_edge=(low, first * PRICE_BAND_WIDTH - 1),
+        high_edge=((last + 1) * PRICE_BAND_WIDTH, high),
+    )
 
 
 def narrows_marks_and_models(filters: PartFilters) -> bool:

@@ -349,6 +349,9 @@ def service_env(database_url: str, drain_marker: Path | None = None) -> dict[str
         "WEB_CONCURRENCY": "2",
         "ACCESS_LOG": "0",
         "DRAIN_MARKER": str(drain_marker or "/nonexistent/draining"),
+        # Price totals from the bands above 300 matching parts (20 000 in the stack): the 3 000-part test
+        # catalog then takes both ways (search_contract/totals.py).
+        "SEARCH_PRICE_BANDS_FROM": "300",
     }
 
 
@@ -378,8 +381,10 @@ def manage(database_url: str, *args: str, extra_env: dict[str, str] | None = Non
     """Run ``python manage.py ARGS`` against ``database_url``; return its stdout."""
     env = {**os.environ, **service_env(database_url), **(extra_env or {})}
     out = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=APP_DIR, env=env, check=True, capture_output=True, text=True
+        [sys.executable, "manage.py", *args], cwd=APP_DIR, env=env, check=False, capture_output=True, text=True
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} exited {out.returncode}:\n{out.stderr[-3000:]}")
     return out.stdout
 
 

@@ -138,3 +138,38 @@ class PartTotals(models.Model):
                 nulls_distinct=False,
             ),
         ]
+
+
+class PartPriceBand(models.Model):
+    """``part_totals`` split by price band (``price / PRICE_BAND_WIDTH``, search_contract/totals.py): a price
+    range's totals are the bands wholly inside it plus the parts of its two partial bands. Maintained by the
+    same statement triggers (migration 0006); nothing else writes it."""
+
+    mark_id = models.BigIntegerField()
+    model_id = models.BigIntegerField()
+    name = models.CharField(max_length=200)
+    color_key = models.TextField(null=True)
+    is_new_part = models.JSONField(null=True)
+    band = models.IntegerField()
+    parts = models.BigIntegerField()
+    price_sum = models.BigIntegerField()
+
+    class Meta:
+        db_table = "part_price_bands"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mark_id", "model_id", "name", "color_key", "is_new_part", "band"],
+                name="part_price_bands_group_band",
+                include=["parts", "price_sum"],
+                nulls_distinct=False,
+            ),
+        ]
+        # Both indexes carry the sums, so a search reads band rows index-only: matching groups through the
+        # constraint's index, a price range with no group filter through this one.
+        indexes = [
+            models.Index(
+                fields=["band"],
+                include=["parts", "price_sum", "color_key", "is_new_part"],
+                name="part_price_bands_band_idx",
+            ),
+        ]

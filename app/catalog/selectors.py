@@ -8,10 +8,10 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, F, QuerySet, Sum, Value
 from django.db.models.functions import Upper
 
-from catalog.models import Mark, Model, Part, PartTotals
+from catalog.models import Mark, Model, Part, PartPriceBand, PartTotals
 from search_contract import PAGE_SIZE, PartFilters
 from search_contract.page import PART_ROW_COLUMNS, SearchPage, search_page
-from search_contract.totals import name_choices, narrows_marks_and_models, totals_need_rows
+from search_contract.totals import PriceSplit, name_choices, narrows_marks_and_models, price_split, totals_need_rows
 
 # The page's columns under the names search_contract.page reads: the related ones renamed in SQL (AS).
 PAGE_COLUMNS: dict[str, F] = {
@@ -49,8 +49,9 @@ def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals]:
     return groups
 
 
-def _matching_parts(filters: PartFilters, resolved: dict[str, Any]) -> QuerySet[Part]:
-    """The visible parts of the ``resolved`` groups that pass every filter.
+def _matching_parts(filters: PartFilters, resolved: dict[str, Any], *, price: bool = True) -> QuerySet[Part]:
+    """The visible parts of the ``resolved`` groups that pass every filter (the price bounds only with
+    ``price``).
 
     The ids and names are plain values, so PostgreSQL estimates them from its statistics; the colour
     and JSON expressions are the ones the indexes of catalog/models.py hold, letter for letter.
@@ -69,19 +70,47 @@ def _matching_parts(filters: PartFilters, resolved: dict[str, Any]) -> QuerySet[
         parts = parts.filter(json_data__is_new_part=filters.is_new_part)
     if filters.count is not None:
         parts = parts.filter(json_data__count=filters.count)
-    if filters.price_gte is not None:
+    if price and filters.price_gte is not None:
         parts = parts.filter(price__gte=filters.price_gte)
-    if filters.price_lte is not None:
+    if price and filters.price_lte is not None:
         parts = parts.filter(price__lte=filters.price_lte)
     return parts
+
+
+def _price_totals(filters: PartFilters, resolved: dict[str, Any], split: PriceSplit) -> tuple[int, int]:
+    """count and summ of a price filter (search_contract/totals.py, "Price bands"): the bands wholly inside
+    the range of the matching groups, plus the parts of its two partial bands."""
+    bands = PartPriceBand.objects.filter(band__gte=split.first_band, band__lte=split.last_band)
+    if narrows_marks_and_models(filters):
+        bands = bands.filter(mark_id__in=resolved["marks"], model_id__in=resolved["models"])
+    names = name_choices(filters, resolved.get("names", []))
+    if names is not None:
+        bands = bands.filter(name__in=names)
+    elif filters.part_name is not None:
+        bands = bands.filter(name__icontains=filters.part_name)
+    if filters.color is not None:
+        bands = bands.filter(color_key=Upper(Value(filters.color)))
+    if filters.is_new_part is not None:
+        bands = bands.filter(is_new_part=filters.is_new_part)
+    inside = bands.aggregate(count=Sum("parts", default=0), summ=Sum("price_sum", default=0))
+    # sum() of a bigint column is numeric in PostgreSQL, a Decimal here.
+    count, summ = int(inside["count"]), int(inside["summ"])
+    # Each edge on its own: an index-only range (an OR of the two would be a bitmap scan of the table).
+    parts = _matching_parts(filters, resolved, price=False)
+    for low, high in (split.low_edge, split.high_edge):
+        if low <= high:
+            edge = parts.filter(price__range=(low, high)).aggregate(count=Count("*"), summ=Sum("price", default=0))
+            count, summ = count + edge["count"], summ + int(edge["summ"])
+    return count, summ
 
 
 def part_search(*, filters: PartFilters) -> SearchPage:
     """One page of matches in id order, with count and price sum of all matches.
 
     Two steps (search_contract/totals.py): the matching groups of ``part_totals`` give the totals and
-    the ids and names to look for; the page (and, with a price or stock-count filter, the totals) is
-    then read from ``part`` with those as plain values.
+    the ids and names to look for; the page is then read from ``part`` with those as plain values, and so
+    are the totals of a stock-count filter; a price filter's come from ``part_price_bands`` and the parts
+    of the range's two partial bands.
     """
     # Only the arrays the rows step will use: each DISTINCT array is a sort.
     arrays: dict[str, ArrayAgg] = {}
@@ -98,7 +127,10 @@ def part_search(*, filters: PartFilters) -> SearchPage:
     rows: list[dict[str, Any]] = []
     if count:
         parts = _matching_parts(filters, resolved)
-        if totals_need_rows(filters):
+        split = price_split(filters, count)
+        if split is not None:
+            count, summ = _price_totals(filters, resolved, split)
+        elif totals_need_rows(filters):
             # count(*), not count(id): the price range is then an index-only scan of part_price_idx.
             totals = parts.aggregate(count=Count("*"), summ=Sum("price", default=0))
             count, summ = totals["count"], totals["summ"]

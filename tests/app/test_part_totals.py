@@ -1,4 +1,5 @@
-"""``part_totals`` stays equal to a recount of ``part`` after every kind of write, as the apps' role.
+"""``part_totals`` and ``part_price_bands`` stay equal to a recount of ``part`` after every kind of write,
+as the apps' role.
 
 The searches take ``count`` and ``summ`` from it (search_contract/totals.py), so a drift here would be a
 wrong answer: every test compares the whole table with a ``GROUP BY`` over the parts themselves.
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from search_contract.totals import PRICE_BAND_WIDTH
 from tests.servers import Postgres, manage
 
 RECOUNT = """
@@ -19,6 +21,12 @@ SELECT mark_id, model_id, name, upper(json_data ->> 'color'), json_data -> 'is_n
 FROM part WHERE is_visible GROUP BY 1, 2, 3, 4, 5
 """
 STORED = "SELECT mark_id, model_id, name, color_key, is_new_part, parts, price_sum FROM part_totals"
+BANDS_RECOUNT = """
+SELECT mark_id, model_id, name, upper(json_data ->> 'color'), json_data -> 'is_new_part', price / 1000,
+       count(*), sum(price)
+FROM part WHERE is_visible GROUP BY 1, 2, 3, 4, 5, 6
+"""
+BANDS_STORED = "SELECT mark_id, model_id, name, color_key, is_new_part, band, parts, price_sum FROM part_price_bands"
 
 
 @pytest.fixture
@@ -37,6 +45,11 @@ def assert_exact(conn: psycopg.Connection) -> None:
     stored = sorted(conn.execute(STORED).fetchall(), key=repr)
     assert stored == recount
     assert conn.execute("SELECT count(*) FROM part_totals WHERE parts <= 0").fetchone() == (0,)
+    # The price bands (migration 0006) likewise, band = price / PRICE_BAND_WIDTH.
+    assert PRICE_BAND_WIDTH == 1000
+    bands_recount = sorted(conn.execute(BANDS_RECOUNT).fetchall(), key=repr)
+    assert sorted(conn.execute(BANDS_STORED).fetchall(), key=repr) == bands_recount
+    assert conn.execute("SELECT count(*) FROM part_price_bands WHERE parts <= 0").fetchone() == (0,)
 
 
 def test_seeding_fills_the_totals(catalog: str) -> None:
