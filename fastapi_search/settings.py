@@ -24,7 +24,7 @@ class Settings:
 def settings_from_env() -> Settings:
     return Settings(
         database_url=env_value("DATABASE_URL"),
-        # Per worker process (gunicorn_conf.py runs one per core): DB_CONCURRENCY searches at once, timeouts.
+        # Per worker process (gunicorn.py runs one per core): DB_CONCURRENCY searches at once, timeouts.
         limits=DatabaseLimits(),
         # How long a starting worker waits for PostgreSQL before giving up.
         connect_wait_seconds=float(env_value("DB_CONNECT_WAIT_SECONDS", "60")),

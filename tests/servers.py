@@ -358,7 +358,7 @@ def service_env(database_url: str, drain_marker: Path | None = None) -> dict[str
 # service -> (working directory, gunicorn config, application), as the images run them.
 GUNICORN_APPS = {
     "django": (APP_DIR, "python:config.gunicorn", "config.wsgi:application"),
-    "fastapi": (ROOT, "python:fastapi_search.gunicorn_conf", "fastapi_search.main:app"),
+    "fastapi": (ROOT, "python:fastapi_search.gunicorn", "fastapi_search.main:app"),
 }
 
 

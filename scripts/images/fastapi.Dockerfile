@@ -40,4 +40,4 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "/srv/healthcheck/http_probe.py", "http://127.0.0.1:8001/livez", "--host", "localhost"]
 ENTRYPOINT ["/usr/local/bin/app-entrypoint"]
 # The gunicorn config as a module (python:): it is installed in /opt/venv, not a file under /srv.
-CMD ["gunicorn", "--config", "python:fastapi_search.gunicorn_conf", "fastapi_search.main:app"]
+CMD ["gunicorn", "--config", "python:fastapi_search.gunicorn", "fastapi_search.main:app"]

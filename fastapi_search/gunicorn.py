@@ -1,4 +1,4 @@
-"""Gunicorn settings for FastAPI: ``gunicorn -c python:fastapi_search.gunicorn_conf fastapi_search.main:app``.
+"""Gunicorn settings for FastAPI: ``gunicorn -c python:fastapi_search.gunicorn fastapi_search.main:app``.
 
 One uvicorn worker per core: each is an asyncio event loop (uvloop, httptools)
 that keeps its core busy with many requests in flight while PostgreSQL answers,
