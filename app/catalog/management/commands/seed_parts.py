@@ -1,4 +1,4 @@
-"""``manage.py seed_parts --parts N --seed S``: fill the catalog with reproducible random parts."""
+"""``manage.py seed_parts --parts N --seed S [--profile P]``: fill the catalog with reproducible random parts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from catalog.profiles import DEFAULT_PROFILE, PROFILES, REALISTIC_MARKS, REALISTIC_MODELS, REALISTIC_PART_NAMES
 from catalog.services import parts_seed
 
 
@@ -28,13 +29,28 @@ def _positive(text: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Create the 5 marks and 5 models if missing and add N random parts (reproducible by --seed)."
+    help = (
+        "Create the profile's marks and models if missing and add N random parts of it (reproducible by --profile "
+        "and --seed)."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--parts", type=_non_negative, default=10_000, help="parts to add (default 10000)")
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         parser.add_argument("--batch-size", type=_positive, default=5_000, help="rows per INSERT (default 5000)")
-        parser.add_argument("--clear", action="store_true", help="delete every existing part first")
+        parser.add_argument(
+            "--clear",
+            action="store_true",
+            help="delete every existing part first, and the marks and models the profile does not have",
+        )
+        parser.add_argument(
+            "--profile",
+            choices=PROFILES,
+            default=DEFAULT_PROFILE,
+            help="data profile (catalog/profiles.py): task, 5 marks with one model each and 15 part names drawn "
+            f"uniformly; realistic, {REALISTIC_MARKS} marks, {REALISTIC_MODELS} models, {REALISTIC_PART_NAMES} "
+            f"part names, Zipf-skewed (default {DEFAULT_PROFILE})",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
@@ -58,11 +74,12 @@ class Command(BaseCommand):
             seed=options["seed"],
             batch_size=options["batch_size"],
             clear=options["clear"],
+            profile=options["profile"],
             progress=progress,
         )
         if interactive and result.parts_created:
             self.stderr.write("")
         self.stdout.write(
-            f"seeded {result.parts_created} parts (seed {options['seed']}) "
+            f"seeded {result.parts_created} parts (seed {options['seed']}, profile {options['profile']}) "
             f"in {time.monotonic() - started:.1f}s; {result.marks} marks, {result.models} models"
         )
