@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from catalog.profiles import DEFAULT_PROFILE, PROFILES
 from jobs.api_requests import FILENAME_MAX_CHARS, IMPORT_FORMATS, NAME_MAX_CHARS
 from jobs.models import JOB_ERROR_MAX_BYTES
 from jobs.params import SEED_PARTS_MAX
@@ -85,6 +86,13 @@ SCHEMAS: dict[str, Any] = {
                 "minimum": 0,
                 "maximum": 2**31 - 1,
                 "description": "random seed; drawn and recorded when not given",
+            },
+            "profile": {
+                "type": "string",
+                "enum": list(PROFILES),
+                "default": DEFAULT_PROFILE,
+                "description": "data profile: task (5 marks with one model each, 15 part names, uniform) or "
+                "realistic (thousands of models and part names, Zipf-skewed); recorded",
             },
         },
     },

@@ -8,6 +8,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from catalog.profiles import DEFAULT_PROFILE, PROFILES
+
 # Largest seed job: 5 million parts (the import streams any size, the seed is for test catalogs).
 SEED_PARTS_MAX = 5_000_000
 
@@ -28,7 +30,7 @@ def _integer(value: Any, *, name: str, low: int, high: int) -> int:
 
 
 def _seed(raw: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(raw) - {"parts", "seed"})
+    unknown = sorted(set(raw) - {"parts", "seed", "profile"})
     if unknown:
         raise ParamsError({name: "unknown parameter" for name in unknown})
     if "parts" not in raw:
@@ -36,7 +38,10 @@ def _seed(raw: dict[str, Any]) -> dict[str, Any]:
     parts = _integer(raw["parts"], name="parts", low=1, high=SEED_PARTS_MAX)
     # Recorded, so that the job (and a re-run of it) is reproducible.
     seed = _integer(raw.get("seed", secrets.randbelow(2**31)), name="seed", low=0, high=2**31 - 1)
-    return {"parts": parts, "seed": seed}
+    profile = raw.get("profile", DEFAULT_PROFILE)
+    if profile not in PROFILES:
+        raise ParamsError({"profile": f"must be one of {', '.join(PROFILES)}"})
+    return {"parts": parts, "seed": seed, "profile": profile}
 
 
 def _supplier_sync(raw: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +75,8 @@ def job_params_validate(*, kind: Any, raw: Any) -> dict[str, Any]:
 def describe(*, kind: str, params: dict[str, Any]) -> str:
     """A default job name, for a person reading the list."""
     if kind == "seed":
-        return f"seed {params['parts']} parts"
+        profile = params.get("profile", DEFAULT_PROFILE)
+        return f"seed {params['parts']} parts" + ("" if profile == DEFAULT_PROFILE else f" ({profile} profile)")
     if kind == "supplier_sync":
         feeds = params.get("feed_ids")
         return "supplier sync" + (f" of feeds {', '.join(map(str, feeds))}" if feeds else "")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from catalog.profiles import vocabulary
 from tests.jobs.conftest import JobsClient
 
 
@@ -39,3 +42,30 @@ def test_seed_is_reproducible_from_its_seed(jobs: JobsClient) -> None:
     first = seeded(5)
     assert seeded(5) == first
     assert seeded(6) != first
+
+
+def test_a_realistic_seed_draws_from_that_profile_and_is_reproducible(jobs: JobsClient) -> None:
+    words = vocabulary("realistic")
+    shape = """
+        SELECT md5(string_agg(concat_ws('|', p.name, m.name, d.name, p.price, p.json_data::text, p.is_visible), ','
+                              ORDER BY p.id)) AS digest,
+               count(DISTINCT p.mark_id) AS marks, count(DISTINCT p.name) AS names,
+               count(*) FILTER (WHERE NOT (d.name = ANY(%s))) AS foreign_models
+        FROM part p JOIN mark m ON m.id = p.mark_id JOIN model d ON d.id = p.model_id WHERE p.id > %s
+    """
+
+    def seeded(seed: int) -> dict[str, Any]:
+        last = jobs.one("SELECT coalesce(max(id), 0) AS id FROM part")["id"]
+        job = jobs.wait(jobs.create("seed", {"parts": 6_000, "seed": seed, "profile": "realistic"}))
+        assert job["status"] == "done", job["error"]
+        assert job["checkpoint"] == {"batch_size": 5_000, "batches_done": 2, "parts_created": 6_000}
+        return jobs.one(shape, [[name for name, _ in words.models], last])
+
+    first = seeded(5)
+    assert first["foreign_models"] == 0
+    assert first["marks"] > 30 and first["names"] > 1_000
+    assert jobs.one("SELECT count(*) AS n FROM mark WHERE name = ANY(%s)", [[name for name, _ in words.marks]]) == {
+        "n": len(words.marks)
+    }
+    assert seeded(5) == first
+    assert seeded(6)["digest"] != first["digest"]

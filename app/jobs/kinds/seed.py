@@ -1,4 +1,5 @@
-"""The ``seed`` job: add ``params["parts"]`` random parts, with the generator of ``manage.py seed_parts``.
+"""The ``seed`` job: add ``params["parts"]`` random parts of ``params["profile"]``, with the generator of
+``manage.py seed_parts``.
 
 Checkpointed so that a re-run after a lost worker resumes and the job adds exactly N parts: the parts are
 committed in batches, and each batch's transaction also records the batches done (and the progress) in the job
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.models import Part
+from catalog.profiles import DEFAULT_PROFILE
 from catalog.services import catalog_ensure, parts_random
 from jobs.runner import JobRun
 
@@ -23,16 +25,19 @@ from jobs.runner import JobRun
 def seed_run(run: JobRun) -> dict[str, Any]:
     parts: int = run.job.params["parts"]
     seed: int = run.job.params["seed"]
+    # Jobs queued before profiles existed have none: theirs was the task profile.
+    profile: str = run.job.params.get("profile", DEFAULT_PROFILE)
     checkpoint = run.job.checkpoint or {}
     batch_size: int = checkpoint.get("batch_size", settings.JOBS_SEED_BATCH_SIZE)
     first_batch: int = checkpoint.get("batches_done", 0)
-    models = catalog_ensure()
+    models = catalog_ensure(profile)
     batches = -(-parts // batch_size)
     for batch in range(first_batch, batches):
         run.ensure_lease()
         size = min(batch_size, parts - batch * batch_size)
         created = batch * batch_size + size
-        rows = parts_random(rng=random.Random(f"{seed}/{batch}"), models=models, count=size)  # noqa: S311 (reproducible data, not secrets)
+        rng = random.Random(f"{seed}/{batch}")  # noqa: S311 (reproducible data, not secrets)
+        rows = parts_random(rng=rng, models=models, count=size, profile=profile)
         with transaction.atomic():
             Part.objects.bulk_create(rows, batch_size=size)
             run.checkpoint(

@@ -30,7 +30,7 @@ def test_a_seed_job_is_created_queued_with_its_url(api: httpx.Client, auth: dict
     assert row == {
         "kind": "seed",
         "name": "seed 500 parts",
-        "params": {"parts": 500, "seed": 9},
+        "params": {"parts": 500, "seed": 9, "profile": "task"},
         "status": "queued",
         "created_by_id": int(token_id),
     }
@@ -49,6 +49,24 @@ def test_a_seed_without_a_seed_number_records_the_one_drawn(
     assert row["name"] == "nightly"
     assert row["params"]["parts"] == 7
     assert isinstance(row["params"]["seed"], int)
+
+
+def test_a_seed_of_the_realistic_profile_records_it_and_says_so_in_its_name(
+    api: httpx.Client, auth: dict[str, str], api_sql: Postgres
+) -> None:
+    params = {"parts": 20, "seed": 1, "profile": "realistic"}
+    response = api.post("/api/jobs/", json={"kind": "seed", "params": params}, headers=auth)
+
+    assert response.status_code == 202, response.text
+    row = _row(api_sql, response.json()["id"])
+    assert (row["name"], row["params"]) == ("seed 20 parts (realistic profile)", params)
+
+
+def test_an_unknown_profile_is_answered_with_the_profiles_there_are(api: httpx.Client, auth: dict[str, str]) -> None:
+    body = {"kind": "seed", "params": {"parts": 20, "profile": "huge"}}
+    response = api.post("/api/jobs/", json=body, headers=auth)
+
+    assert assert_error(response, 400, "validation_error") == {"params.profile": "must be one of task, realistic"}
 
 
 def test_one_supplier_sync_at_a_time_the_second_gets_409_naming_the_first(
@@ -86,6 +104,9 @@ BAD_BODIES: list[tuple[bytes | Any, str]] = [
     ({"kind": "seed", "params": {"parts": 0}}, "params.parts"),
     ({"kind": "seed", "params": {"parts": 10, "seed": -1}}, "params.seed"),
     ({"kind": "seed", "params": {"parts": 10, "colour": "red"}}, "params.colour"),
+    ({"kind": "seed", "params": {"parts": 10, "profile": "huge"}}, "params.profile"),
+    ({"kind": "seed", "params": {"parts": 10, "profile": ["task"]}}, "params.profile"),
+    ({"kind": "seed", "params": {"parts": 10, "profile": None}}, "params.profile"),
     ({"kind": "supplier_sync", "params": {"feed_ids": []}}, "params.feed_ids"),
     ({"kind": "supplier_sync", "params": {"feed_ids": ["1"]}}, "params.feed_ids"),
     ({"kind": "seed", "name": "", "params": {"parts": 1}}, "name"),
