@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fill the catalog with seed_parts inside a running django task; with --if-empty, only when no part is visible;
-# with --clear, replace every part (the same seed then gives the same catalog, whatever it held before).
+# with --clear, replace every part (the same seed then gives the same catalog, whatever it held before);
+# --profile task|realistic picks the data profile (app/catalog/profiles.py; task by default).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -8,13 +9,15 @@ if_empty=0
 clear=()
 parts=10000
 seed=1
+profile=()  # passed on only when given, so the script still drives an image from before profiles
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --if-empty) if_empty=1 ;;
         --clear) clear=(--clear) ;;
         --parts) parts="$2"; shift ;;
         --seed) seed="$2"; shift ;;
-        *) die "usage: seed.sh [--if-empty] [--clear] [--parts N] [--seed S]" ;;
+        --profile) profile=(--profile "$2"); shift ;;
+        *) die "usage: seed.sh [--if-empty] [--clear] [--parts N] [--seed S] [--profile task|realistic]" ;;
     esac
     shift
 done
@@ -44,5 +47,5 @@ django_service="$(service_name django)"
 container="$(docker ps -q --filter "label=com.docker.swarm.service.name=${django_service}" --filter health=healthy | head -n 1)"
 [ -n "${container}" ] || die "no healthy ${django_service} task on this node"
 started=${SECONDS}
-run docker exec "${container}" python manage.py seed_parts "${clear[@]}" --parts "${parts}" --seed "${seed}"
-log "seeded ${parts} parts (seed ${seed}) in $((SECONDS - started))s"
+run docker exec "${container}" python manage.py seed_parts "${clear[@]}" "${profile[@]}" --parts "${parts}" --seed "${seed}"
+log "seeded ${parts} parts (seed ${seed}${profile[1]:+, profile ${profile[1]}}) in $((SECONDS - started))s"
