@@ -52,8 +52,9 @@ venv:
 explain:
 	bash scripts/explain.sh
 
-# wrk and pgbench on the running stack at each data size; writes bench-results/<date>-<commit>/ (README,
-# "Benchmark"). Options as variables: make bench PARTS="10000 1000000" RUNS=3 DURATION=10 CONNECTIONS="8 32 128".
+# wrk and pgbench on the running stack at each data size and profile; writes bench-results/<date>-<commit>/
+# (docs/benchmark.md). Options as variables: make bench PARTS="10000 1000000" PROFILES="task realistic" RUNS=3
+# DURATION=10 CONNECTIONS="8 32 128" WORKLOAD_SEEDS="1 2 3" LONG_TAIL=50000; DRY_RUN=1 prints the plan only.
 bench:
 	bash scripts/bench.sh
 

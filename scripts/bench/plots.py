@@ -1,5 +1,6 @@
 """PNG plots of a `make bench` run: the decision chart (each search beside its /healthz at 32 connections, every
-data size, on a linear scale), and throughput and p99 against connections, one figure per data size."""
+data profile and size, on a linear scale), and throughput and p99 against connections, one figure per data
+profile and size."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from PIL import Image
 
 from scripts.bench.results import (
     CACHE_LABELS,
+    CACHE_MODES,
     CEILINGS,
     DECISION_CONNECTIONS,
+    DEFAULT_PROFILE,
     LABELS,
     SEARCHES,
     DecisionBar,
@@ -43,27 +46,42 @@ COLOURS = {
 }
 
 
-def _series(points: Sequence[Point], size: int, target: str, cache: str) -> list[tuple[int, list[Point]]]:
+# Searches: solid with the cache bypassed, dashed with it on, dash-dotted with it on over the long tail.
+_CACHE_STYLES = {"bypass": "-", "on": "--", "long-tail": "-."}
+
+
+def section_title(size: int, profile: str) -> str:
+    """A data size, and its profile when it is not the task's: "10 000 parts", "1 000 000 parts, realistic"."""
+    title = f"{size:,} parts".replace(",", " ")
+    return title if profile == DEFAULT_PROFILE else f"{title}, {profile}"
+
+
+def _series(points: Sequence[Point], size: int, target: str, cache: str, profile: str) -> list[tuple[int, list[Point]]]:
     by_connections: dict[int, list[Point]] = {}
     for point in points:
-        if (point.size, point.target, point.cache) == (size, target, cache) and not point.failed:
+        if (point.profile, point.size, point.target, point.cache) == (
+            profile,
+            size,
+            target,
+            cache,
+        ) and not point.failed:
             by_connections.setdefault(point.connections, []).append(point)
     return sorted(by_connections.items())
 
 
-def plot_size(points: Sequence[Point], size: int, path: Path) -> bool:
-    """Write the figure of one data size; False when there is nothing to plot."""
-    # (target, cache, label, line style): searches solid (cache bypassed) or dashed (cache on), ceilings dotted.
+def plot_size(points: Sequence[Point], size: int, path: Path, *, profile: str = DEFAULT_PROFILE) -> bool:
+    """Write the figure of one data size of one data profile; False when there is nothing to plot."""
+    # (target, cache, label, line style): searches by _CACHE_STYLES, ceilings dotted.
     lines = [
-        (target, cache, f"{LABELS[target]}, cache {CACHE_LABELS[cache]}", "-" if cache == "bypass" else "--")
+        (target, cache, f"{LABELS[target]}, cache {CACHE_LABELS[cache]}", _CACHE_STYLES[cache])
         for target in SEARCHES
-        for cache in ("bypass", "on")
+        for cache in CACHE_MODES
     ]
     lines += [(target, "-", LABELS[target], ":") for target in CEILINGS]
     figure, (throughput, p99) = plt.subplots(1, 2, figsize=(11, 4.6), dpi=DPI)
     plotted = False
     for target, cache, label, style in lines:
-        series = _series(points, size, target, cache)
+        series = _series(points, size, target, cache, profile)
         if not series:
             continue
         plotted = True
@@ -84,13 +102,13 @@ def plot_size(points: Sequence[Point], size: int, path: Path) -> bool:
     if not plotted:
         plt.close(figure)
         return False
-    count = f"{size:,}".replace(",", " ")
-    throughput.set_title(f"Throughput, {count} parts (2xx answers/s, median of runs)", fontsize=9)
-    p99.set_title(f"p99 latency, {count} parts (ms, median of runs)", fontsize=9)
+    section = section_title(size, profile)
+    throughput.set_title(f"Throughput, {section} (2xx answers/s, median of runs)", fontsize=9)
+    p99.set_title(f"p99 latency, {section} (ms, median of runs)", fontsize=9)
     for axis in (throughput, p99):
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
-        connections = sorted({point.connections for point in points if point.size == size})
+        connections = sorted({point.connections for point in points if (point.profile, point.size) == (profile, size)})
         axis.set_xticks(connections, [str(value) for value in connections])
         axis.set_xlabel("connections (pgbench: clients)", fontsize=8)
         axis.tick_params(labelsize=7)
@@ -117,23 +135,36 @@ def png_save(figure: Figure, path: Path, *, colours: int = 64) -> None:
 _BAR_NAMES = {"bypass": "cache\nbypassed", "on": "cache\non", "-": "/healthz"}
 
 
-def plot_decision(points: Sequence[Point], sizes: Sequence[int], path: Path, *, run: str = "") -> bool:
+def plot_decision(
+    points: Sequence[Point],
+    sizes: Sequence[int],
+    path: Path,
+    *,
+    run: str = "",
+    profiles: Sequence[str] = (DEFAULT_PROFILE,),
+) -> bool:
     """The chart that answers the task's question: at DECISION_CONNECTIONS connections (or the measured count
     nearest), each search's throughput with the cache bypassed and on, beside its service's /healthz, one panel
-    per data size on one linear scale, the share of /healthz written above each search's bar. False when there
-    is nothing to plot."""
+    per data profile and size on one linear scale, the share of /healthz written above each search's bar. False
+    when there is nothing to plot."""
     connections = decision_connections(points)
-    bars = [] if connections is None else decision_bars(points, sizes, connections)
-    shown = [size for size in sizes if any(bar.size == size for bar in bars)]
+    bars = [] if connections is None else decision_bars(points, sizes, connections, profiles)
+    shown = [
+        (profile, size)
+        for profile in profiles
+        for size in sizes
+        if any((bar.profile, bar.size) == (profile, size) for bar in bars)
+    ]
     if connections is None or not shown:
         return False
-    figure, axes = plt.subplots(1, len(shown), figsize=(9, 4.4), dpi=DPI, sharey=True, squeeze=False)
-    for axis, size in zip(axes[0], shown, strict=True):
+    width = max(9, 4.5 * len(shown))
+    figure, axes = plt.subplots(1, len(shown), figsize=(width, 4.4), dpi=DPI, sharey=True, squeeze=False)
+    for axis, (profile, size) in zip(axes[0], shown, strict=True):
         ticks: list[float] = []
         tick_labels: list[str] = []
         x = 0.0
         for service in SEARCHES:
-            group = [bar for bar in bars if (bar.size, bar.service) == (size, service)]
+            group = [bar for bar in bars if (bar.profile, bar.size, bar.service) == (profile, size, service)]
             if not group:
                 continue
             start = x
@@ -157,7 +188,7 @@ def plot_decision(points: Sequence[Point], sizes: Sequence[int], path: Path, *, 
         axis.set_xticks(ticks, tick_labels, fontsize=9)
         axis.tick_params(axis="x", length=0)
         axis.tick_params(axis="y", labelsize=9)
-        axis.set_title(f"{size:,} parts".replace(",", " "), fontsize=11)
+        axis.set_title(section_title(size, profile), fontsize=11)
         axis.grid(True, axis="y", alpha=0.3)
         axis.set_axisbelow(True)
         axis.spines[["top", "right"]].set_visible(False)

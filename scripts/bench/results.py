@@ -17,7 +17,9 @@ from typing import Any
 
 SEARCHES = ("django", "fastapi")
 CEILINGS = ("nginx", "django-healthz", "fastapi-healthz", "pgbench")
-CACHE_MODES = ("bypass", "on")
+# "long-tail": the cache on, with the long-tail workload (tens of thousands of bodies, a flat skew).
+CACHE_MODES = ("bypass", "on", "long-tail")
+DEFAULT_PROFILE = "task"  # the data profile of runs from before profiles (app/catalog/profiles.py)
 LABELS = {
     "django": "Django search",
     "fastapi": "FastAPI search",
@@ -26,7 +28,7 @@ LABELS = {
     "fastapi-healthz": "FastAPI /healthz",
     "pgbench": "pgbench, FastAPI's SQL",
 }
-CACHE_LABELS = {"bypass": "bypassed", "on": "on", "-": "-"}
+CACHE_LABELS = {"bypass": "bypassed", "on": "on", "long-tail": "on, long tail", "-": "-"}
 OWN_HEALTHZ = {"django": "django-healthz", "fastapi": "fastapi-healthz"}
 WRK_RESULT_PREFIX = "BENCH_RESULT "
 # Between these markers summary.md holds the tables that bench-results/README.md repeats for the latest run.
@@ -59,6 +61,8 @@ class Point:
     raw: str = ""  # path of the raw output, relative to the run folder
     command: str = ""
     failed: str = ""  # why there is no measurement; empty when there is one
+    profile: str = DEFAULT_PROFILE  # the data profile the catalog was seeded with
+    workload_seed: int = 0  # the workload seed of this run's bodies (0: not recorded)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Point:
@@ -201,19 +205,31 @@ class Median:
     error_share: float  # errors / requests over all runs
     cpu_busy: list[float]
     x_cache_hit_share: float | None  # share of answers with X-Cache: HIT, None when no answer carried X-Cache
+    min_rps: float = 0.0
+    max_rps: float = 0.0
+    each_run: tuple[Point, ...] = ()  # the runs, in run order
+
+
+def hit_share(point: Point) -> float | None:
+    """The share of a point's answers whose X-Cache said HIT; None when no answer carried X-Cache."""
+    answers = sum(point.x_cache.values())
+    hits = sum(count for value, count in point.x_cache.items() if value.upper() == "HIT")
+    return hits / answers if answers else None
 
 
 def _key(point: Point) -> tuple[int, str, str, int]:
     return (point.size, point.target, point.cache, point.connections)
 
 
-def medians(points: Iterable[Point]) -> dict[tuple[int, str, str, int], Median]:
+def medians(points: Iterable[Point], profile: str = DEFAULT_PROFILE) -> dict[tuple[int, str, str, int], Median]:
+    """The runs of each (size, target, cache, connections) of one data profile, summarised."""
     groups: dict[tuple[int, str, str, int], list[Point]] = {}
     for point in points:
-        if not point.failed:
+        if not point.failed and point.profile == profile:
             groups.setdefault(_key(point), []).append(point)
     result = {}
     for key, group in groups.items():
+        group.sort(key=lambda point: point.run)
         requests = sum(point.requests for point in group)
         cores = max(len(point.cpu_busy) for point in group)
         cache_answers = sum(sum(point.x_cache.values()) for point in group)
@@ -229,15 +245,21 @@ def medians(points: Iterable[Point]) -> dict[tuple[int, str, str, int], Median]:
                 for core in range(cores)
             ],
             x_cache_hit_share=hits / cache_answers if cache_answers else None,
+            min_rps=min(point.ok_rps for point in group),
+            max_rps=max(point.ok_rps for point in group),
+            each_run=tuple(group),
         )
     return result
 
 
-def paired_ratios(points: Iterable[Point], size: int, cache: str, connections: int) -> tuple[float, float] | None:
+def paired_ratios(
+    points: Iterable[Point], size: int, cache: str, connections: int, profile: str = DEFAULT_PROFILE
+) -> tuple[float, float] | None:
     """Median over runs of Django / FastAPI (rps, p99), each pair measured back to back in the same round."""
     by_run: dict[int, dict[str, Point]] = {}
     for point in points:
-        if (point.size, point.cache, point.connections) == (size, cache, connections) and not point.failed:
+        here = (point.profile, point.size, point.cache, point.connections) == (profile, size, cache, connections)
+        if here and not point.failed:
             by_run.setdefault(point.run, {})[point.target] = point
     rps_ratios, p99_ratios = [], []
     for pair in by_run.values():
@@ -294,19 +316,85 @@ def connections_text(median: Median, connections: int) -> str:
     return str(connections)
 
 
-def size_tables(points: Sequence[Point], size: int, *, visible: int | None, plot: str | None) -> str:
-    """The Markdown tables of one data size."""
-    table = medians(points)
-    connection_counts = sorted({point.connections for point in points if point.size == size})
+# Beside the "of Nginx fixed" figures: what that ceiling is (bench-results/README.md, "What the figures rest on").
+NGINX_FIXED_CAVEAT = (
+    "Nginx's fixed answer mostly measures wrk: wrk and Nginx share the same two cores, so that ceiling is what "
+    'the load generator can send here, not what Nginx could serve; read the "of Nginx fixed" column as a '
+    "rough scale, not as Nginx's headroom."
+)
+
+
+def run_cell(point: Point) -> str:
+    """One run's figures: rps, p99 and, for a search with the cache on, the X-Cache hit share beside them."""
+    text = f"{number(point.ok_rps)} rps, p99 {number(point.p99_ms)}"
+    hits = hit_share(point)
+    if point.cache in ("on", "long-tail") and hits is not None:
+        text += f", HIT {share(hits)}"
+    return text
+
+
+def run_seeds(points: Iterable[Point], profile: str, size: int) -> dict[int, int]:
+    """Run number -> the workload seed its bodies came from (0 when the run did not record one)."""
+    seeds: dict[int, int] = {}
+    for point in points:
+        if (point.profile, point.size) == (profile, size):
+            seeds.setdefault(point.run, point.workload_seed)
+    return dict(sorted(seeds.items()))
+
+
+def every_run_table(
+    here: Sequence[Point],
+    table: dict[tuple[int, str, str, int], Median],
+    profile: str,
+    size: int,
+    connection_counts: Sequence[int],
+) -> list[str]:
+    """Each run's figure of every target, one column per run (and its workload seed); nothing without runs."""
+    seeds = run_seeds(here, profile, size)
+    if not seeds:
+        return []
+    headers = [f"run {run}" + (f" (workload seed {seed})" if seed else "") for run, seed in seeds.items()]
+    lines = [
+        "",
+        "Every run (rps, p99 ms; with the cache on, the share of X-Cache HIT answers of that run):",
+        "",
+        "| target | cache | connections | " + " | ".join(headers) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in headers) + " |",
+    ]
+    rows = [(target, cache) for target in SEARCHES for cache in CACHE_MODES] + [(target, "-") for target in CEILINGS]
+    for target, cache in rows:
+        for connections in connection_counts:
+            median = table.get((size, target, cache, connections))
+            if median is None:
+                continue
+            by_run = {point.run: run_cell(point) for point in median.each_run}
+            cells = [by_run.get(run, "-") for run in seeds]
+            lines.append(f"| {LABELS[target]} | {CACHE_LABELS[cache]} | {connections} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def section_heading(size: int, profile: str, visible: int | None) -> str:
     heading = f"### {size:,} parts".replace(",", " ")
+    if profile != DEFAULT_PROFILE:
+        heading += f", {profile} profile"
     if visible is not None:
         heading += f" ({visible:,} visible)".replace(",", " ")
+    return heading
+
+
+def size_tables(
+    points: Sequence[Point], size: int, *, visible: int | None, plot: str | None, profile: str = DEFAULT_PROFILE
+) -> str:
+    """The Markdown tables of one data size of one data profile."""
+    table = medians(points, profile)
+    here = [point for point in points if (point.profile, point.size) == (profile, size)]
+    connection_counts = sorted({point.connections for point in here})
     lines = [
-        heading,
+        section_heading(size, profile, visible),
         "",
-        "| search | cache | connections | rps | p99 ms | errors | of its /healthz | of Nginx fixed | of pgbench "
-        "| X-Cache HIT | CPU % per core |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| search | cache | connections | rps | rps min-max | p99 ms | errors | of its /healthz | of Nginx fixed "
+        "(wrk-bound) | of pgbench | X-Cache HIT | CPU % per core |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for target in SEARCHES:
         for cache in CACHE_MODES:
@@ -320,9 +408,11 @@ def size_tables(points: Sequence[Point], size: int, *, visible: int | None, plot
                 hits = "-" if median.x_cache_hit_share is None else share(median.x_cache_hit_share)
                 lines.append(
                     f"| {LABELS[target]} | {CACHE_LABELS[cache]} | {connections} | {number(median.ok_rps)} "
+                    f"| {number(median.min_rps)}-{number(median.max_rps)} "
                     f"| {number(median.p99_ms)} | {errors_text(median)} | {fraction(median, healthz)} "
                     f"| {fraction(median, nginx)} | {fraction(median, pgbench)} | {hits} | {cpu_text(median)} |"
                 )
+    lines += ["", f"_{NGINX_FIXED_CAVEAT}_"]
     lines += [
         "",
         "Django / FastAPI, each pair measured back to back (median of the runs' ratios):",
@@ -332,15 +422,15 @@ def size_tables(points: Sequence[Point], size: int, *, visible: int | None, plot
     ]
     for cache in CACHE_MODES:
         for connections in connection_counts:
-            ratios = paired_ratios(points, size, cache, connections)
+            ratios = paired_ratios(points, size, cache, connections, profile)
             if ratios is not None:
                 lines.append(f"| {CACHE_LABELS[cache]} | {connections} | {ratios[0]:.2f} | {ratios[1]:.2f} |")
     lines += [
         "",
         "Ceilings, same run:",
         "",
-        "| ceiling | connections | rps | p99 ms | errors | CPU % per core |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| ceiling | connections | rps | rps min-max | p99 ms | errors | CPU % per core |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for target in CEILINGS:
         for connections in connection_counts:
@@ -349,8 +439,11 @@ def size_tables(points: Sequence[Point], size: int, *, visible: int | None, plot
                 continue
             lines.append(
                 f"| {LABELS[target]} | {connections_text(median, connections)} | {number(median.ok_rps)} "
+                f"| {number(median.min_rps)}-{number(median.max_rps)} "
                 f"| {number(median.p99_ms)} | {errors_text(median)} | {cpu_text(median)} |"
             )
+    lines += ["", f"_{NGINX_FIXED_CAVEAT}_"]
+    lines += every_run_table(here, table, profile, size, connection_counts)
     if plot:
         lines += ["", f"![throughput and p99 against connections, {size} parts]({plot})"]
     return "\n".join(lines) + "\n"
@@ -362,18 +455,25 @@ def summary_markdown(
     title: str,
     preamble: str,
     sizes: Sequence[int],
-    visible: dict[int, int],
-    plots: dict[int, str],
+    visible: dict[tuple[str, int], int],
+    plots: dict[tuple[str, int], str],
     notes: Sequence[str],
     decision: str | None = None,
+    profiles: Sequence[str] = (DEFAULT_PROFILE,),
 ) -> str:
+    """summary.md: the tables of each data profile and size (``visible`` and ``plots`` keyed by both)."""
     failed = [point for point in points if point.failed]
     parts = [f"# {title}", "", preamble.strip(), ""]
     if decision:
         parts += [f"![{DECISION_ALT}]({decision})", ""]
     parts += [TABLES_BEGIN, ""]
-    for size in sizes:
-        parts.append(size_tables(points, size, visible=visible.get(size), plot=plots.get(size)))
+    for profile in profiles:
+        for size in sizes:
+            section = (profile, size)
+            if any((point.profile, point.size) == section for point in points):
+                parts.append(
+                    size_tables(points, size, visible=visible.get(section), plot=plots.get(section), profile=profile)
+                )
     parts += [TABLES_END, "", "## Notes", ""]
     parts += [f"- {note}" for note in notes]
     if failed:
@@ -385,6 +485,7 @@ def summary_markdown(
 # The decision chart (plots.py's plot_decision): each search, cache bypassed and on, beside its service's
 # /healthz at one connection count, every data size.
 DECISION_CONNECTIONS = 32
+DECISION_CACHE_MODES = ("bypass", "on")
 # Its file in a run folder; the index shows the latest run's at its top.
 DECISION_PLOT = "decision.png"
 DECISION_ALT = "each search's throughput at 32 connections beside its /healthz, cache bypassed and on, per data size"
@@ -401,6 +502,7 @@ class DecisionBar:
     ok_rps: float  # median of the runs
     runs: int
     healthz_share: float | None  # ok_rps over its /healthz's at the same connection count; None for /healthz
+    profile: str = DEFAULT_PROFILE
 
 
 def decision_connections(points: Iterable[Point], wanted: int = DECISION_CONNECTIONS) -> int | None:
@@ -411,22 +513,27 @@ def decision_connections(points: Iterable[Point], wanted: int = DECISION_CONNECT
     return min(counts, key=lambda count: (abs(count - wanted), count))
 
 
-def decision_bars(points: Sequence[Point], sizes: Sequence[int], connections: int) -> list[DecisionBar]:
-    """Per data size and service: the search with the cache bypassed, with it on, then the service's /healthz;
-    a bar that was not measured is left out."""
-    table = medians(points)
+def decision_bars(
+    points: Sequence[Point], sizes: Sequence[int], connections: int, profiles: Sequence[str] = (DEFAULT_PROFILE,)
+) -> list[DecisionBar]:
+    """Per data profile, data size and service: the search with the cache bypassed, with it on (the usual
+    workload), then the service's /healthz; a bar that was not measured is left out."""
     bars = []
-    for size in sizes:
-        for service in SEARCHES:
-            healthz = table.get((size, OWN_HEALTHZ[service], "-", connections))
-            for target, cache in [(service, mode) for mode in CACHE_MODES] + [(OWN_HEALTHZ[service], "-")]:
-                median = table.get((size, target, cache, connections))
-                if median is None:
-                    continue
-                share_of_healthz = None
-                if target == service and healthz is not None and healthz.ok_rps > 0:
-                    share_of_healthz = median.ok_rps / healthz.ok_rps
-                bars.append(DecisionBar(size, service, target, cache, median.ok_rps, median.runs, share_of_healthz))
+    for profile in profiles:
+        table = medians(points, profile)
+        for size in sizes:
+            for service in SEARCHES:
+                healthz = table.get((size, OWN_HEALTHZ[service], "-", connections))
+                for target, cache in [(service, mode) for mode in DECISION_CACHE_MODES] + [(OWN_HEALTHZ[service], "-")]:
+                    median = table.get((size, target, cache, connections))
+                    if median is None:
+                        continue
+                    share_of_healthz = None
+                    if target == service and healthz is not None and healthz.ok_rps > 0:
+                        share_of_healthz = median.ok_rps / healthz.ok_rps
+                    bars.append(
+                        DecisionBar(size, service, target, cache, median.ok_rps, median.runs, share_of_healthz, profile)
+                    )
     return bars
 
 

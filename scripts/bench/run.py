@@ -6,11 +6,12 @@ Usage (scripts/bench.sh fills the stack's names in; see scripts/README.md):
     python -m scripts.bench.run index                           # bench-results/README.md
     python -m scripts.bench.run workload --out DIR              # the bodies file and pgbench script of a seed
 
-For each data size: seed the catalog through the stack (scripts/seed.sh --clear, reproducible), VACUUM
-ANALYZE, warm each search up, then for each connection count, RUNS rounds of: Django and FastAPI searches
-alternating, cache bypassed then on, then the ceilings (Nginx's fixed answer, each service's /healthz,
-pgbench with the FastAPI SQL). So drift over a long run reaches every target alike. At the end the catalog
-holds what `make up` seeds again.
+For each data profile and size: seed the catalog through the stack (scripts/seed.sh --clear, reproducible),
+VACUUM ANALYZE, warm each search up, then for each connection count, RUNS rounds of: Django and FastAPI
+searches alternating, cache bypassed, then on, then on over the long-tail workload; then the ceilings (Nginx's
+fixed answer, each service's /healthz, pgbench with the FastAPI SQL). So drift over a long run reaches every
+target alike. Round r draws its bodies from the r-th workload seed (cycling), so the spread of the runs is
+also the spread across workload seeds. At the end the catalog holds what `make up` seeds again.
 
 The bypassed searches and the /healthz ceilings go through the edge as an operator: Nginx passes a search's
 Cache-Control, and serves the apps' probes, only to a request with its operator token (nginx/lua/
@@ -42,9 +43,12 @@ from typing import Any
 from scripts.bench.pgbench_script import pgbench_script
 from scripts.bench.results import (
     CACHE_LABELS,
+    CACHE_MODES,
     CEILINGS,
     DECISION_PLOT,
+    DEFAULT_PROFILE,
     LABELS,
+    NGINX_FIXED_CAVEAT,
     SEARCHES,
     CpuSample,
     Measured,
@@ -60,9 +64,14 @@ from scripts.bench.results import (
 )
 from scripts.bench.workload import (
     DEFAULT_DISTINCT,
+    LONG_TAIL_DISTINCT,
+    LONG_TAIL_EXPONENT,
+    MAX_BODY_SHARE,
     ZIPF_EXPONENT,
+    WorkloadBody,
     bodies_read,
     bodies_write,
+    vocabulary_load,
     workload_generate,
     workload_shape,
 )
@@ -95,6 +104,16 @@ STATEMENT_TIMEOUT_MS = 5000
 PGBENCH_SPARE_CONNECTIONS = 3
 PAUSE_S = 1.0  # between points: connections closed by the last point are gone before the next opens
 SEED_SECONDS_PER_PART = 80e-6  # README: 1 000 000 parts took 59-79 s here; for the ETA only
+# The server settings that shape every plan, recorded in env.md (scripts/explain_plans.py records the same).
+PLAN_SETTINGS = (
+    "max_connections",
+    "shared_buffers",
+    "work_mem",
+    "effective_cache_size",
+    "max_parallel_workers_per_gather",
+    "jit",
+    "random_page_cost",
+)
 
 
 def shown(path: Path) -> str:
@@ -213,11 +232,12 @@ class Stack:
             raise RuntimeError(f"search answered {status}: {body[:200]!r}")
         return int(json.loads(body)["count"])
 
-    def seed(self, *, parts: int, seed: int) -> float:
-        """The catalog replaced by ``parts`` parts of ``seed`` (scripts/seed.sh), then VACUUM ANALYZE."""
+    def seed(self, *, parts: int, seed: int, profile: str = DEFAULT_PROFILE) -> float:
+        """The catalog replaced by ``parts`` parts of ``seed`` and ``profile`` (scripts/seed.sh), then VACUUM
+        ANALYZE."""
         started = time.monotonic()
-        command = ["bash", str(SEED_SCRIPT), "--clear", "--parts", str(parts), "--seed", str(seed)]
-        log(f"seeding {parts} parts (seed {seed}): {shlex.join(command)}")
+        command = seed_command(parts=parts, seed=seed, profile=profile)
+        log(f"seeding {parts} parts ({profile} profile, seed {seed}): {shlex.join(command)}")
         subprocess.run(command, check=True, env={**os.environ, **self.stack_env})
         # Fresh statistics and visibility maps: the plans do not depend on when autovacuum last came by. Every
         # table the owner owns (part and whatever tables the search keeps beside it); system catalogs are skipped.
@@ -234,6 +254,21 @@ class Stack:
             )
         )
         return max(1, min(wanted, free - PGBENCH_SPARE_CONNECTIONS))
+
+
+def seed_arguments(*, parts: int, seed: int, profile: str) -> list[str]:
+    """scripts/seed.sh's arguments for a data profile; the task profile is seed.sh's default and is not named."""
+    arguments = ["--clear", "--parts", str(parts), "--seed", str(seed)]
+    return arguments if profile == DEFAULT_PROFILE else [*arguments, "--profile", profile]
+
+
+def seed_command(*, parts: int, seed: int, profile: str) -> list[str]:
+    return ["bash", str(SEED_SCRIPT), *seed_arguments(parts=parts, seed=seed, profile=profile)]
+
+
+def seed_shown(*, parts: int, seed: int, profile: str) -> str:
+    """The seed command as env.md and --dry-run show it."""
+    return shlex.join([shown(SEED_SCRIPT), *seed_arguments(parts=parts, seed=seed, profile=profile)])
 
 
 def _service_spec(service: str) -> dict[str, Any]:
@@ -362,16 +397,25 @@ class Plan:
     connections: list[int]
     threads: int
     data_seed: int
-    workload_seed: int
+    workload_seeds: list[int]
     distinct: int
     restore_parts: int
     restore_seed: int
+    profiles: list[str] = field(default_factory=lambda: [DEFAULT_PROFILE])
+    long_tail: int = LONG_TAIL_DISTINCT  # distinct bodies of the long-tail workload; 0: no long-tail points
+
+    def cache_modes(self) -> tuple[str, ...]:
+        return CACHE_MODES if self.long_tail else tuple(mode for mode in CACHE_MODES if mode != "long-tail")
+
+    def workload_seed(self, run: int) -> int:
+        """The workload seed of round ``run`` (1-based): the next seed each round, from the first again."""
+        return self.workload_seeds[(run - 1) % len(self.workload_seeds)]
 
     def points_per_size(self) -> int:
-        return len(self.connections) * self.runs * (len(SEARCHES) * 2 + len(CEILINGS))
+        return len(self.connections) * self.runs * (len(SEARCHES) * len(self.cache_modes()) + len(CEILINGS))
 
     def total_points(self) -> int:
-        return self.points_per_size() * len(self.parts)
+        return self.points_per_size() * len(self.parts) * len(self.profiles)
 
 
 @dataclass
@@ -381,7 +425,7 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     done: int = 0
     point_seconds: float = 0.0  # wall time spent in points so far
-    sizes_left: list[int] = field(default_factory=list)
+    sizes_left: list[int] = field(default_factory=list)  # one entry per data size and profile still to seed
 
     def eta(self) -> float:
         left = self.total - self.done
@@ -406,15 +450,19 @@ class Bench:
         self.invocation = invocation
         self.points: list[Point] = []
         self.meta: dict[str, Any] = {}
-        self.visible: dict[int, int] = {}
-        self.seed_seconds: dict[int, float] = {}
         self.touched = False  # whether this run changed the catalog
-        self.seeded: tuple[int, int] | None = None  # (parts, seed) the catalog holds since this run seeded it
+        # (profile, parts, seed) the catalog holds since this run seeded it
+        self.seeded: tuple[str, int, int] | None = None
         self.fixed_path = FIXED_PATH
-        self.bodies_file = out / "tmp" / "bodies.tsv"
-        self.pgbench_file = out / "tmp" / "pgbench-search.sql"  # one for each data size, see record_pgbench_script
+        # Per workload seed, of the profile being measured: the bodies files (usual and long tail) and the
+        # pgbench script of the data size being measured (record_pgbench_script).
+        self.bodies_files: dict[int, Path] = {}
+        self.long_tail_files: dict[int, Path] = {}
+        self.pgbench_files: dict[int, Path] = {}
         self.pgbench_problem = ""  # why there is no pgbench script for the current data size
-        self.progress = Progress(total=plan.total_points(), plan=plan, sizes_left=list(plan.parts))
+        self.sizes: dict[str, dict[str, Any]] = {}  # size_key(profile, size): visible parts, seconds to seed
+        sizes = [size for _profile in plan.profiles for size in plan.parts]
+        self.progress = Progress(total=plan.total_points(), plan=plan, sizes_left=sizes)
         self.sequence = 0
 
     # Files.
@@ -426,7 +474,7 @@ class Bench:
     def raw_path(self, point: Point) -> Path:
         self.sequence += 1
         name = f"{self.sequence:03d}-{point.target}-{point.cache.replace('-', 'x')}-c{point.connections}-run{point.run}"
-        return self.out / "raw" / str(point.size) / f"{name}.txt"
+        return self.out / "raw" / point.profile / str(point.size) / f"{name}.txt"
 
     def write_raw(self, path: Path, *, command: str, code: int, out: str, err: str, extra: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -435,12 +483,18 @@ class Bench:
 
     # Measuring.
 
-    def wrk_command(self, target: str, cache: str, connections: int, duration: int) -> list[str]:
+    def wrk_command(
+        self, target: str, cache: str, connections: int, duration: int, *, seed: int = 1, bodies: Path | None = None
+    ) -> list[str]:
+        """wrk for one point; ``cache`` as Point.cache ("long-tail" sends the long-tail bodies, cache on)."""
         path = self.fixed_path if target == "nginx" else PATHS[target]
         arguments = [f"mode={'search' if target in SEARCHES else 'get'}"]
         if target in SEARCHES:
-            arguments.append(f"bodies={shown(self.bodies_file)}")
-        arguments += [f"seed={self.plan.workload_seed}", f"cache={cache}", f"host={self.stack.host}"]
+            if bodies is None:
+                bodies = (self.long_tail_files if cache == "long-tail" else self.bodies_files)[seed]
+            arguments.append(f"bodies={shown(bodies)}")
+        cache = "on" if cache in ("long-tail", "-") else cache
+        arguments += [f"seed={seed}", f"cache={cache}", f"host={self.stack.host}"]
         # As an operator where only an operator gets what is measured: a search without the cache, a probe.
         if self.stack.operator_token and (cache == "bypass" or target in ("django-healthz", "fastapi-healthz")):
             arguments.append("operator=1")
@@ -462,8 +516,9 @@ class Bench:
     def measure_wrk(self, point: Point) -> tuple[Measured, CpuSample]:
         """wrk's figures, and /proc/stat as soon as wrk is done."""
         raw = self.raw_path(point)
-        cache = point.cache if point.cache != "-" else "on"
-        command = self.wrk_command(point.target, cache, point.connections, self.plan.duration)
+        command = self.wrk_command(
+            point.target, point.cache, point.connections, self.plan.duration, seed=point.workload_seed
+        )
         timeout = self.plan.duration + WRK_TIMEOUT_S + 60
         code, out, err = run_command(command, timeout=timeout, env=self.stack.operator_env())
         cpu_after = cpu_sample()
@@ -475,49 +530,52 @@ class Bench:
             raise RuntimeError(f"wrk exited {code}: {err.strip()[-300:]}")
         return wrk_parse(out), cpu_after
 
-    def record_pgbench_script(self, size: int) -> None:
-        """The pgbench script of this data size: what the running FastAPI task sends PostgreSQL for each body."""
-        self.pgbench_problem = ""
-        self.pgbench_file = self.out / "tmp" / f"pgbench-search-{size}.sql"
-        bodies = bodies_read(self.bodies_file)
+    def record_pgbench_script(self, profile: str, size: int, seed: int) -> None:
+        """The pgbench script of this data size and workload seed: what the running FastAPI task sends
+        PostgreSQL for each body."""
+        path = self.out / "tmp" / f"pgbench-search-{profile}-{size}-seed{seed}.sql"
+        bodies_file = self.bodies_files[seed]
+        bodies = bodies_read(bodies_file)
         container = self.stack.container(self.stack.fastapi_service)
         command = ["docker", "exec", "-i", container, "python", "-c", RECORDER.read_text()]
         started = time.monotonic()
-        code, out, err = run_command(command, stdin=self.bodies_file, timeout=1800)
+        code, out, err = run_command(command, stdin=bodies_file, timeout=1800)
         try:
             if code != 0:
                 raise RuntimeError(f"the recorder exited {code} in {container}: {err.strip()[-500:]}")
             recorded = [json.loads(line) for line in out.splitlines() if line.strip()]
-            self.pgbench_file.write_text(pgbench_script(bodies, recorded), encoding="utf-8")
+            path.write_text(pgbench_script(bodies, recorded), encoding="utf-8")
         except (RuntimeError, ValueError, TypeError) as error:
-            self.pgbench_problem = f"no pgbench script for {size} parts: {error}"
+            self.pgbench_problem = f"no pgbench script for {size} parts ({profile}, workload seed {seed}): {error}"
             log(self.pgbench_problem)
             return
+        self.pgbench_files[seed] = path
         statements = sum(len(search) for search in recorded)
         log(
             f"recorded FastAPI's {statements} statements for {len(recorded)} bodies in "
-            f"{time.monotonic() - started:.1f}s (task {container}): {shown(self.pgbench_file)}"
+            f"{time.monotonic() - started:.1f}s (task {container}): {shown(path)}"
         )
 
     def measure_pgbench(self, point: Point) -> tuple[Measured, CpuSample]:
         """pgbench's figures (latency percentiles from its per-transaction log), and /proc/stat as it ends."""
         raw = self.raw_path(point)
         point.raw = str(raw.relative_to(self.out))
-        if self.pgbench_problem:
-            raise RuntimeError(self.pgbench_problem)
+        script = self.pgbench_files.get(point.workload_seed)
+        if script is None:
+            raise RuntimeError(self.pgbench_problem or f"no pgbench script for workload seed {point.workload_seed}")
         clients = self.stack.pgbench_clients(point.connections)
         threads = min(self.plan.threads, clients)
         container = self.stack.container(self.stack.postgres_service)
         prefix = f"/tmp/bench-pgbench-{os.getpid()}-{raw.stem}"
         inner = (
             'exec pgbench -n -M simple -U "$POSTGRES_APP_ROLE" '
-            f"-c {clients} -j {threads} -T {self.plan.duration} --random-seed={self.plan.workload_seed} "
+            f"-c {clients} -j {threads} -T {self.plan.duration} --random-seed={point.workload_seed} "
             f'-l --log-prefix={prefix} -f - "$POSTGRES_DB"'
         )
         environment = ["-e", "PGCLIENTENCODING=UTF8", "-e", f"PGOPTIONS=-c statement_timeout={STATEMENT_TIMEOUT_MS}"]
         command = ["docker", "exec", "-i", *environment, container, "sh", "-c", inner]
-        display = shlex.join(command) + f" < {self.pgbench_file.relative_to(self.out)}"
-        code, out, err = run_command(command, stdin=self.pgbench_file, timeout=self.plan.duration + 120)
+        display = shlex.join(command) + f" < {script.relative_to(self.out)}"
+        code, out, err = run_command(command, stdin=script, timeout=self.plan.duration + 120)
         cpu_after = cpu_sample()
         _code, log_text, _err = run_command(
             ["docker", "exec", container, "sh", "-c", f"cat {prefix}.* 2>/dev/null; rm -f {prefix}.*"], timeout=120
@@ -543,8 +601,10 @@ class Bench:
     def measure(self, point: Point) -> None:
         size = f"{point.size:,}".replace(",", " ")
         cache = f", cache {CACHE_LABELS[point.cache]}" if point.cache != "-" else ""
-        runs = f"run {point.run}/{self.plan.runs}"
-        description = f"{size} parts | {LABELS[point.target]}{cache} | {point.connections} conns | {runs}"
+        runs = f"run {point.run}/{self.plan.runs} (workload seed {point.workload_seed})"
+        description = (
+            f"{size} parts, {point.profile} | {LABELS[point.target]}{cache} | {point.connections} conns | {runs}"
+        )
         started = time.monotonic()
         before = cpu_sample()
         try:
@@ -571,15 +631,16 @@ class Bench:
         log(self.progress.line(description, result))
         time.sleep(PAUSE_S)
 
-    def warm_up(self, size: int) -> None:
+    def warm_up(self, profile: str, size: int) -> None:
         if self.plan.warmup <= 0:
             return
+        seed = self.plan.workload_seed(1)
         for target in SEARCHES:
-            command = self.wrk_command(target, "bypass", self.plan.connections[0], self.plan.warmup)
-            log(f"warm-up, {size} parts, {LABELS[target]}: {self.plan.warmup}s")
+            command = self.wrk_command(target, "bypass", self.plan.connections[0], self.plan.warmup, seed=seed)
+            log(f"warm-up, {size} parts, {profile}, {LABELS[target]}: {self.plan.warmup}s")
             timeout = self.plan.warmup + WRK_TIMEOUT_S + 60
             code, out, err = run_command(command, timeout=timeout, env=self.stack.operator_env())
-            path = self.out / "raw" / str(size) / f"000-warmup-{target}.txt"
+            path = self.out / "raw" / profile / str(size) / f"000-warmup-{target}.txt"
             self.write_raw(path, command=shlex.join(command), code=code, out=out, err=err)
 
     def choose_fixed_path(self) -> None:
@@ -620,51 +681,80 @@ class Bench:
                 )
         self.choose_fixed_path()
 
-    def measure_size(self, size: int) -> None:
+    def prepare_profile(self, profile: str) -> None:
+        """The bodies files of a data profile, one per workload seed (and the long tail's), and their shapes."""
+        vocabulary = vocabulary_load(profile)
+        self.bodies_files, self.long_tail_files = {}, {}
+        shapes: dict[str, Any] = {}
+        for seed in dict.fromkeys(self.plan.workload_seeds):
+            usual = workload_generate(seed=seed, distinct=self.plan.distinct, vocabulary=vocabulary)
+            self.bodies_files[seed] = self.out / "tmp" / f"bodies-{profile}-seed{seed}.tsv"
+            shapes[str(seed)] = workload_summary(usual, bodies_write(self.bodies_files[seed], usual))
+            if self.plan.long_tail:
+                tail = workload_generate(
+                    seed=seed, distinct=self.plan.long_tail, vocabulary=vocabulary, exponent=LONG_TAIL_EXPONENT
+                )
+                self.long_tail_files[seed] = self.out / "tmp" / f"bodies-{profile}-seed{seed}-long-tail.tsv"
+                shapes[f"{seed}-long-tail"] = workload_summary(tail, bodies_write(self.long_tail_files[seed], tail))
+        self.meta.setdefault("workloads", {})[profile] = shapes
+        self.save()
+
+    def measure_size(self, profile: str, size: int) -> None:
         self.touched = True
         self.seeded = None  # a seed that fails half-way leaves the catalog in between
-        self.seed_seconds[size] = self.stack.seed(parts=size, seed=self.plan.data_seed)
-        self.seeded = (size, self.plan.data_seed)
-        self.visible[size] = self.stack.visible_parts()
-        self.meta["sizes"] = {
-            str(key): {"visible": self.visible[key], "seed_seconds": round(self.seed_seconds[key], 1)}
-            for key in self.visible
-        }
+        seconds = self.stack.seed(parts=size, seed=self.plan.data_seed, profile=profile)
+        self.seeded = (profile, size, self.plan.data_seed)
+        visible = self.stack.visible_parts()
+        self.sizes[size_key(profile, size)] = {"visible": visible, "seed_seconds": round(seconds, 1)}
+        self.meta["sizes"] = self.sizes
         self.progress.sizes_left.remove(size)
-        log(f"{size} parts seeded in {self.seed_seconds[size]:.0f}s ({self.visible[size]} visible)")
-        self.record_pgbench_script(size)
-        self.warm_up(size)
+        log(f"{size} parts ({profile} profile) seeded in {seconds:.0f}s ({visible} visible)")
+        self.pgbench_problem = ""
+        self.pgbench_files = {}
+        for seed in dict.fromkeys(self.plan.workload_seeds):
+            self.record_pgbench_script(profile, size, seed)
+        self.warm_up(profile, size)
         for connections in self.plan.connections:
             for run in range(1, self.plan.runs + 1):
-                for cache in ("bypass", "on"):
-                    for target in SEARCHES:
-                        self.measure(Point(size=size, target=target, cache=cache, connections=connections, run=run))
-                for target in CEILINGS:
-                    self.measure(Point(size=size, target=target, cache="-", connections=connections, run=run))
+                seed = self.plan.workload_seed(run)
+                targets = [(target, cache) for cache in self.plan.cache_modes() for target in SEARCHES]
+                for target, cache in targets + [(target, "-") for target in CEILINGS]:
+                    self.measure(
+                        Point(
+                            size=size,
+                            target=target,
+                            cache=cache,
+                            connections=connections,
+                            run=run,
+                            profile=profile,
+                            workload_seed=seed,
+                        )
+                    )
 
     def prepare(self) -> None:
         (self.out / "tmp").mkdir(parents=True, exist_ok=True)
         (self.out / "tmp" / ".gitignore").write_text("*\n")
-        bodies = workload_generate(seed=self.plan.workload_seed, distinct=self.plan.distinct)
-        digest = bodies_write(self.bodies_file, bodies)
-        shape = workload_shape(bodies)
+        for profile in self.plan.profiles:
+            vocabulary_load(profile)  # an unknown profile stops the run before anything is seeded
         self.meta.update(
             {
                 "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
                 "invocation": self.invocation,
                 "parts": self.plan.parts,
+                "profiles": self.plan.profiles,
                 "plan": {
                     key: getattr(self.plan, key)
-                    for key in ("runs", "duration", "warmup", "connections", "threads", "data_seed", "workload_seed")
-                },
-                "workload": {
-                    "distinct": shape.distinct,
-                    "sha256": digest,
-                    "distinct_by_kind": shape.distinct_by_kind,
-                    "traffic_by_kind": {key: round(value, 4) for key, value in shape.traffic_by_kind.items()},
-                    "top1_share": round(shape.top1_share, 4),
-                    "top10_share": round(shape.top10_share, 4),
-                    "top100_share": round(shape.top100_share, 4),
+                    for key in (
+                        "runs",
+                        "duration",
+                        "warmup",
+                        "connections",
+                        "threads",
+                        "data_seed",
+                        "workload_seeds",
+                        "distinct",
+                        "long_tail",
+                    )
                 },
                 "git": git_facts(),
                 "host": host_facts(),
@@ -673,11 +763,8 @@ class Bench:
         self.check_stack()
         self.meta["fixed_path"] = self.fixed_path
         self.meta["stack"] = stack_facts(self.stack)
-        self.meta["postgres"] = self.stack.psql(
-            "SELECT concat_ws(', ', split_part(version(), ' on ', 1), 'max_connections=' || "
-            "current_setting('max_connections'), 'shared_buffers=' || current_setting('shared_buffers'), "
-            "'work_mem=' || current_setting('work_mem'))"
-        )
+        settings = " || ', ' || ".join(f"'{name}=' || current_setting('{name}')" for name in PLAN_SETTINGS)
+        self.meta["postgres"] = self.stack.psql(f"SELECT split_part(version(), ' on ', 1) || ', ' || {settings}")
         self.meta["pgbench"] = checked(
             ["docker", "exec", self.stack.container(self.stack.postgres_service), "pgbench", "--version"]
         ).strip()
@@ -687,7 +774,7 @@ class Bench:
         plan = self.plan
         if not self.touched:
             return
-        if self.seeded == (plan.restore_parts, plan.restore_seed):
+        if self.seeded == (DEFAULT_PROFILE, plan.restore_parts, plan.restore_seed):
             log(f"the catalog already holds {plan.restore_parts} parts of seed {plan.restore_seed}")
             return
         log(f"restoring the usual catalog: {plan.restore_parts} parts, seed {plan.restore_seed}")
@@ -701,8 +788,10 @@ class Bench:
         self.out.mkdir(parents=True, exist_ok=True)
         try:
             self.prepare()
-            for size in self.plan.parts:
-                self.measure_size(size)
+            for profile in self.plan.profiles:
+                self.prepare_profile(profile)
+                for size in self.plan.parts:
+                    self.measure_size(profile, size)
         finally:
             self.meta["finished"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             self.meta["elapsed_seconds"] = round(time.monotonic() - self.progress.started)
@@ -718,6 +807,25 @@ class Bench:
             f"{shown(self.out)}/summary.md" + (f"; {len(failed)} points failed" if failed else "")
         )
         return 1 if failed else 0
+
+
+def size_key(profile: str, size: int) -> str:
+    """results.json's key of a data size of a profile: "10000" for the task profile (as before profiles)."""
+    return str(size) if profile == DEFAULT_PROFILE else f"{profile}/{size}"
+
+
+def workload_summary(bodies: Sequence[WorkloadBody], digest: str) -> dict[str, Any]:
+    """A bodies file's shape, for results.json and env.md."""
+    shape = workload_shape(bodies)
+    return {
+        "distinct": shape.distinct,
+        "sha256": digest,
+        "distinct_by_kind": shape.distinct_by_kind,
+        "traffic_by_kind": {key: round(value, 4) for key, value in shape.traffic_by_kind.items()},
+        "top1_share": round(shape.top1_share, 4),
+        "top10_share": round(shape.top10_share, 4),
+        "top100_share": round(shape.top100_share, 4),
+    }
 
 
 # Reports.
@@ -760,32 +868,51 @@ def env_markdown(meta: dict[str, Any], points: Sequence[Point]) -> str:
             f"| {fact['service']} | `{fact['image']}` | {fact['replicas']} ({fact['running']}) | {fact['workers']} "
             f"| {fact['settings']} |"
         )
+    profiles = meta.get("profiles", [DEFAULT_PROFILE])
+    seeds = plan.get("workload_seeds", [plan.get("workload_seed", 1)])
     lines += ["", "## Data", ""]
-    for size in meta["parts"]:
-        info = sizes.get(str(size))
-        if info:
-            lines.append(
-                f"- {size} parts, seed {plan['data_seed']} (`scripts/seed.sh --clear --parts {size} --seed "
-                f"{plan['data_seed']}`, then `VACUUM ANALYZE` as the owner): {info['visible']} visible; seeded in "
-                f"{info['seed_seconds']} s"
+    for profile in profiles:
+        for size in meta["parts"]:
+            info = sizes.get(size_key(profile, size))
+            command = seed_shown(parts=size, seed=plan["data_seed"], profile=profile)
+            if info:
+                lines.append(
+                    f"- {size} parts, {profile} profile, seed {plan['data_seed']} (`{command}`, then "
+                    f"`VACUUM ANALYZE` as the owner): {info['visible']} visible; seeded in {info['seed_seconds']} s"
+                )
+            else:
+                lines.append(f"- {size} parts, {profile} profile: not reached")
+    lines += ["", "## Workload", ""]
+    workloads = meta.get("workloads") or {DEFAULT_PROFILE: {str(seeds[0]): meta.get("workload", {})}}
+    if "workloads" not in meta:  # a run from before workload seeds and profiles: its own commit's workload
+        lines.append(f"- One workload seed ({seeds[0]}), from `scripts/bench/workload.py` at the run's commit.")
+    else:
+        lines.append(
+            f"- Workload seeds {', '.join(str(seed) for seed in seeds)}: round r of every point draws its bodies from "
+            "the r-th seed (from the first again when there are more rounds than seeds), so a point's runs differ in "
+            "their bodies too, and the summary's min-max of the runs is the spread across seeds. Bodies from "
+            "`scripts/bench/workload.py`, the profile's own vocabulary (`app/catalog/profiles.py`); price bounds are "
+            f"any integer; no body above {MAX_BODY_SHARE:.0%} of the requests."
+        )
+    for profile, shapes in workloads.items():
+        for name, workload in shapes.items():
+            if not workload:
+                continue
+            by_kind = ", ".join(
+                f"{kind} {workload['distinct_by_kind'][kind]} bodies / {workload['traffic_by_kind'][kind]:.0%}"
+                for kind in workload["distinct_by_kind"]
             )
-        else:
-            lines.append(f"- {size} parts: not reached")
-    by_kind = ", ".join(
-        f"{kind} {workload['distinct_by_kind'][kind]} bodies / {workload['traffic_by_kind'][kind]:.0%} of requests"
-        for kind in workload["distinct_by_kind"]
-    )
+            tail = name.endswith("-long-tail")
+            exponent = LONG_TAIL_EXPONENT if tail else ZIPF_EXPONENT
+            lines.append(
+                f"- {profile} profile, seed {name.removesuffix('-long-tail')}{', long tail' if tail else ''}: "
+                f"{workload['distinct']} distinct bodies (sha256 `{workload['sha256'][:16]}...`): {by_kind}; Zipf-like "
+                f"within each kind (exponent {exponent}): the most popular body is {workload['top1_share']:.1%} of "
+                f"requests, the top 10 {workload['top10_share']:.1%}, the top 100 {workload['top100_share']:.1%}."
+            )
     lines += [
-        "",
-        "## Workload",
-        "",
-        f"- {workload['distinct']} distinct search bodies from `scripts/bench/workload.py`, seed "
-        f"{plan['workload_seed']} (sha256 of the bodies file `{workload['sha256'][:16]}...`): {by_kind}.",
-        f"- Skew: Zipf-like within each kind (exponent {ZIPF_EXPONENT}); the most popular body is "
-        f"{workload['top1_share']:.1%} of requests, the top 10 {workload['top10_share']:.1%}, the top 100 "
-        f"{workload['top100_share']:.1%}.",
-        f"- The bodies file is in `tmp/` (not in git); `python -m scripts.bench.run workload --seed "
-        f"{plan['workload_seed']} --distinct {workload['distinct']} --out DIR` writes it again.",
+        "- The bodies files are in `tmp/` (not in git); `python -m scripts.bench.run workload --profile P --seed S "
+        "--distinct N [--long-tail] --out DIR` writes one again.",
         "",
         "## Points",
         "",
@@ -794,7 +921,8 @@ def env_markdown(meta: dict[str, Any], points: Sequence[Point]) -> str:
         f"{plan['threads']} threads and keep-alive connections, through Nginx at the stack's published port.",
         "- Each round: Django and FastAPI searches alternating, cache bypassed (`Cache-Control: no-cache` with "
         "the edge's operator token), "
-        "then cache on; then the ceilings: "
+        "then cache on, then cache on over the long-tail bodies (when there are long-tail points); then the "
+        "ceilings: "
         f"Nginx's fixed answer (`{meta.get('fixed_path', FIXED_PATH)}`), `/healthz` and `/fastapi/healthz`, "
         "and pgbench running the FastAPI SQL (`fastapi_search/queries.py`) with the same bodies and weights.",
         "- pgbench's script for each data size holds, for every body, the statements the running FastAPI task's "
@@ -804,6 +932,7 @@ def env_markdown(meta: dict[str, Any], points: Sequence[Point]) -> str:
         f"(each statement planned with its values), statement_timeout {STATEMENT_TIMEOUT_MS} ms as in the service; "
         "its clients are capped by what max_connections leaves free.",
         "- CPU per core: from /proc/stat before and after each point (the whole machine).",
+        f"- {NGINX_FIXED_CAVEAT}",
         "",
         "## Exact commands",
         "",
@@ -818,10 +947,29 @@ def env_markdown(meta: dict[str, Any], points: Sequence[Point]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plan_lines(plan: Plan) -> list[str]:
+    """What a run would do, in order, without doing it (measure --dry-run)."""
+    lines = [f"{plan.total_points()} points of {plan.duration} s ({plan.points_per_size()} per data size and profile)"]
+    for profile in plan.profiles:
+        lines.append(f"profile {profile}: vocabulary {len(vocabulary_load(profile).part_names)} part names")
+        for size in plan.parts:
+            lines.append("  " + seed_shown(parts=size, seed=plan.data_seed, profile=profile))
+            for connections in plan.connections:
+                for run in range(1, plan.runs + 1):
+                    cache = ", ".join(CACHE_LABELS[mode] for mode in plan.cache_modes())
+                    lines.append(
+                        f"    {size} parts, {connections} conns, run {run} (workload seed "
+                        f"{plan.workload_seed(run)}): searches with the cache {cache}; then the ceilings"
+                    )
+    lines.append(f"  then the usual catalog again: {plan.restore_parts} parts, seed {plan.restore_seed}")
+    return lines
+
+
 def write_reports(out: Path) -> None:
     """summary.md, env.md and the plots of a run folder from its results.json; then the index."""
     meta, points = load_points(out / "results.json")
-    plots: dict[int, str] = {}
+    profiles = list(meta.get("profiles", [DEFAULT_PROFILE]))
+    plots: dict[tuple[str, int], str] = {}
     decision: str | None = None
     try:
         from scripts.bench.plots import (  # noqa: PLC0415 (matplotlib only when there is something to draw)
@@ -831,18 +979,25 @@ def write_reports(out: Path) -> None:
     except ImportError as error:
         log(f"no plots: {error} (scripts/venv.sh requirements/bench.txt installs matplotlib)")
     else:
-        if plot_decision(points, meta["parts"], out / DECISION_PLOT, run=out.name):
+        if plot_decision(points, meta["parts"], out / DECISION_PLOT, run=out.name, profiles=profiles):
             decision = DECISION_PLOT
-        for size in meta["parts"]:
-            name = f"plot-{size}.png"
-            if plot_size(points, size, out / name):
-                plots[size] = name
-    visible = {int(size): info["visible"] for size, info in meta.get("sizes", {}).items()}
+        for profile in profiles:
+            for size in meta["parts"]:
+                name = f"plot-{size_key(profile, size).replace('/', '-')}.png"
+                if plot_size(points, size, out / name, profile=profile):
+                    plots[(profile, size)] = name
+    visible = {
+        (profile, size): info["visible"]
+        for profile in profiles
+        for size in meta["parts"]
+        if (info := meta.get("sizes", {}).get(size_key(profile, size)))
+    }
     gitinfo, plan = meta["git"], meta["plan"]
     preamble = (
         f"`make bench` at commit `{gitinfo['short']}`{' (with uncommitted changes)' if gitinfo['dirty'] else ''}, "
         f"started {meta['started']}: medians of {plan['runs']} run(s) of {plan['duration']} s per point, through "
-        "Nginx on this machine (load generator included). Hardware, stack sizes, data and exact commands: "
+        "Nginx on this machine (load generator included), with the spread of the runs beside each median and "
+        "every run's own figure below each size's tables. Hardware, stack sizes, data and exact commands: "
         "[env.md](env.md); every point: [results.json](results.json) and `raw/`."
     )
     fixed = meta.get("fixed_path", FIXED_PATH)
@@ -853,6 +1008,13 @@ def write_reports(out: Path) -> None:
         "p99 is wrk's, over every answer, the fast 503s included; pgbench's is from its per-transaction log.",
         '"of its /healthz", "of Nginx fixed" and "of pgbench" divide the search\'s median rps by that '
         "ceiling's median rps at the same connection count, in the same run.",
+        "rps min-max is the lowest and highest run of a point; each run draws its bodies from the next workload "
+        f"seed ({', '.join(str(seed) for seed in plan.get('workload_seeds', [plan.get('workload_seed', 1)]))}), "
+        "so it is also the spread across seeds. A median hides a bad run (a cached point whose run crossed the "
+        "cache's TTL, say): the table of every run shows it, with that run's X-Cache hit share.",
+        "Cache on, long tail: the cache on over tens of thousands of distinct bodies with a flat skew (env.md), "
+        "so that the response cache misses as it would on a real shop's traffic; read its rps with its hit share.",
+        NGINX_FIXED_CAVEAT,
         f"Nginx fixed is `{fixed}`."
         if fixed == FIXED_PATH
         else f"Nginx fixed is `{fixed}` (Lua, answered by Nginx alone): the running Nginx predates `{FIXED_PATH}`.",
@@ -873,6 +1035,7 @@ def write_reports(out: Path) -> None:
         plots=plots,
         notes=notes,
         decision=decision,
+        profiles=profiles,
     )
     (out / "summary.md").write_text(summary, encoding="utf-8")
     (out / "env.md").write_text(env_markdown(meta, points), encoding="utf-8")
@@ -895,7 +1058,7 @@ def run_folder(results_dir: Path) -> Path:
     return folder
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench.run", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -907,8 +1070,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     measure.add_argument("--connections", type=int, nargs="+", default=[8, 32, 128])
     measure.add_argument("--threads", type=int, default=2, help="wrk threads (pgbench: -j)")
     measure.add_argument("--data-seed", type=int, default=1)
-    measure.add_argument("--workload-seed", type=int, default=1)
+    measure.add_argument(
+        "--workload-seeds", type=int, nargs="+", default=[1, 2, 3], help="round r draws from the r-th seed"
+    )
     measure.add_argument("--distinct", type=int, default=DEFAULT_DISTINCT, help="distinct search bodies")
+    measure.add_argument(
+        "--long-tail",
+        type=int,
+        default=LONG_TAIL_DISTINCT,
+        help="distinct bodies of the cache-on long-tail points (0: none)",
+    )
+    measure.add_argument("--profiles", nargs="+", default=[DEFAULT_PROFILE], help="data profiles (profiles.py)")
+    measure.add_argument(
+        "--dry-run", action="store_true", help="print what would be seeded and measured; touch nothing"
+    )
     measure.add_argument("--restore-parts", type=int, default=10_000)
     measure.add_argument("--restore-seed", type=int, default=1)
     measure.add_argument("--base-url", default="http://127.0.0.1:8080")
@@ -926,10 +1101,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("index", help="rewrite bench-results/README.md")
 
     workload = commands.add_parser("workload", help="write the bodies file")
+    workload.add_argument("--profile", default=DEFAULT_PROFILE)
     workload.add_argument("--seed", type=int, default=1)
     workload.add_argument("--distinct", type=int, default=DEFAULT_DISTINCT)
+    workload.add_argument(
+        "--long-tail", action="store_true", help=f"the long tail's skew (exponent {LONG_TAIL_EXPONENT})"
+    )
     workload.add_argument("--out", type=Path, required=True)
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "summarize":
         write_reports(args.folder.resolve())
@@ -938,7 +1121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_index()
         return 0
     if args.command == "workload":
-        bodies = workload_generate(seed=args.seed, distinct=args.distinct)
+        exponent = LONG_TAIL_EXPONENT if args.long_tail else ZIPF_EXPONENT
+        vocabulary = vocabulary_load(args.profile)
+        bodies = workload_generate(seed=args.seed, distinct=args.distinct, vocabulary=vocabulary, exponent=exponent)
         digest = bodies_write(args.out / "bodies.tsv", bodies)
         print(f"{args.out / 'bodies.tsv'} (sha256 {digest})")
         return 0
@@ -953,11 +1138,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         connections=args.connections,
         threads=args.threads,
         data_seed=args.data_seed,
-        workload_seed=args.workload_seed,
+        workload_seeds=args.workload_seeds,
         distinct=args.distinct,
         restore_parts=args.restore_parts,
         restore_seed=args.restore_seed,
+        profiles=list(dict.fromkeys(args.profiles)),
+        long_tail=args.long_tail,
     )
+    if args.dry_run:
+        print("\n".join(plan_lines(plan)))
+        return 0
     stack = Stack(
         base_url=args.base_url.rstrip("/"),
         host=args.host,

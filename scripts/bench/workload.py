@@ -3,29 +3,35 @@
 Real users of a parts search mostly narrow it down (a mark or model, a part name they type, a colour, a price
 range, new parts only); fewer run broad searches (one mark, one country, a colour or a name alone); few page
 deep; a few find nothing. Popularity is skewed: within each kind, the body of rank r is drawn with a weight
-proportional to 1 / r**ZIPF_EXPONENT, so a handful of bodies carry a large share of the traffic (what a
-response cache lives on) and a long tail is seen once in a while.
+proportional to 1 / r**exponent, so a handful of bodies carry a large share of the traffic (what a response
+cache lives on) and a long tail is seen once in a while. No body carries more than MAX_BODY_SHARE of the
+traffic: with a 10 % top body (the earlier mix) a response cache looked better than any real shop would see.
 
-Every value comes from the seed's own vocabulary (app/catalog/services.py: CATALOG, PART_NAMES, COLORS,
-MAX_PRICE), read from its source so that this module needs no Django. The same seed gives the same bodies,
-weights and order; each body is checked against the search contract's own parser.
+Every value comes from the vocabulary of the data profile being measured (app/catalog/profiles.py, loaded by
+file path so that this module needs no Django). Price bounds are any integer, not round numbers: a design
+that keeps totals per price band must not meet only the bands' own edges. The same seed and profile give
+the same bodies, weights and order; each body is checked against the search contract's own parser.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
+import importlib.util
 import json
+import math
 import random
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from search_contract import parse_search_request
 
 ROOT = Path(__file__).resolve().parents[2]
-VOCABULARY_SOURCE = ROOT / "app" / "catalog" / "services.py"
+PROFILES_SOURCE = ROOT / "app" / "catalog" / "profiles.py"
+DEFAULT_PROFILE = "task"
 
 # Traffic share of each kind of body (the weights of its bodies sum to this share of WEIGHT_SCALE) and its
 # share of the distinct bodies. Deep pages and empty results are many distinct bodies but little traffic.
@@ -37,23 +43,31 @@ KINDS: dict[str, tuple[float, float]] = {
     "nothing": (0.05, 0.04),
 }
 ZIPF_EXPONENT = 1.0
+# No single body above this share of the traffic; what a capped body loses goes to the rest of its kind.
+MAX_BODY_SHARE = 0.02
 WEIGHT_SCALE = 1_000_000
 DEFAULT_DISTINCT = 1200
+# The long-tail scenario: so many distinct bodies, and a flatter skew, that a response cache misses often.
+LONG_TAIL_DISTINCT = 50_000
+LONG_TAIL_EXPONENT = 0.6
 DEEP_PAGES = (50, 500)
 
-# Values the seed never produces, for bodies that match nothing.
-UNKNOWN_MARKS = ("Tesla", "Škoda", "Volvo", "Лада")
-UNKNOWN_COUNTRIES = ("Китай", "Франция", "USA")
-UNKNOWN_PART_WORDS = ("карбюратор", "turbo", "глушитель", "wiper")
-UNKNOWN_COLORS = ("фиолетовый", "purple", "оранжевый")
-SEED_MAX_COUNT = 50  # catalog/services.py: count is drawn from 0..50
+# Values for bodies that match nothing; those the profile's vocabulary holds after all are left out.
+UNKNOWN_MARKS = ("Tesla", "Škoda", "Volvo", "Лада", "Nomark-404")
+UNKNOWN_COUNTRIES = ("Китай", "Франция", "USA", "Атлантида")
+UNKNOWN_PART_WORDS = ("карбюратор", "turbo", "глушитель", "wiper", "zzqx")
+UNKNOWN_COLORS = ("фиолетовый", "purple", "оранжевый", "ультрамарин-404")
+SEED_MAX_COUNT = 50  # the task profile draws json_data's count from 0..50; selective bodies ask within it
+# No profile draws a count this high (the realistic one stops at 500): a body asking for it finds nothing.
+UNMATCHED_COUNTS = (1_000, 9_999)
 
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """The values the catalog's seed draws from."""
+    """The values a data profile's seed draws from (app/catalog/profiles.py's Vocabulary, copied)."""
 
-    catalog: tuple[tuple[str, str, str], ...]  # (mark, producer country, model)
+    marks: tuple[tuple[str, str], ...]  # (mark name, producer country); mark id = position + 1 on a fresh seed
+    models: tuple[tuple[str, int], ...]  # (model name, index into marks); model id = position + 1
     part_names: tuple[str, ...]
     colors: tuple[str, ...]
     max_price: int
@@ -68,24 +82,49 @@ class WorkloadBody:
     weight: int
 
 
-def vocabulary_load(path: Path = VOCABULARY_SOURCE) -> Vocabulary:
-    """CATALOG, PART_NAMES, COLORS and MAX_PRICE, evaluated from the module's source as literals."""
-    wanted = {"CATALOG", "PART_NAMES", "COLORS", "MAX_PRICE"}
-    found: dict[str, Any] = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-            if name in wanted:
-                found[name] = ast.literal_eval(node.value)
-    missing = wanted - found.keys()
-    if missing:
-        raise ValueError(f"{path}: no literal {', '.join(sorted(missing))}")
-    return Vocabulary(
-        catalog=tuple(tuple(row) for row in found["CATALOG"]),
-        part_names=tuple(found["PART_NAMES"]),
-        colors=tuple(found["COLORS"]),
-        max_price=int(found["MAX_PRICE"]),
+def profiles_module(path: Path = PROFILES_SOURCE) -> ModuleType:
+    """app/catalog/profiles.py, imported from its file: the catalog package's __init__ (Django) is not run."""
+    spec = importlib.util.spec_from_file_location("partscat_bench_catalog_profiles", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{path}: not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the class is made.
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[spec.name]
+        raise
+    return module
+
+
+def vocabulary_load(profile: str = DEFAULT_PROFILE, *, path: Path = PROFILES_SOURCE) -> Vocabulary:
+    """The vocabulary of a data profile, from app/catalog/profiles.py's ``vocabulary(profile)``."""
+    module = profiles_module(path)
+    known = tuple(getattr(module, "PROFILES", ()))
+    if profile not in known:
+        raise ValueError(f"unknown data profile {profile!r}: {path} has {', '.join(known) or 'none'}")
+    source = module.vocabulary(profile)
+    vocabulary = Vocabulary(
+        marks=tuple((str(name), str(country)) for name, country in source.marks),
+        models=tuple((str(name), int(mark)) for name, mark in source.models),
+        part_names=tuple(str(name) for name in source.part_names),
+        colors=tuple(str(color) for color in source.colors),
+        max_price=int(source.max_price),
     )
+    if not (vocabulary.marks and vocabulary.models and vocabulary.part_names and vocabulary.colors):
+        raise ValueError(f"profile {profile!r}: an empty list of marks, models, part names or colours")
+    if any(not 0 <= mark < len(vocabulary.marks) for _name, mark in vocabulary.models):
+        raise ValueError(f"profile {profile!r}: a model's mark index is out of range")
+    return vocabulary
+
+
+def _unknown(candidates: Sequence[str], known: Iterable[str], *, substring: bool = False) -> tuple[str, ...]:
+    """The candidates that match nothing the vocabulary holds, case-insensitively (as a substring, if asked)."""
+    known_lower = [value.lower() for value in known]
+    if substring:
+        return tuple(value for value in candidates if not any(value.lower() in text for text in known_lower))
+    return tuple(value for value in candidates if value.lower() not in known_lower)
 
 
 class _BodyMaker:
@@ -94,6 +133,16 @@ class _BodyMaker:
     def __init__(self, rng: random.Random, vocabulary: Vocabulary) -> None:
         self.rng = rng
         self.vocabulary = vocabulary
+        self.unknown_marks = _unknown(UNKNOWN_MARKS, (name for name, _country in vocabulary.marks))
+        self.unknown_countries = _unknown(UNKNOWN_COUNTRIES, (country for _name, country in vocabulary.marks))
+        self.unknown_part_words = _unknown(UNKNOWN_PART_WORDS, vocabulary.part_names, substring=True)
+        self.unknown_colors = _unknown(UNKNOWN_COLORS, vocabulary.colors)
+        # Model names, lower case, of each mark: two marks may have models of the same name.
+        self.models_of: dict[str, set[str]] = {}
+        for model, mark in vocabulary.models:
+            self.models_of.setdefault(vocabulary.marks[mark][0].lower(), set()).add(model.lower())
+        if not (self.unknown_marks and self.unknown_countries and self.unknown_part_words and self.unknown_colors):
+            raise ValueError("the vocabulary holds every value meant to match nothing")
 
     # Values, typed the way people type them.
 
@@ -115,10 +164,18 @@ class _BodyMaker:
         start = 0 if self.rng.random() < 0.7 else self.rng.randint(0, len(word) - length)
         return self.typed(word[start : start + length])
 
+    def price(self) -> int:
+        """Any integer in 0..max_price; small prices more often (log-uniform), as people look for them."""
+        top = self.vocabulary.max_price
+        if self.rng.random() < 0.3:
+            return self.rng.randint(0, top)
+        return min(top, round(10 ** self.rng.uniform(0, math.log10(top + 1))) - 1 + self.rng.randint(0, 1))
+
     def price_range(self) -> dict[str, int]:
         top = self.vocabulary.max_price
-        low = self.rng.randrange(0, top, 500)
-        high = min(top, low + self.rng.choice((1_000, 2_000, 5_000, 10_000, 20_000, 50_000)))
+        low = self.price()
+        width = self.rng.choice((0.01, 0.02, 0.05, 0.1, 0.2, 0.5)) * max(low, top // 20)
+        high = min(top, low + max(1, round(width * self.rng.uniform(0.5, 1.5))))
         roll = self.rng.random()
         if roll < 0.3:
             return {"price_gte": low}
@@ -126,8 +183,13 @@ class _BodyMaker:
             return {"price_lte": high}
         return {"price_gte": low, "price_lte": high}
 
-    def mark_row(self) -> tuple[str, str, str]:
-        return self.rng.choice(self.vocabulary.catalog)
+    def mark(self) -> tuple[str, str]:
+        return self.rng.choice(self.vocabulary.marks)
+
+    def model(self) -> tuple[str, str]:
+        """A model and its own mark's name."""
+        name, mark = self.rng.choice(self.vocabulary.models)
+        return name, self.vocabulary.marks[mark][0]
 
     def page(self) -> int:
         return 1 if self.rng.random() < 0.85 else self.rng.randint(2, 5)
@@ -136,19 +198,19 @@ class _BodyMaker:
 
     def vehicle(self) -> dict[str, Any]:
         """The car a selective search is for: its mark, its model, both, or ids of either."""
-        mark, _country, model = self.mark_row()
-        ids = range(1, len(self.vocabulary.catalog) + 1)
         roll = self.rng.random()
         if roll < 0.5:
-            return {"mark_name": self.typed(mark)}
+            return {"mark_name": self.typed(self.mark()[0])}
+        model, mark = self.model()
         if roll < 0.7:
             return {"model_name": self.typed(model)}
         if roll < 0.85:
             return {"mark_name": self.typed(mark), "model_name": self.typed(model)}
         # Ids as a client that listed /mark/ or /model/ first sends them; the seed creates marks and models in
-        # CATALOG order, so on a fresh database these are its ids.
-        field = "mark_list" if roll < 0.93 else "model_list"
-        return {field: sorted(self.rng.sample(ids, self.rng.randint(1, 2)))}
+        # the vocabulary's order, so on a fresh database these are its ids.
+        field, count = ("mark_list", len(self.vocabulary.marks)) if roll < 0.93 else ("model_list", 0)
+        count = count or len(self.vocabulary.models)
+        return {field: sorted(self.rng.sample(range(1, count + 1), min(count, self.rng.randint(1, 2))))}
 
     def selective(self) -> dict[str, Any]:
         """A mark or model, usually a part name, and one or two more filters."""
@@ -178,7 +240,7 @@ class _BodyMaker:
         return body
 
     def broad_filter(self) -> dict[str, Any]:
-        mark, country, _model = self.mark_row()
+        mark, country = self.mark()
         roll = self.rng.random()
         if roll < 0.25:
             return {"mark_name": self.typed(mark)}
@@ -209,36 +271,50 @@ class _BodyMaker:
 
     def nothing(self) -> dict[str, Any]:
         """A search that matches no part: a value the seed never uses, or filters that exclude each other."""
-        rows = self.vocabulary.catalog
         roll = self.rng.random()
         body: dict[str, Any]
         if roll < 0.2:
-            body = {"mark_name": self.rng.choice(UNKNOWN_MARKS)}
+            body = {"mark_name": self.rng.choice(self.unknown_marks)}
         elif roll < 0.35:
-            body = {"producer_country_name": self.rng.choice(UNKNOWN_COUNTRIES)}
+            body = {"producer_country_name": self.rng.choice(self.unknown_countries)}
         elif roll < 0.55:
-            body = {"part_name": self.rng.choice(UNKNOWN_PART_WORDS)}
+            body = {"part_name": self.rng.choice(self.unknown_part_words)}
         elif roll < 0.7:
-            body = {"params": {"color": self.rng.choice(UNKNOWN_COLORS)}}
+            body = {"params": {"color": self.rng.choice(self.unknown_colors)}}
         elif roll < 0.8:
-            low = self.vocabulary.max_price + self.rng.randint(1, 100) * 100
-            body = {"price_gte": low}
-        elif roll < 0.9:
-            body = {"params": {"count": self.rng.randint(SEED_MAX_COUNT + 1, 999)}}
+            body = {"price_gte": self.vocabulary.max_price + self.rng.randint(1, 10_000)}
+        elif roll < 0.9 or len(self.vocabulary.marks) < 2:
+            body = {"params": {"count": self.rng.randint(*UNMATCHED_COUNTS)}}
         else:
             # A mark with another mark's model.
-            first, second = self.rng.sample(range(len(rows)), 2)
-            body = {"mark_name": rows[first][0], "model_name": rows[second][2]}
+            model, _own_mark = self.model()
+            others = [
+                name
+                for name, _country in self.vocabulary.marks
+                if model.lower() not in self.models_of.get(name.lower(), set())
+            ]
+            body = {"mark_name": self.rng.choice(others), "model_name": model} if others else {"mark_name": "Nomark"}
         if self.rng.random() < 0.5 and "part_name" not in body:
             body["part_name"] = self.name_fragment()
         return body
 
 
-def _zipf_weights(count: int, share: float) -> list[int]:
-    """Integer weights by rank (1 / rank**s), summing to about ``share`` of WEIGHT_SCALE, none below 1."""
-    raw = [1 / (rank**ZIPF_EXPONENT) for rank in range(1, count + 1)]
-    total = sum(raw)
-    return [max(1, round(share * WEIGHT_SCALE * value / total)) for value in raw]
+def _zipf_weights(count: int, share: float, *, exponent: float = ZIPF_EXPONENT) -> list[int]:
+    """Integer weights by rank (1 / rank**exponent), summing to about ``share`` of WEIGHT_SCALE, none below 1,
+    none above MAX_BODY_SHARE of WEIGHT_SCALE: what the cap takes from the head goes to the rest in proportion."""
+    raw = [1 / (rank**exponent) for rank in range(1, count + 1)]
+    cap = MAX_BODY_SHARE * WEIGHT_SCALE
+    budget = share * WEIGHT_SCALE
+    capped = 0  # the first `capped` ranks sit at the cap
+    while capped < count:
+        rest = sum(raw[capped:])
+        if budget - capped * cap <= 0 or (budget - capped * cap) * raw[capped] / rest <= cap:
+            break
+        capped += 1
+    rest = sum(raw[capped:])
+    left = budget - capped * cap
+    weights = [cap] * capped + [left * value / rest for value in raw[capped:]] if rest else [cap] * capped
+    return [max(1, min(int(cap), round(value))) for value in weights]
 
 
 def _rank_penalty(text: str) -> float:
@@ -257,9 +333,14 @@ def body_text(body: dict[str, Any]) -> str:
 
 
 def workload_generate(
-    *, seed: int = 1, distinct: int = DEFAULT_DISTINCT, vocabulary: Vocabulary | None = None
+    *,
+    seed: int = 1,
+    distinct: int = DEFAULT_DISTINCT,
+    vocabulary: Vocabulary | None = None,
+    exponent: float = ZIPF_EXPONENT,
 ) -> list[WorkloadBody]:
-    """``distinct`` different bodies with their weights, most popular first; the same seed, the same list."""
+    """``distinct`` different bodies with their weights, most popular first; the same seed and vocabulary, the
+    same list. ``vocabulary`` defaults to the task profile's."""
     vocabulary = vocabulary or vocabulary_load()
     rng = random.Random(seed)
     maker = _BodyMaker(rng, vocabulary)
@@ -279,7 +360,7 @@ def workload_generate(
         attempts = 0
         while len(texts) < counts[kind]:
             attempts += 1
-            if attempts > counts[kind] * 200:
+            if attempts > counts[kind] * 200 + 1000:
                 raise ValueError(f"could not make {counts[kind]} distinct {kind} bodies from the vocabulary")
             body = makers[kind]()
             key = json.dumps(body, sort_keys=True)
@@ -292,7 +373,7 @@ def workload_generate(
             texts.append(text)
         # Rank at random, but popular searches look like the usual case: a first page, names rather than ids.
         ranked = sorted(texts, key=lambda text: rng.random() * _rank_penalty(text))
-        for text, weight in zip(ranked, _zipf_weights(len(ranked), traffic_share), strict=True):
+        for text, weight in zip(ranked, _zipf_weights(len(ranked), traffic_share, exponent=exponent), strict=True):
             result.append(WorkloadBody(kind=kind, body=text, weight=weight))
     result.sort(key=lambda item: -item.weight)  # stable: ties keep their kind order
     return result
