@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Seed a throwaway PostgreSQL with PARTS parts (default 1 000 000) and print every search plan.
+# Seed a throwaway PostgreSQL with PARTS parts (default 1 000 000) of PROFILE (default task) and print every search plan.
+#
+# The throwaway server runs the stack's own entrypoint (scripts/images/postgres-entrypoint.sh), so it plans with
+# the settings `make bench` measures (no parallel workers, no JIT); scripts/explain_plans.py prints the
+# settings it read from the server above the plans and refuses to capture when they differ from the stack's.
+# Arguments go to scripts/explain_plans.py (--any-settings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/system-packages.sh
 bash scripts/venv.sh
-PARTS=${PARTS:-1000000} exec .venv/bin/python - <<'PY'
+PARTS=${PARTS:-1000000} PROFILE=${PROFILE:-task} exec .venv/bin/python - "$@" <<'PY'
 import os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 from tests.servers import manage, start_postgres
@@ -17,9 +22,11 @@ try:
     pg.database_create("catalog")
     manage(pg.owner_url("catalog"), "migrate", "--no-input", "-v", "0")
     url = pg.app_url("catalog")
-    print(manage(url, "seed_parts", "--parts", os.environ["PARTS"], "--seed", "1"), file=sys.stderr)
+    profile = [] if os.environ["PROFILE"] == "task" else ["--profile", os.environ["PROFILE"]]
+    print(manage(url, "seed_parts", "--parts", os.environ["PARTS"], "--seed", "1", *profile), file=sys.stderr)
     pg.psql("VACUUM ANALYZE", dbname="catalog")
-    subprocess.run([sys.executable, "scripts/explain_plans.py"], env={**os.environ, "DATABASE_URL": url}, check=True)
+    explain = [sys.executable, "scripts/explain_plans.py", *sys.argv[1:]]
+    subprocess.run(explain, env={**os.environ, "DATABASE_URL": url}, check=True)
 finally:
     pg.stop()
     shutil.rmtree(base, ignore_errors=True)

@@ -4,12 +4,23 @@ Usage (from the repository root, on a catalog seeded with seed_parts; the projec
     DATABASE_URL=postgres://... .venv/bin/python scripts/explain_plans.py > plans.txt
 Django's SQL is captured from the real selector; FastAPI's is its named statement
 with the same custom-plan setting the service's pool uses.
+
+The plans are only worth reading if the server plans as the benchmarked one does: the settings that shape a
+plan are read from the server (SHOW) and printed above the plans, and the ones the stack's PostgreSQL is
+started with (the ``-c name=value`` options of scripts/images/postgres-entrypoint.sh, such as
+max_parallel_workers_per_gather=0) must hold, or nothing is captured (``--any-settings`` captures anyway
+and says so in the output).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
+import re
+import shlex
+import sys
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -28,6 +39,22 @@ from fastapi_search.queries import PART_GROUPS, PART_SEARCH_PAGE, PART_SEARCH_TO
 from fastapi_search.search import group_arguments, match_arguments  # noqa: E402
 from search_contract import PartFilters  # noqa: E402
 from search_contract.filters import MAX_PAGE  # noqa: E402
+
+# What the FastAPI service's pool sets on each connection (fastapi_search/main.py).
+FASTAPI_SESSION = {"plan_cache_mode": "force_custom_plan"}
+ENTRYPOINT = Path(__file__).resolve().parent / "images" / "postgres-entrypoint.sh"
+# Besides the entrypoint's own: the settings that size or shape a plan, printed with every capture.
+PLAN_SETTINGS = (
+    "server_version",
+    "max_parallel_workers_per_gather",
+    "max_parallel_workers",
+    "jit",
+    "shared_buffers",
+    "work_mem",
+    "effective_cache_size",
+    "random_page_cost",
+    "plan_cache_mode",
+)
 
 CASES: dict[str, PartFilters] = {
     "shape 1: part name + mark + colour": PartFilters(mark_name="Honda", part_name="бамп", color="черный"),
@@ -57,7 +84,7 @@ def django_plans(name: str, filters: PartFilters) -> None:
 
 
 async def fastapi_plans(name: str, filters: PartFilters) -> None:
-    conn = await asyncpg.connect(os.environ["DATABASE_URL"], server_settings={"plan_cache_mode": "force_custom_plan"})
+    conn = await asyncpg.connect(os.environ["DATABASE_URL"], server_settings=FASTAPI_SESSION)
     try:
         await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=str)
         rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {PART_GROUPS}", *group_arguments(filters))
@@ -71,18 +98,82 @@ async def fastapi_plans(name: str, filters: PartFilters) -> None:
         await conn.close()
 
 
-def main() -> None:
+def stack_settings(entrypoint: Path = ENTRYPOINT) -> dict[str, str]:
+    """The ``-c name=value`` options the stack's PostgreSQL starts with (its entrypoint's exec line), minus the
+    ones that only say where it listens."""
+    text = entrypoint.read_text(encoding="utf-8").replace("\\\n", " ")
+    exec_line = next((line for line in text.splitlines() if line.strip().startswith("exec postgres")), "")
+    words = shlex.split(exec_line)
+    options = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "-c"]
+    settings = dict(option.split("=", 1) for option in options if "=" in option)
+    return {name: value for name, value in settings.items() if not re.match(r"listen_|unix_socket", name)}
+
+
+def server_settings(names: list[str]) -> dict[str, str]:
+    """SHOW of each name on the server the plans run on (Django's connection: the apps' role, their database)."""
+    values = {}
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute("SELECT current_setting(%s)", [name])
+            (values[name],) = cursor.fetchone() or ("?",)
+    return values
+
+
+def settings_differences(wanted: dict[str, str], found: dict[str, str]) -> list[str]:
+    """Where the server differs from the stack's settings (on/off and true/false taken as the same)."""
+    same = {"true": "on", "false": "off", "1": "on", "0": "off"}
+
+    def norm(name: str, value: str) -> str:
+        value = value.strip().strip("'").lower()
+        return same.get(value, value) if name == "jit" else value
+
+    return [
+        f"{name}: the stack runs {value!r}, this server {found.get(name)!r}"
+        for name, value in wanted.items()
+        if norm(name, value) != norm(name, found.get(name, ""))
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--any-settings", action="store_true", help="capture even when the server plans unlike the stack's"
+    )
+    parser.add_argument(
+        "--entrypoint", type=Path, default=ENTRYPOINT, help="the stack's PostgreSQL entrypoint (its -c options)"
+    )
+    args = parser.parse_args(argv)
+    wanted = stack_settings(args.entrypoint)
+    found = server_settings(list(dict.fromkeys([*wanted, *PLAN_SETTINGS])))
+    differences = settings_differences(wanted, found)
+    if differences and not args.any_settings:
+        print(
+            "not capturing: this server plans unlike the benchmarked stack:", *differences, sep="\n  ", file=sys.stderr
+        )
+        return 1
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*), count(*) FILTER (WHERE is_visible) FROM part")
         total, visible = cursor.fetchone() or (0, 0)
         cursor.execute("SELECT version()")
         (version,) = cursor.fetchone() or ("",)
     print(f"# Search plans on {total} parts ({visible} visible)\n\n{version}\n")
+    print("Server settings as these plans ran (SHOW on this server; FastAPI's session sets plan_cache_mode = ")
+    print(f"{FASTAPI_SESSION['plan_cache_mode']}; the stack's PostgreSQL starts with {_pairs(wanted)}):\n")
+    print("| setting | value |\n| --- | --- |")
+    print("\n".join(f"| {name} | {value} |" for name, value in found.items()) + "\n")
+    if differences:
+        print("**Not as benchmarked** (captured with --any-settings):\n")
+        print("\n".join(f"- {difference}" for difference in differences) + "\n")
     for name, filters in CASES.items():
         print(f"## {name}\n\n`{filters}`\n")
         django_plans(name, filters)
         asyncio.run(fastapi_plans(name, filters))
+    return 0
+
+
+def _pairs(settings: dict[str, str]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in settings.items()) or "no plan settings"
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

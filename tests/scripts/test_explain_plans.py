@@ -1,0 +1,46 @@
+"""scripts/explain_plans.py on the fast suite's catalog: it captures plans only on a server that plans as the
+benchmarked stack does, and says in its output which settings the plans ran with."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.servers import ROOT, service_env
+
+SCRIPT = ROOT / "scripts" / "explain_plans.py"
+
+
+def _explain(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **service_env(database_url)}
+    command = [sys.executable, str(SCRIPT), *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_plans_record_the_settings_they_ran_with(database_url: str) -> None:
+    done = _explain(database_url)
+    assert done.returncode == 0, done.stderr
+    # The fast suite's PostgreSQL runs the stack's own entrypoint: no parallel workers, no JIT, as benchmarked.
+    assert "| max_parallel_workers_per_gather | 0 |" in done.stdout
+    assert "| jit | off |" in done.stdout
+    assert "the stack's PostgreSQL starts with max_parallel_workers_per_gather=0, jit=off" in done.stdout
+    assert "Not as benchmarked" not in done.stdout
+    assert "### Django, shape 1: part name + mark + colour, groups" in done.stdout
+    assert "Workers Planned" not in done.stdout
+
+
+def test_a_server_that_plans_unlike_the_stack_is_refused_or_marked(database_url: str, tmp_path: Path) -> None:
+    # A stack whose PostgreSQL would run parallel plans: this server (none) no longer plans as it does.
+    entrypoint = tmp_path / "postgres-entrypoint.sh"
+    entrypoint.write_text(
+        "exec postgres -D \"${PGDATA}\" -c listen_addresses='*' \\\n"
+        "    -c max_parallel_workers_per_gather=2 -c jit=off\n"
+    )
+    done = _explain(database_url, "--entrypoint", str(entrypoint))
+    assert done.returncode == 1 and done.stdout == ""
+    assert "max_parallel_workers_per_gather: the stack runs '2', this server '0'" in done.stderr
+    done = _explain(database_url, "--entrypoint", str(entrypoint), "--any-settings")
+    assert done.returncode == 0, done.stderr
+    assert "**Not as benchmarked**" in done.stdout and "| max_parallel_workers_per_gather | 0 |" in done.stdout
