@@ -565,6 +565,25 @@ def _run_tables(summary: str, folder: str) -> str:
     return re.sub(r"\]\((?!https?://|/)([^)]+)\)", rf"]({folder}/\1)", tables)
 
 
+# Said in the index, beside every run: what the recorded figures can and cannot carry.
+CAVEATS = (
+    "Runs up to 2026-11-25-57449f4 used one workload seed whose top body was 10 % of the requests and whose "
+    "price bounds were multiples of 500, and their summaries quote medians only (results.json holds every run). "
+    "Their cached figures, at a 96-97 % X-Cache hit rate, mostly measure Redis; one of a point's three runs could "
+    "cross the cache's TTL at half the throughput without moving the median. Later runs use several workload "
+    "seeds, any price bounds, a 2 % cap on any body, a 50 000-body long tail with the cache on, and list every "
+    "run with its hit rate.",
+    "Two claims in docs/benchmark.md rest on comparisons across runs, not on an A/B in one run: that parallel "
+    'plans "cost Django a third" of its throughput at 1M parts (2026-11-25-6934a64 against 2026-11-25-57449f4), '
+    'and the "21-30 rps before the totals" table. Each needs a same-run A/B before it is quoted as a gain.',
+    "The plans in explain-1m/ were captured with parallel workers on, before the stack turned them off: they are "
+    "not the plans the runs measured. scripts/explain_plans.py now prints the server's settings above the plans "
+    "and refuses to capture when they differ from the stack's; `make explain` captures them again.",
+    "The Nginx fixed-answer ceiling mostly measures wrk: wrk and Nginx share the same two cores, so it is the load "
+    "generator's limit, not Nginx's headroom.",
+)
+
+
 def index_markdown(results_dir: Path) -> str:
     """bench-results/README.md: every `make bench` run, the other results, and the latest run's tables."""
     runs = []
@@ -622,6 +641,8 @@ def index_markdown(results_dir: Path) -> str:
         name = entry.name + ("/" if entry.is_dir() else "")
         heading = _first_heading(entry)
         lines.append(f"- [{name}]({name})" + (f": {heading}" if heading else ""))
+    lines += ["", "## What the figures rest on", ""]
+    lines += [f"- {caveat}" for caveat in CAVEATS]
     if runs:
         latest = runs[-1]
         tables = _run_tables((latest / "summary.md").read_text(encoding="utf-8"), latest.name)

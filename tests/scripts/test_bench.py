@@ -498,6 +498,7 @@ def test_the_summary_has_a_table_per_size_and_the_index_repeats_the_latest(tmp_p
     assert "## Latest run: 2026-11-24-abcdef0" in index
     assert "](2026-11-24-abcdef0/plot-2026-11-24-abcdef0.png)" in index
     assert "## Notes" not in index
+    assert "## What the figures rest on" in index and "same-run A/B" in index
 
 
 def test_figures_are_rounded_for_reading() -> None:
