@@ -592,6 +592,10 @@ class Docker:
         pairs = [item for name, value in labels.items() for item in ("--label-add", f"{name}={value}")]
         self._change("service", "update", "--detach", "--quiet", *pairs, service)
 
+    def service_update_noop(self, service: str) -> None:
+        """An update that changes nothing in the spec: Swarm's updater then looks at every slot again."""
+        self._change("service", "update", "--detach", "--quiet", service)
+
     def service_rollback(self, service: str) -> None:
         self._change("service", "rollback", "--detach", "--quiet", service)
 

@@ -19,6 +19,7 @@ from scripts.control_plane.decisions.update_state import UpdateKind, UpdateOutco
 from scripts.control_plane.records import Container, EventKind, Rotation, Service, Task, UpdateStatus, same_image
 from scripts.control_plane.runbook import Failure
 from scripts.control_plane.settings import seconds_text
+from scripts.control_plane.verdict import JsonValue
 
 # The convergence and readiness loops' pace (lib.sh, bluegreen.sh).
 STACK_POLL_SECONDS = 2.0
@@ -85,6 +86,28 @@ class Watch:
             for event in task_events.rotation_events(self.edge[1], rotation):
                 self.ctx.events.record(event)
         self.edge = (container, rotation)
+
+
+def settle_crowded_slots(ctx: Context, service: str, *, timeout: float) -> None:
+    """After an update or rollback ended: if Swarm left a slot with two tasks meant to run
+    (convergence.crowded_slots), a no-op update has its updater keep one; wait until it did."""
+    crowded = convergence.crowded_slots(service, ctx.docker.service_tasks([service], desired_running=True))
+    if not crowded:
+        return
+    ctx.log(
+        f"Swarm left more than one task in {', '.join(crowded)} (a failed task restarted beside the rollback's); "
+        "a no-op update has its updater keep one"
+    )
+    slots: list[JsonValue] = list(crowded)
+    ctx.verdict.details["crowded_slots"] = slots
+    ctx.docker.service_update_noop(service)
+    if ctx.dry_run:
+        return
+    deadline = ctx.clock.monotonic() + timeout
+    while convergence.crowded_slots(service, ctx.docker.service_tasks([service], desired_running=True)):
+        if ctx.clock.monotonic() >= deadline:
+            raise Failure(f"{service} still runs more than one task in a slot after {seconds_text(timeout)}s")
+        ctx.clock.sleep(ctx.settings.update_poll)
 
 
 @dataclass(frozen=True)

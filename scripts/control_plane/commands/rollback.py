@@ -14,7 +14,7 @@ from scripts.control_plane.decisions.update_state import UpdateKind, UpdateOutco
 from scripts.control_plane.records import EventKind
 from scripts.control_plane.runbook import Failure
 from scripts.control_plane.settings import seconds_text
-from scripts.control_plane.waits import Watch, wait_for_update
+from scripts.control_plane.waits import Watch, settle_crowded_slots, wait_for_update
 
 USAGE = "usage: rollback.sh SERVICE [--force]"
 
@@ -51,6 +51,7 @@ def run(ctx: Context, args: Sequence[str]) -> None:
     if ended.outcome is UpdateOutcome.ROLLED_BACK:
         after = ctx.docker.service(service)
         ctx.log(f"rolled back {service} to {after.image if after is not None else ''}")
+        settle_crowded_slots(ctx, service, timeout=timeout)
         return
     if ended.outcome is UpdateOutcome.PAUSED:
         raise Failure(f"rollback of {service} paused: {ended.message}")

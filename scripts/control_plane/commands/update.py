@@ -15,7 +15,7 @@ from scripts.control_plane.decisions.update_state import UpdateOutcome
 from scripts.control_plane.records import EventKind
 from scripts.control_plane.runbook import Failure
 from scripts.control_plane.settings import seconds_text
-from scripts.control_plane.waits import Watch, wait_for_update
+from scripts.control_plane.waits import Watch, settle_crowded_slots, wait_for_update
 
 USAGE = "usage: update.sh SERVICE IMAGE   (e.g. update.sh django partscat/django:1a2b3c4)"
 
@@ -66,5 +66,7 @@ def run(ctx: Context, args: Sequence[str]) -> None:
         reason = f"update of {service} failed ({ended.state}): {ended.message}"
         ctx.log(reason)
         service_task_report(ctx, service)
+        if ended.outcome is UpdateOutcome.ROLLED_BACK:
+            settle_crowded_slots(ctx, service, timeout=timeout)
         raise Failure(reason, logged=True)
     raise Failure(f"update of {service} not finished after {seconds_text(timeout)}s (state: {ended.state or 'none'})")

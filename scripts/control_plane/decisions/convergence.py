@@ -4,6 +4,7 @@ by this deploy is still going, rolled back or paused. Also which services `deplo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,18 @@ def update_progress(stack: str, services: Sequence[Service], *, since: int) -> t
         elif kind in (UpdateKind.ROLLED_BACK, UpdateKind.PAUSED):
             failed.append(f"{service.name}: {status.state}: {status.message}")
     return pending, failed
+
+
+def crowded_slots(service: str, tasks: Sequence[Task]) -> list[str]:
+    """The slots of a replicated service that hold more than one task meant to run.
+
+    Swarm leaves one behind after a start-first update rolls back when the failed new task exits: its restart
+    supervisor starts a replacement in the slot (it does not look at what else the slot holds) while the
+    rollback starts a task there too. The service then runs a task more than its replicas until its next
+    update, whose updater finds the slot dirty and keeps one task (swarmkit, update/updater.go: isSlotDirty,
+    useExistingTask); nothing else retires it."""
+    counts = Counter(task.name for task in tasks_of(service, tasks) if task.desired_state == "running")
+    return sorted(name for name, count in counts.items() if count > 1)
 
 
 def unhealthy_services(stack: str, rows: Sequence[ServiceRow]) -> list[str]:

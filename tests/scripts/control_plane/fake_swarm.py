@@ -441,6 +441,13 @@ class FakeSwarm:
     def _service_update(self, args: list[str]) -> None:
         service = self.services[args[-1]]
         spec = service["Spec"]
+        if len(args) == 3:  # --detach --quiet SERVICE: Swarm's updater keeps one task meant to run per slot
+            seen: set[str] = set()
+            for task in self.tasks:
+                if task["Name"].startswith(f"{args[-1]}.") and task["DesiredState"] == "Running":
+                    if task["Name"] in seen:
+                        task["DesiredState"] = "Shutdown"
+                    seen.add(task["Name"])
         for image in _flag_values(args, "--image"):
             service["PreviousSpec"] = copy.deepcopy(spec)
             spec["TaskTemplate"]["ContainerSpec"]["Image"] = image

@@ -146,3 +146,24 @@ def test_a_dry_run_prints_the_update_and_changes_nothing(tmp_path: Path) -> None
         {"command": UPDATE, "ran": False, "exit_code": None, "at": document["changes"][0]["at"]}
     ]
     assert events(tmp_path) == []
+
+
+def test_a_task_swarm_leaves_beside_the_rollback_in_a_slot_is_retired(tmp_path: Path) -> None:
+    # A failed new task restarted in its slot while the rollback started one there too: the service runs a task
+    # more than its replicas until its next update (convergence.crowded_slots); a no-op update retires it.
+    swarm = redis(["updating", "rollback_completed"])
+    swarm.tasks = [
+        task_json("t1", f"{SERVICE}.1", "img:current"),
+        task_json("t2", f"{SERVICE}.2", "img:current"),
+        task_json("t3", f"{SERVICE}.2", "img:current"),
+        task_json("t4", f"{SERVICE}.2", "img:new", state="Failed", desired="Shutdown", error="non-zero exit (1)"),
+    ]
+    verdict = tmp_path / "verdict.json"
+    run = run_cli(swarm, checkout(tmp_path), "update", "redis", "img:new", "--json", str(verdict))
+    assert run.exit_code == 1
+    noop = f"docker service update --detach --quiet {SERVICE}"
+    assert swarm.changes == [UPDATE, noop]
+    assert f"more than one task in {SERVICE}.2" in run.stderr
+    assert [task["DesiredState"] for task in swarm.tasks] == ["Running", "Running", "Shutdown", "Shutdown"]
+    document = json.loads(verdict.read_text())
+    assert (document["outcome"], document["details"]["crowded_slots"]) == ("rolled_back", [f"{SERVICE}.2"])

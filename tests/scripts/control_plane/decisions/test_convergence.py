@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from scripts.control_plane.decisions.convergence import (
     SERVICE_IMAGE_VARIABLES,
+    crowded_slots,
     image_plan,
     stack_convergence,
     stale_services,
@@ -128,3 +129,18 @@ def test_image_plan_takes_a_pinned_digest_for_the_tag_it_was_resolved_from() -> 
     assert image_plan(STACK, variables, services).updates == (
         ("partscat_nginx", "registry.example:5443/nginx_image:t1"),
     )
+
+
+def test_a_slot_with_two_tasks_meant_to_run_is_crowded() -> None:
+    tasks = [
+        task("fastapi-blue.1"),
+        task("fastapi-blue.2"),
+        task("fastapi-blue.2", image="img:0"),
+        task("fastapi-blue.2", desired="shutdown", state="failed"),
+        task("fastapi-blue.3", desired="shutdown"),
+        task("fastapi-blue.3"),
+        task("django-blue.1"),
+        task("django-blue.1"),
+    ]
+    assert crowded_slots(f"{STACK}_fastapi-blue", tasks) == [f"{STACK}_fastapi-blue.2"]
+    assert crowded_slots(f"{STACK}_fastapi-blue", tasks[:2]) == []
