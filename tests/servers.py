@@ -384,8 +384,15 @@ def manage(database_url: str, *args: str, extra_env: dict[str, str] | None = Non
         [sys.executable, "manage.py", *args], cwd=APP_DIR, env=env, check=False, capture_output=True, text=True
     )
     if out.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} exited {out.returncode}:\n{out.stderr[-3000:]}")
+        raise ManageFailed(out.returncode, out.args, out.stdout, out.stderr)
     return out.stdout
+
+
+class ManageFailed(subprocess.CalledProcessError):
+    """A failed manage.py command whose message shows its stderr (a bare CalledProcessError hides it)."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{(self.stderr or '')[-3000:]}"
 
 
 @dataclass

@@ -3,6 +3,7 @@ real."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import psycopg
@@ -79,12 +80,12 @@ def test_seed_twice_adds_parts_and_keeps_marks(empty_database: str) -> None:
 
 
 def test_seed_rejects_negative_count(empty_database: str) -> None:
-    with pytest.raises(RuntimeError, match="must be a whole number of at least 0"):
+    with pytest.raises(subprocess.CalledProcessError, match="must be a whole number of at least 0"):
         manage(empty_database, "seed_parts", "--parts", "-5")
 
 
 def test_seed_rejects_an_unknown_profile(empty_database: str) -> None:
-    with pytest.raises(RuntimeError, match="invalid choice: 'huge'"):
+    with pytest.raises(subprocess.CalledProcessError, match="invalid choice: 'huge'"):
         manage(empty_database, "seed_parts", "--parts", "5", "--profile", "huge")
 
 
