@@ -58,12 +58,12 @@ NAME_CHOICES_LIMIT = 1000
 # triggers write it. 1 000 makes about 100 bands of the seed's prices.
 PRICE_BAND_WIDTH = 1000
 # Up to this many parts passing the other filters, a price filter's totals are summed over the parts (an
-# index-only range of part_group_price_idx); above it, read from the bands. Measured with pgbench at a million
-# parts, one client, random ranges (README of bench-results/explain-1m, "Price bands"): mark, model and two
-# names (7 000 parts) took 5.4 ms summed and 9.5 ms through the bands, whose two edges scan the same index
-# prefix; one mark (180 000) 20.8 ms against 7.2, a colour (112 000) 123 against 21, no other filter 22.7
-# against 8.5. SEARCH_PRICE_BANDS_FROM sets it (the same for both services: read once, at import); the tests
-# lower it so that their small catalog takes both ways.
+# index-only range of part_group_price_idx); above it, read from the bands. pgbench at a million parts, one
+# client, random ranges, medians of three runs (bench-results/price-bands-1m): a mark, its model and two names
+# (7 000 parts) 3.8 ms summed against 6.1 through the bands, whose two edges scan the same index prefix; a
+# mark (180 000) 18.7 against 6.1; a colour (56 000) 122.7 against 18.8; no other filter 24.2 against 8.1.
+# SEARCH_PRICE_BANDS_FROM sets it (the same for both services: read once, at import); the tests lower it so
+# that their small catalog takes both ways.
 PRICE_BANDS_FROM = env_int("SEARCH_PRICE_BANDS_FROM", 20_000, low=0)
 
 
