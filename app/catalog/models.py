@@ -111,15 +111,9 @@ class Part(models.Model):
         return self.name
 
 
-class PartTotals(models.Model):
-    """Count and price sum of the visible parts of each group of parts that share every group column.
-
-    Maintained by statement triggers on ``part`` (migration 0004) in the writing transaction, so it is
-    exact at every snapshot; the searches read totals and the matching ids and names from here
-    (search_contract/totals.py). Rows are keyed by the values the search filters test: the colour
-    upper-cased as both services compare it, ``is_new_part`` as the jsonb value (SQL NULL when the key
-    is absent). Nothing but the triggers writes it.
-    """
+class GroupTotals(models.Model):
+    """The columns of a group of parts (what the search filters test: the colour upper-cased as both services
+    compare it, ``is_new_part`` as the jsonb value, SQL NULL when the key is absent) and its totals."""
 
     mark_id = models.BigIntegerField()
     model_id = models.BigIntegerField()
@@ -128,6 +122,20 @@ class PartTotals(models.Model):
     is_new_part = models.JSONField(null=True)
     parts = models.BigIntegerField()
     price_sum = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class PartTotals(GroupTotals):
+    """Count and price sum of the visible parts of each group of parts that share every group column.
+
+    Maintained by statement triggers on ``part`` (migration 0004) in the writing transaction, so it is
+    exact at every snapshot; the searches read totals and the matching ids and names from here
+    (search_contract/totals.py). Rows are keyed by the values the search filters test: the colour
+    upper-cased as both services compare it, ``is_new_part`` as the jsonb value (SQL NULL when the key
+    is absent). Nothing but the triggers writes it.
+    """
 
     class Meta:
         db_table = "part_totals"
@@ -140,19 +148,12 @@ class PartTotals(models.Model):
         ]
 
 
-class PartPriceBand(models.Model):
+class PartPriceBand(GroupTotals):
     """``part_totals`` split by price band (``price / PRICE_BAND_WIDTH``, search_contract/totals.py): a price
     range's totals are the bands wholly inside it plus the parts of its two partial bands. Maintained by the
     same statement triggers (migration 0006); nothing else writes it."""
 
-    mark_id = models.BigIntegerField()
-    model_id = models.BigIntegerField()
-    name = models.CharField(max_length=200)
-    color_key = models.TextField(null=True)
-    is_new_part = models.JSONField(null=True)
     band = models.IntegerField()
-    parts = models.BigIntegerField()
-    price_sum = models.BigIntegerField()
 
     class Meta:
         db_table = "part_price_bands"

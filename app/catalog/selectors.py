@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, F, QuerySet, Sum, Value
@@ -20,6 +20,8 @@ PAGE_COLUMNS: dict[str, F] = {
     "model_name": F("model__name"),
 }
 PAGE_FIELDS = tuple(column for column in PART_ROW_COLUMNS if column not in PAGE_COLUMNS)
+
+RowModel = TypeVar("RowModel", Part, PartPriceBand)
 
 
 def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals]:
@@ -49,6 +51,19 @@ def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals]:
     return groups
 
 
+def _in_resolved_groups(rows: QuerySet[RowModel], filters: PartFilters, resolved: dict[str, Any]) -> QuerySet[RowModel]:
+    """Parts or band rows narrowed to the mark and model ids and the names the groups step resolved (or to the
+    name substring itself, when too many names matched to send them): columns both tables have."""
+    if narrows_marks_and_models(filters):
+        rows = rows.filter(mark_id__in=resolved["marks"], model_id__in=resolved["models"])
+    names = name_choices(filters, resolved.get("names", []))
+    if names is not None:
+        rows = rows.filter(name__in=names)
+    elif filters.part_name is not None:
+        rows = rows.filter(name__icontains=filters.part_name)
+    return rows
+
+
 def _matching_parts(filters: PartFilters, resolved: dict[str, Any], *, price: bool = True) -> QuerySet[Part]:
     """The visible parts of the ``resolved`` groups that pass every filter (the price bounds only with
     ``price``).
@@ -56,14 +71,7 @@ def _matching_parts(filters: PartFilters, resolved: dict[str, Any], *, price: bo
     The ids and names are plain values, so PostgreSQL estimates them from its statistics; the colour
     and JSON expressions are the ones the indexes of catalog/models.py hold, letter for letter.
     """
-    parts = Part.objects.filter(is_visible=True)
-    if narrows_marks_and_models(filters):
-        parts = parts.filter(mark_id__in=resolved["marks"], model_id__in=resolved["models"])
-    names = name_choices(filters, resolved.get("names", []))
-    if names is not None:
-        parts = parts.filter(name__in=names)
-    elif filters.part_name is not None:
-        parts = parts.filter(name__icontains=filters.part_name)
+    parts = _in_resolved_groups(Part.objects.filter(is_visible=True), filters, resolved)
     if filters.color is not None:
         parts = parts.filter(json_data__color__iexact=filters.color)
     if filters.is_new_part is not None:
@@ -81,13 +89,7 @@ def _price_totals(filters: PartFilters, resolved: dict[str, Any], split: PriceSp
     """count and summ of a price filter (search_contract/totals.py, "Price bands"): the bands wholly inside
     the range of the matching groups, plus the parts of its two partial bands."""
     bands = PartPriceBand.objects.filter(band__gte=split.first_band, band__lte=split.last_band)
-    if narrows_marks_and_models(filters):
-        bands = bands.filter(mark_id__in=resolved["marks"], model_id__in=resolved["models"])
-    names = name_choices(filters, resolved.get("names", []))
-    if names is not None:
-        bands = bands.filter(name__in=names)
-    elif filters.part_name is not None:
-        bands = bands.filter(name__icontains=filters.part_name)
+    bands = _in_resolved_groups(bands, filters, resolved)
     if filters.color is not None:
         bands = bands.filter(color_key=Upper(Value(filters.color)))
     if filters.is_new_part is not None:
