@@ -839,7 +839,7 @@ def _example(points: Sequence[Point], test: Callable[[Point], bool]) -> str:
 
 
 def env_markdown(meta: dict[str, Any], points: Sequence[Point]) -> str:
-    host, gitinfo, plan, workload = meta["host"], meta["git"], meta["plan"], meta["workload"]
+    host, gitinfo, plan = meta["host"], meta["git"], meta["plan"]
     sizes = meta.get("sizes", {})
     lines = [
         "# Environment of this run",
