@@ -55,12 +55,19 @@ WHERE ($1::text IS NULL OR t.mark_id = ANY(ARRAY(
   AND ($8::jsonb IS NULL OR t.is_new_part = $8::jsonb)
 """
 
-PART_MATCH = """
+
+def _in_resolved_groups(alias: str) -> str:
+    """$1-$4 on a table with the group columns (part, part_price_bands): the resolved mark and model ids and
+    names, or the name pattern when the names are not sent (as Django's selectors._in_resolved_groups)."""
+    return f"""($1::bigint[] IS NULL OR {alias}.mark_id = ANY($1::bigint[]))
+    AND ($2::bigint[] IS NULL OR {alias}.model_id = ANY($2::bigint[]))
+    AND ($3::text[] IS NULL OR {alias}.name::text = ANY($3::text[]))
+    AND ($4::text IS NULL OR upper({alias}.name::text) LIKE upper($4::text))"""
+
+
+PART_MATCH = f"""
     p.is_visible
-    AND ($1::bigint[] IS NULL OR p.mark_id = ANY($1::bigint[]))
-    AND ($2::bigint[] IS NULL OR p.model_id = ANY($2::bigint[]))
-    AND ($3::text[] IS NULL OR p.name::text = ANY($3::text[]))
-    AND ($4::text IS NULL OR upper(p.name::text) LIKE upper($4::text))
+    AND {_in_resolved_groups("p")}
     AND ($5::text IS NULL OR upper((p.json_data ->> 'color')::text) = upper($5::text))
     AND ($6::jsonb IS NULL OR (p.json_data -> 'is_new_part') = $6::jsonb)
     AND ($7::jsonb IS NULL OR (p.json_data -> 'count') = $7::jsonb)
@@ -68,7 +75,8 @@ PART_MATCH = """
     AND ($9::integer IS NULL OR p.price <= $9::integer)
 """
 
-# count and summ of the matches, when a price or stock-count filter splits the groups.
+# count and summ of the matches summed over the parts: a stock-count filter, or a price filter that few parts
+# pass the other filters of (search_contract/totals.py, PRICE_BANDS_FROM).
 PART_SEARCH_TOTALS = f"""
 SELECT count(*) AS count, coalesce(sum(p.price), 0) AS summ
 FROM part p
@@ -83,10 +91,7 @@ PART_PRICE_TOTALS = f"""
 SELECT b.count + e.count AS count, b.summ + e.summ AS summ
 FROM (SELECT coalesce(sum(t.parts), 0)::bigint AS count, coalesce(sum(t.price_sum), 0)::bigint AS summ
       FROM part_price_bands t
-      WHERE ($1::bigint[] IS NULL OR t.mark_id = ANY($1::bigint[]))
-        AND ($2::bigint[] IS NULL OR t.model_id = ANY($2::bigint[]))
-        AND ($3::text[] IS NULL OR t.name::text = ANY($3::text[]))
-        AND ($4::text IS NULL OR upper(t.name::text) LIKE upper($4::text))
+      WHERE {_in_resolved_groups("t")}
         AND ($5::text IS NULL OR t.color_key = upper($5::text))
         AND ($6::jsonb IS NULL OR t.is_new_part = $6::jsonb)
         AND t.band BETWEEN $10::integer AND $11::integer) b,

@@ -27,7 +27,6 @@ CREATE OR REPLACE FUNCTION part_totals_apply() RETURNS trigger LANGUAGE plpgsql 
 DECLARE
     emptied_groups bigint[] := '{}';
     emptied_bands bigint[] := '{}';
-    found_ids bigint[];
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         WITH changed AS (
@@ -39,8 +38,7 @@ BEGIN
             ON CONFLICT ON CONSTRAINT part_totals_group
             DO UPDATE SET parts = t.parts + excluded.parts, price_sum = t.price_sum + excluded.price_sum
             RETURNING t.id, t.parts)
-        SELECT coalesce(array_agg(id) FILTER (WHERE parts = 0), '{}') INTO found_ids FROM changed;
-        emptied_groups := emptied_groups || found_ids;
+        SELECT coalesce(array_agg(id) FILTER (WHERE parts = 0), '{}') INTO emptied_groups FROM changed;
         WITH changed AS (
             INSERT INTO part_price_bands AS b
                 (mark_id, model_id, name, color_key, is_new_part, band, parts, price_sum)
@@ -51,8 +49,7 @@ BEGIN
             ON CONFLICT (mark_id, model_id, name, color_key, is_new_part, band)
             DO UPDATE SET parts = b.parts + excluded.parts, price_sum = b.price_sum + excluded.price_sum
             RETURNING b.id, b.parts)
-        SELECT coalesce(array_agg(id) FILTER (WHERE parts = 0), '{}') INTO found_ids FROM changed;
-        emptied_bands := emptied_bands || found_ids;
+        SELECT coalesce(array_agg(id) FILTER (WHERE parts = 0), '{}') INTO emptied_bands FROM changed;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         INSERT INTO part_totals AS t (mark_id, model_id, name, color_key, is_new_part, parts, price_sum)
