@@ -48,6 +48,8 @@ from search_contract.openapi import LIVENESS_RESPONSES, READINESS_RESPONSES, SEA
 from search_contract.search_cache import CACHE_HEADER
 
 settings: Settings = settings_from_env()
+# Prepared statements kept per pooled connection, least recently used first out.
+STATEMENT_CACHE_SIZE = 512
 logger = logging.getLogger(__name__)
 
 
@@ -96,9 +98,12 @@ async def _create_pool() -> asyncpg.Pool:
                 # statement_timeout; the client gives up one second later if the server cannot even say so.
                 timeout=limits.connect_timeout_s,
                 command_timeout=limits.statement_timeout_ms / 1000 + 1,
+                # One prepared statement per search shape (queries.py): a shape is the set of filters given,
+                # and every shape fits: at most about 210 statements in the bench's mixes, 50 000 bodies included.
+                statement_cache_size=STATEMENT_CACHE_SIZE,
                 server_settings={
-                    # See queries.py: plan each search with its real values.
-                    "plan_cache_mode": "force_custom_plan",
+                    # See queries.py: a shape's plan is made once a connection, generic once it pays.
+                    "plan_cache_mode": "auto",
                     "statement_timeout": str(limits.statement_timeout_ms),
                     "application_name": "fastapi_search",
                 },

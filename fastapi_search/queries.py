@@ -1,120 +1,207 @@
-"""Every SQL statement of the service: named constants with ``$n`` parameters only.
+"""Every SQL statement of the service, composed from constants: values only ever travel as ``$n`` parameters.
 
-A search is two steps (search_contract/totals.py): ``PART_GROUPS`` on the
+A search is two steps (search_contract/totals.py): :func:`part_groups` on the
 ``part_totals`` table gives the totals and the ids and names of the matching
-groups; ``PART_SEARCH_PAGE`` reads ``part`` with those as plain values, and so
-does ``PART_PRICE_TOTALS`` for a price filter (with ``part_price_bands``) or
-``PART_SEARCH_TOTALS`` for a stock-count filter.
+groups; :func:`part_search_page` reads ``part`` with those as plain values, and
+so does :func:`part_price_totals` for a price filter (with ``part_price_bands``)
+or :func:`part_search_totals` for a stock-count filter.
 
-One statement serves every combination of filters: a filter whose parameter is
-NULL is switched off by ``$n IS NULL OR ...``. The pool sets
-``plan_cache_mode = force_custom_plan`` so PostgreSQL plans each execution with
-the actual values, folds the switched-off filters away and can use the partial
-indexes of ``part`` (catalog/models.py); a generic plan could not.
+Each statement is shaped by the filters a search has: only the conditions of
+the filters given, so its text depends on which filters are there and never on
+their values. asyncpg prepares each text once per connection (its statement
+cache, sized in main.py for every shape) and PostgreSQL's ``plan_cache_mode =
+auto`` keeps a generic plan once five custom ones cost no less: a search is then
+planned once per shape and connection instead of at every call. One statement
+for every combination (``$n IS NULL OR ...``, as before) needed a custom plan
+at every execution, since a generic plan of it cannot leave the switched-off
+filters out; planning cost 0.2-1.1 ms a statement, often more than running it.
 
 The column expressions are the ones Django's ORM emits for the same filters
-(app/catalog/selectors.py), so both services hit the same indexes. One thing
-differs: Django writes ``mark_id IN (SELECT ...)``, but behind ``$n IS NULL OR``
-PostgreSQL cannot turn that into a join (sublinks are pulled up before the NULL
-test is folded away) and leaves a per-row SubPlan. So here the ids are fetched
-once, ``= ANY(ARRAY(SELECT ...))``.
-
-Parameters of ``PART_GROUPS``: $1 mark name, $2 producer country, $3 mark ids,
-$4 model name, $5 model ids, $6 part name LIKE pattern, $7 colour, $8
-is_new_part (jsonb); $9 and $10 whether the rows step will use the ids and the
-names (each DISTINCT array is a sort: skipped, it costs nothing).
-
-Parameters of ``PART_MATCH``: $1 mark ids, $2 model ids (both resolved, or
-NULL), $3 names (resolved, or NULL), $4 part name LIKE pattern (when the names
-are not sent), $5 colour, $6 is_new_part (jsonb), $7 count (jsonb), $8 lowest
-price, $9 highest price.
+(app/catalog/selectors.py), so both services hit the same indexes. Mark, model
+and country names are resolved to ids inside the statement with
+``= ANY(ARRAY(SELECT ...))``, run once before the scan.
 """
 
 from __future__ import annotations
 
-from search_contract import PAGE_SIZE
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-# sum() of bigint is numeric: cast back, the totals fit a bigint.
-PART_GROUPS = """
-SELECT coalesce(sum(t.parts), 0)::bigint AS count,
-       coalesce(sum(t.price_sum), 0)::bigint AS summ,
-       coalesce(array_agg(DISTINCT t.mark_id) FILTER (WHERE $9::boolean), '{}') AS marks,
-       coalesce(array_agg(DISTINCT t.model_id) FILTER (WHERE $9::boolean), '{}') AS models,
-       coalesce(array_agg(DISTINCT t.name::text) FILTER (WHERE $10::boolean), '{}') AS names
-FROM part_totals t
-WHERE ($1::text IS NULL OR t.mark_id = ANY(ARRAY(
-        SELECT m1.id FROM mark m1 WHERE upper(m1.name::text) = upper($1::text))))
-  AND ($2::text IS NULL OR t.mark_id = ANY(ARRAY(
-        SELECT m2.id FROM mark m2 WHERE upper(m2.producer_country_name::text) = upper($2::text))))
-  AND ($3::bigint[] IS NULL OR t.mark_id = ANY($3::bigint[]))
-  AND ($4::text IS NULL OR t.model_id = ANY(ARRAY(
-        SELECT d.id FROM model d WHERE upper(d.name::text) = upper($4::text))))
-  AND ($5::bigint[] IS NULL OR t.model_id = ANY($5::bigint[]))
-  AND ($6::text IS NULL OR upper(t.name::text) LIKE upper($6::text))
-  AND ($7::text IS NULL OR t.color_key = upper($7::text))
-  AND ($8::jsonb IS NULL OR t.is_new_part = $8::jsonb)
-"""
+from search_contract import PAGE_SIZE, PartFilters
+from search_contract.totals import PriceSplit, name_choices, narrows_marks_and_models
 
 
-def _in_resolved_groups(alias: str) -> str:
-    """$1-$4 on a table with the group columns (part, part_price_bands): the resolved mark and model ids and
-    names, or the name pattern when the names are not sent (as Django's selectors._in_resolved_groups)."""
-    return f"""($1::bigint[] IS NULL OR {alias}.mark_id = ANY($1::bigint[]))
-    AND ($2::bigint[] IS NULL OR {alias}.model_id = ANY($2::bigint[]))
-    AND ($3::text[] IS NULL OR {alias}.name::text = ANY($3::text[]))
-    AND ($4::text IS NULL OR upper({alias}.name::text) LIKE upper($4::text))"""
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A statement's text and its arguments, ``$1`` first."""
+
+    sql: str
+    arguments: tuple[Any, ...]
 
 
-PART_MATCH = f"""
-    p.is_visible
-    AND {_in_resolved_groups("p")}
-    AND ($5::text IS NULL OR upper((p.json_data ->> 'color')::text) = upper($5::text))
-    AND ($6::jsonb IS NULL OR (p.json_data -> 'is_new_part') = $6::jsonb)
-    AND ($7::jsonb IS NULL OR (p.json_data -> 'count') = $7::jsonb)
-    AND ($8::integer IS NULL OR p.price >= $8::integer)
-    AND ($9::integer IS NULL OR p.price <= $9::integer)
-"""
+@dataclass(slots=True)
+class _Parameters:
+    """The arguments of a statement being composed: each value added is written ``$n::type``, n in order."""
 
-# count and summ of the matches summed over the parts: a stock-count filter, or a price filter that few parts
-# pass the other filters of (search_contract/totals.py, PRICE_BANDS_FROM).
-PART_SEARCH_TOTALS = f"""
-SELECT count(*) AS count, coalesce(sum(p.price), 0) AS summ
-FROM part p
-WHERE {PART_MATCH}
-"""  # noqa: S608 (composed of constants, never of input)
+    values: list[Any] = field(default_factory=list)
 
-# count and summ of a price filter (search_contract/totals.py, "Price bands"): the bands wholly inside the
-# range ($10 to $11) of the matching groups, plus the parts of its two partial bands ($12-$13 and $14-$15),
-# each an index-only range (UNION ALL: an OR of the two would be a bitmap scan, which visits the table).
-# $1-$7 as in PART_MATCH; $8 and $9 (PART_MATCH's price bounds) are NULL, the edges bound the price.
-PART_PRICE_TOTALS = f"""
-SELECT b.count + e.count AS count, b.summ + e.summ AS summ
-FROM (SELECT coalesce(sum(t.parts), 0)::bigint AS count, coalesce(sum(t.price_sum), 0)::bigint AS summ
-      FROM part_price_bands t
-      WHERE {_in_resolved_groups("t")}
-        AND ($5::text IS NULL OR t.color_key = upper($5::text))
-        AND ($6::jsonb IS NULL OR t.is_new_part = $6::jsonb)
-        AND t.band BETWEEN $10::integer AND $11::integer) b,
-     (SELECT count(*) AS count, coalesce(sum(u.price), 0)::bigint AS summ
-      FROM (SELECT p.price FROM part p
-            WHERE {PART_MATCH} AND p.price BETWEEN $12::integer AND $13::integer
-            UNION ALL
-            SELECT p.price FROM part p
-            WHERE {PART_MATCH} AND p.price BETWEEN $14::integer AND $15::integer) u) e
-"""  # noqa: S608 (composed of constants, never of input)
+    def __call__(self, value: Any, sql_type: str) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}::{sql_type}"
 
-# One page of matches in id order; $10 is the offset.
-PART_SEARCH_PAGE = f"""
-SELECT p.id, p.name, p.json_data, p.price,
-       m.id AS mark_id, m.name AS mark_name, m.producer_country_name,
-       d.id AS model_id, d.name AS model_name
-FROM part p
-JOIN mark m ON m.id = p.mark_id
-JOIN model d ON d.id = p.model_id
-WHERE {PART_MATCH}
-ORDER BY p.id
-LIMIT {PAGE_SIZE} OFFSET $10::integer
-"""  # noqa: S608 (composed of constants, never of input)
+    def statement(self, sql: str) -> Statement:
+        return Statement(sql, tuple(self.values))
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern for "contains ``text``", with LIKE's own wildcards escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _where(conditions: Sequence[str]) -> str:
+    return " AND ".join(conditions) if conditions else "true"
+
+
+def part_groups(filters: PartFilters) -> Statement:
+    """The matching groups' totals, and the arrays the rows step will use (each DISTINCT array is a sort:
+    only those): ``marks`` and ``models`` when a mark, model or name filter narrows them, ``names`` with a
+    part name."""
+    arg = _Parameters()
+    where = []
+    if filters.mark_name is not None:
+        mark = arg(filters.mark_name, "text")
+        where.append(f"t.mark_id = ANY(ARRAY(SELECT m.id FROM mark m WHERE upper(m.name::text) = upper({mark})))")
+    if filters.producer_country_name is not None:
+        country = arg(filters.producer_country_name, "text")
+        where.append(
+            "t.mark_id = ANY(ARRAY(SELECT m.id FROM mark m"
+            f" WHERE upper(m.producer_country_name::text) = upper({country})))"
+        )
+    if filters.mark_ids is not None:
+        where.append(f"t.mark_id = ANY({arg(list(filters.mark_ids), 'bigint[]')})")
+    if filters.model_name is not None:
+        model = arg(filters.model_name, "text")
+        where.append(f"t.model_id = ANY(ARRAY(SELECT d.id FROM model d WHERE upper(d.name::text) = upper({model})))")
+    if filters.model_ids is not None:
+        where.append(f"t.model_id = ANY({arg(list(filters.model_ids), 'bigint[]')})")
+    if filters.part_name is not None:
+        where.append(f"upper(t.name::text) LIKE upper({arg(like_pattern(filters.part_name), 'text')})")
+    if filters.color is not None:
+        where.append(f"t.color_key = upper({arg(filters.color, 'text')})")
+    if filters.is_new_part is not None:
+        where.append(f"t.is_new_part = {arg(filters.is_new_part, 'jsonb')}")
+    # sum() of bigint is numeric: cast back, the totals fit a bigint.
+    columns = ["coalesce(sum(t.parts), 0)::bigint AS count", "coalesce(sum(t.price_sum), 0)::bigint AS summ"]
+    if narrows_marks_and_models(filters):
+        columns.append("coalesce(array_agg(DISTINCT t.mark_id), '{}') AS marks")
+        columns.append("coalesce(array_agg(DISTINCT t.model_id), '{}') AS models")
+    if filters.part_name is not None:
+        columns.append("coalesce(array_agg(DISTINCT t.name::text), '{}') AS names")
+    return arg.statement(f"SELECT {', '.join(columns)} FROM part_totals t WHERE {_where(where)}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """The placeholders of what the groups step resolved, each ``None`` when the rows step does not use it:
+    the mark and model ids, the names, or the name pattern when the names are not sent."""
+
+    marks: str | None
+    models: str | None
+    names: str | None
+    pattern: str | None
+
+    def conditions(self, alias: str) -> list[str]:
+        """The same on any table with the group columns (part, part_price_bands), as Django's
+        selectors._in_resolved_groups."""
+        where = []
+        if self.marks is not None and self.models is not None:
+            where.append(f"{alias}.mark_id = ANY({self.marks})")
+            where.append(f"{alias}.model_id = ANY({self.models})")
+        if self.names is not None:
+            where.append(f"{alias}.name::text = ANY({self.names})")
+        if self.pattern is not None:
+            where.append(f"upper({alias}.name::text) LIKE upper({self.pattern})")
+        return where
+
+
+def _resolved(arg: _Parameters, filters: PartFilters, groups: Any) -> _Resolved:
+    narrow = narrows_marks_and_models(filters)
+    names = name_choices(filters, groups["names"]) if filters.part_name is not None else None
+    return _Resolved(
+        marks=arg(list(groups["marks"]), "bigint[]") if narrow else None,
+        models=arg(list(groups["models"]), "bigint[]") if narrow else None,
+        names=arg(names, "text[]") if names is not None else None,
+        pattern=(
+            arg(like_pattern(filters.part_name), "text") if filters.part_name is not None and names is None else None
+        ),
+    )
+
+
+def _part_match(arg: _Parameters, filters: PartFilters, resolved: _Resolved, *, price: bool = True) -> list[str]:
+    """The visible parts of the resolved groups that pass every filter (the price bounds only with ``price``)."""
+    where = ["p.is_visible", *resolved.conditions("p")]
+    if filters.color is not None:
+        where.append(f"upper((p.json_data ->> 'color')::text) = upper({arg(filters.color, 'text')})")
+    if filters.is_new_part is not None:
+        where.append(f"(p.json_data -> 'is_new_part') = {arg(filters.is_new_part, 'jsonb')}")
+    if filters.count is not None:
+        where.append(f"(p.json_data -> 'count') = {arg(filters.count, 'jsonb')}")
+    if price and filters.price_gte is not None:
+        where.append(f"p.price >= {arg(filters.price_gte, 'integer')}")
+    if price and filters.price_lte is not None:
+        where.append(f"p.price <= {arg(filters.price_lte, 'integer')}")
+    return where
+
+
+def part_search_totals(filters: PartFilters, groups: Any) -> Statement:
+    """count and summ summed over the matching parts: a stock-count filter, or a price filter that few parts
+    pass the other filters of (search_contract/totals.py, PRICE_BANDS_FROM)."""
+    arg = _Parameters()
+    where = _where(_part_match(arg, filters, _resolved(arg, filters, groups)))
+    return arg.statement(f"SELECT count(*) AS count, coalesce(sum(p.price), 0) AS summ FROM part p WHERE {where}")
+
+
+def part_price_totals(filters: PartFilters, groups: Any, split: PriceSplit) -> Statement:
+    """count and summ of a price filter (search_contract/totals.py, "Price bands"): the bands wholly inside
+    the range of the matching groups, plus the parts of its two partial bands, each an index-only range
+    (UNION ALL: an OR of the two would be a bitmap scan, which visits the table). Both edges are always
+    there, an empty one as a range that ends before it starts, so a price filter has one shape."""
+    arg = _Parameters()
+    resolved = _resolved(arg, filters, groups)
+    bands = resolved.conditions("t")
+    if filters.color is not None:
+        bands.append(f"t.color_key = upper({arg(filters.color, 'text')})")
+    if filters.is_new_part is not None:
+        bands.append(f"t.is_new_part = {arg(filters.is_new_part, 'jsonb')}")
+    bands.append(f"t.band BETWEEN {arg(split.first_band, 'integer')} AND {arg(split.last_band, 'integer')}")
+    match = _where(_part_match(arg, filters, resolved, price=False))
+    low = f"{arg(split.low_edge[0], 'integer')} AND {arg(split.low_edge[1], 'integer')}"
+    high = f"{arg(split.high_edge[0], 'integer')} AND {arg(split.high_edge[1], 'integer')}"
+    return arg.statement(
+        "SELECT b.count + e.count AS count, b.summ + e.summ AS summ"
+        " FROM (SELECT coalesce(sum(t.parts), 0)::bigint AS count, coalesce(sum(t.price_sum), 0)::bigint AS summ"
+        f" FROM part_price_bands t WHERE {_where(bands)}) b,"
+        " (SELECT count(*) AS count, coalesce(sum(u.price), 0)::bigint AS summ"
+        f" FROM (SELECT p.price FROM part p WHERE {match} AND p.price BETWEEN {low}"
+        f" UNION ALL SELECT p.price FROM part p WHERE {match} AND p.price BETWEEN {high}) u) e"
+    )
+
+
+def part_search_page(filters: PartFilters, groups: Any) -> Statement:
+    """One page of matches in id order."""
+    arg = _Parameters()
+    where = _where(_part_match(arg, filters, _resolved(arg, filters, groups)))
+    offset = arg(filters.offset, "integer")
+    return arg.statement(
+        "SELECT p.id, p.name, p.json_data, p.price,"
+        " m.id AS mark_id, m.name AS mark_name, m.producer_country_name,"
+        " d.id AS model_id, d.name AS model_name"
+        " FROM part p JOIN mark m ON m.id = p.mark_id JOIN model d ON d.id = p.model_id"
+        f" WHERE {where} ORDER BY p.id LIMIT {PAGE_SIZE} OFFSET {offset}"
+    )
+
 
 # Whether the migrations this release's statements need have run (main.py waits for it at start).
 SCHEMA_READY = "SELECT to_regclass('part_totals') IS NOT NULL AND to_regclass('catalog_version') IS NOT NULL"

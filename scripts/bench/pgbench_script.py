@@ -9,7 +9,8 @@ and the workload has more than 1 000 bodies, so one script draws a number and an
 it: the same skew as wrk's draws.
 
 The arguments are written into the SQL as literals. pgbench's simple protocol then sends each statement as
-text and PostgreSQL plans it with those values, as the service's pool does with ``force_custom_plan``. A
+text and PostgreSQL plans it with those values at every execution (the service prepares each statement shape
+once and may keep a generic plan: pgbench measures the same SQL, planned every time). A
 literal holds only letters, digits, spaces and ``-_.,%``; every other character is a ``U&''`` escape. So no
 quote, backslash, newline or ``:`` (pgbench replaces ``:name`` with a variable's value anywhere in a
 statement, even inside quotes) is ever written as itself.

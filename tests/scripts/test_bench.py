@@ -52,6 +52,7 @@ from scripts.bench.workload import (
     workload_shape,
 )
 from search_contract import parse_search_request
+from search_contract.totals import PriceSplit
 from tests.servers import ROOT, Postgres, pg_bin, service_env
 
 WRK_LUA = ROOT / "scripts" / "bench" / "wrk.lua"
@@ -715,9 +716,21 @@ def test_the_recorder_keeps_every_statement_the_service_ran(
     recorded: list[list[list[Any]]], bodies: list[WorkloadBody]
 ) -> None:
     assert len(recorded) == len(bodies)
-    named = {value for name, value in vars(queries).items() if name.isupper() and isinstance(value, str)}
-    for statements in recorded:
-        assert statements and {query for query, _arguments in statements} <= named
+    # The texts the service composes for each body's filters (which do not depend on what the groups hold);
+    # the first one with its very arguments.
+    no_groups: dict[str, list[Any]] = {"marks": [], "models": [], "names": []}
+    split = PriceSplit(first_band=1, last_band=0, low_edge=(1, 0), high_edge=(1, 0))
+    for item, statements in zip(bodies, recorded, strict=True):
+        filters = parse_search_request(item.body.encode())
+        groups = queries.part_groups(filters)
+        composed = {
+            groups.sql,
+            queries.part_search_totals(filters, no_groups).sql,
+            queries.part_price_totals(filters, no_groups, split).sql,
+            queries.part_search_page(filters, no_groups).sql,
+        }
+        assert statements and {query for query, _arguments in statements} <= composed
+        assert statements[0] == [groups.sql, json.loads(json.dumps(groups.arguments))]
     # Later statements take what the first one found: a search by part of a name sends the resolved names.
     found = (item for item in bodies if item.kind != "nothing" and '"part_name":"бампер"' in item.body)
     body = bodies.index(next(found))
