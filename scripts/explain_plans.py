@@ -21,7 +21,6 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -35,14 +34,18 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from catalog.selectors import part_search  # noqa: E402
-from fastapi_search.queries import PART_GROUPS, PART_SEARCH_PAGE, PART_SEARCH_TOTALS  # noqa: E402
-from fastapi_search.search import group_arguments, match_arguments  # noqa: E402
+from fastapi_search.queries import part_groups, part_search_page, part_search_totals  # noqa: E402
 from search_contract import PartFilters  # noqa: E402
 from search_contract.filters import MAX_PAGE  # noqa: E402
 
-# What the FastAPI service's pool sets on each connection (fastapi_search/main.py).
+# The plans of the values at hand (custom plans): EXPLAIN with parameters plans with their values whatever
+# plan_cache_mode says. The service keeps a generic plan of a shape once it costs no more (fastapi_search/main.py).
 FASTAPI_SESSION = {"plan_cache_mode": "force_custom_plan"}
 ENTRYPOINT = Path(__file__).resolve().parent / "images" / "postgres-entrypoint.sh"
+STACK_FILE = Path(__file__).resolve().parent.parent / "stack.yml"
+# Settings the planner does not read (it reads effective_cache_size): a server that differs in them makes the
+# same plans, so the plans are captured and the difference noted.
+CACHE_ONLY = frozenset({"shared_buffers"})
 # Besides the entrypoint's own: the settings that size or shape a plan, printed with every capture.
 PLAN_SETTINGS = (
     "server_version",
@@ -87,18 +90,19 @@ async def fastapi_plans(name: str, filters: PartFilters) -> None:
     conn = await asyncpg.connect(os.environ["DATABASE_URL"], server_settings=FASTAPI_SESSION)
     try:
         await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=str)
-        rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {PART_GROUPS}", *group_arguments(filters))
+        statement = part_groups(filters)
+        rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement.sql}", *statement.arguments)
         _print_plan(f"FastAPI, {name}, groups", [row[0] for row in rows])
-        groups = await conn.fetchrow(PART_GROUPS, *group_arguments(filters))
-        arguments: tuple[Any, ...] = match_arguments(filters, groups)
-        for sql, label, extra in ((PART_SEARCH_TOTALS, "totals", ()), (PART_SEARCH_PAGE, "page", (filters.offset,))):
-            rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *arguments, *extra)
+        groups = await conn.fetchrow(statement.sql, *statement.arguments)
+        rows_step = ((part_search_totals(filters, groups), "totals"), (part_search_page(filters, groups), "page"))
+        for statement, label in rows_step:
+            rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement.sql}", *statement.arguments)
             _print_plan(f"FastAPI, {name}, {label} (run only when needed)", [row[0] for row in rows])
     finally:
         await conn.close()
 
 
-def stack_settings(entrypoint: Path = ENTRYPOINT) -> dict[str, str]:
+def stack_settings(entrypoint: Path = ENTRYPOINT, stack: Path = STACK_FILE) -> dict[str, str]:
     """The ``-c name=value`` options the stack's PostgreSQL starts with (its entrypoint's exec line), minus the
     ones that only say where it listens."""
     text = entrypoint.read_text(encoding="utf-8").replace("\\\n", " ")
@@ -106,7 +110,22 @@ def stack_settings(entrypoint: Path = ENTRYPOINT) -> dict[str, str]:
     words = shlex.split(exec_line)
     options = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "-c"]
     settings = dict(option.split("=", 1) for option in options if "=" in option)
-    return {name: value for name, value in settings.items() if not re.match(r"listen_|unix_socket", name)}
+    return {
+        name: _stack_value(value, stack)
+        for name, value in settings.items()
+        if not re.match(r"listen_|unix_socket", name)
+    }
+
+
+def _stack_value(value: str, stack: Path) -> str:
+    """A value the entrypoint takes from its environment (``${POSTGRES_X:-default}``) as stack.yml sets it
+    (``POSTGRES_X: ${DB_X:-value}``), its own default when stack.yml does not."""
+    expansion = re.fullmatch(r"\$\{(\w+):-([^}]*)\}", value)
+    if expansion is None:
+        return value
+    variable, default = expansion.groups()
+    found = re.search(rf"^\s+{variable}: (?:\$\{{\w+:-([^}}]*)\}}|(\S+))$", stack.read_text(encoding="utf-8"), re.M)
+    return default if found is None else found.group(1) or found.group(2)
 
 
 def server_settings(names: list[str]) -> dict[str, str]:
@@ -145,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     wanted = stack_settings(args.entrypoint)
     found = server_settings(list(dict.fromkeys([*wanted, *PLAN_SETTINGS])))
-    differences = settings_differences(wanted, found)
+    differences = settings_differences({k: v for k, v in wanted.items() if k not in CACHE_ONLY}, found)
+    cache_differences = settings_differences({k: v for k, v in wanted.items() if k in CACHE_ONLY}, found)
     if differences and not args.any_settings:
         print(
             "not capturing: this server plans unlike the benchmarked stack:", *differences, sep="\n  ", file=sys.stderr
@@ -161,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{FASTAPI_SESSION['plan_cache_mode']}; the stack's PostgreSQL starts with {_pairs(wanted)}):\n")
     print("| setting | value |\n| --- | --- |")
     print("\n".join(f"| {name} | {value} |" for name, value in found.items()) + "\n")
+    if cache_differences:
+        print("Cached unlike the stack (the same plans; their shared hit / read split differs):\n")
+        print("\n".join(f"- {difference}" for difference in cache_differences) + "\n")
     if differences:
         print("**Not as benchmarked** (captured with --any-settings):\n")
         print("\n".join(f"- {difference}" for difference in differences) + "\n")

@@ -128,6 +128,12 @@ rm -f "${INIT_MARKER}"
 # Many short searches at once on few cores: no parallel workers and no JIT per query. At 1M parts, 8
 # clients, Django's search ran at 111 searches a second with both and 156-162 without (FastAPI 202 -> 223):
 # each parallel plan starts and stops background workers that compete for the cores the other sessions
-# need, and JIT compiles every statement whose estimate passes jit_above_cost. Arguments after these win.
+# need, and JIT compiles every statement whose estimate passes jit_above_cost.
+# shared_buffers: stack.yml sets 1 GB (POSTGRES_SHARED_BUFFERS), PostgreSQL's own default of 128 MB otherwise
+# (the tests' servers). At a million parts the database is 1.3 GB; with 128 MB a quarter of the blocks a
+# search touched came from the kernel's page cache, each a read() that gVisor's sentry serves (about 170 a
+# search), and the database path of FastAPI's search took 5.3 ms against 4.3 with 1 GB (medians of three
+# alternating rounds, bench-results/server-settings-1m).
+# Arguments after these win.
 exec postgres -D "${PGDATA}" -c listen_addresses='*' -c unix_socket_directories="${POSTGRES_SOCKET_DIR}" \
-    -c max_parallel_workers_per_gather=0 -c jit=off "$@"
+    -c max_parallel_workers_per_gather=0 -c jit=off -c shared_buffers="${POSTGRES_SHARED_BUFFERS:-128MB}" "$@"

@@ -27,6 +27,8 @@ def test_plans_record_the_settings_they_ran_with(database_url: str) -> None:
     assert "| jit | off |" in done.stdout
     assert "the stack's PostgreSQL starts with max_parallel_workers_per_gather=0, jit=off" in done.stdout
     assert "Not as benchmarked" not in done.stdout
+    # The stack's 1 GB of shared_buffers (stack.yml) against PostgreSQL's default here: the same plans, noted.
+    assert "Cached unlike the stack" in done.stdout and "shared_buffers" in done.stdout
     assert "### Django, shape 1: part name + mark + colour, groups" in done.stdout
     assert "Workers Planned" not in done.stdout
 
