@@ -37,7 +37,7 @@ raw="${work}/raw"
 for round in 1 2 3; do
   for shape in s1 s2 s3 s4; do
     for way in rows bands; do
-      latency=$(pgbench -n "$@" -d exp -f "${work}/${way}_${shape}.sql" -T 6 -c 1 2>&1 | awk '/latency average/ {print $4}')
+      latency=$(pgbench -n "$@" -f "${work}/${way}_${shape}.sql" -T 6 -c 1 exp 2>&1 | awk '/latency average/ {print $4}')
       echo "${round} ${shape} ${way} ${latency}" | tee -a "${raw}"
     done
   done
