@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -584,17 +585,12 @@ CAVEATS = (
 )
 
 
-def index_markdown(results_dir: Path) -> str:
-    """bench-results/README.md: every `make bench` run, the other results, and the latest run's tables."""
-    runs = []
-    others = []
-    for entry in sorted(results_dir.iterdir()):
-        if entry.name.startswith(".") or entry.name == "README.md":
-            continue
-        if entry.is_dir() and RUN_FOLDER.match(entry.name) and (entry / "summary.md").is_file():
-            runs.append(entry)
-        else:
-            others.append(entry)
+# How many of the newest runs keep raw/ in the tree (prune_raw, and what the index says).
+RAW_KEPT = 2
+
+
+def run_folders(results_dir: Path) -> list[Path]:
+    """The `make bench` run folders, oldest first (by their start, as results.json records it)."""
 
     def started(run: Path) -> str:
         meta_file = run / "results.json"
@@ -602,13 +598,48 @@ def index_markdown(results_dir: Path) -> str:
             return str(json.loads(meta_file.read_text(encoding="utf-8"))["meta"].get("started", run.name))
         return run.name
 
-    runs.sort(key=started)
+    runs = [
+        entry
+        for entry in results_dir.iterdir()
+        if entry.is_dir() and RUN_FOLDER.match(entry.name) and (entry / "summary.md").is_file()
+    ]
+    return sorted(runs, key=started)
+
+
+def prune_raw(results_dir: Path, keep: int = RAW_KEPT) -> list[Path]:
+    """Removes raw/ from every run but the ``keep`` newest; returns the folders removed."""
+    runs = run_folders(results_dir)
+    pruned = [run / "raw" for run in runs[: max(len(runs) - keep, 0)] if (run / "raw").is_dir()]
+    for raw in pruned:
+        shutil.rmtree(raw)
+    return pruned
+
+
+def index_markdown(results_dir: Path) -> str:
+    """bench-results/README.md: every `make bench` run, the other results, and the latest run's tables."""
+    runs = run_folders(results_dir)
+    others = [
+        entry
+        for entry in sorted(results_dir.iterdir())
+        if not entry.name.startswith(".") and entry.name != "README.md" and entry not in runs
+    ]
+
+    def started(run: Path) -> str:
+        meta_file = run / "results.json"
+        if meta_file.is_file():
+            return str(json.loads(meta_file.read_text(encoding="utf-8"))["meta"].get("started", run.name))
+        return run.name
+
     lines = [
         "# Benchmark results",
         "",
         '`make bench` (README, "Benchmark") writes one folder per run here and rewrites this index. Each run',
         "folder holds `summary.md` (tables and plots), `env.md` (hardware, stack, data, commands, commit),",
         "`results.json` (every point) and `raw/` (the output of every wrk and pgbench run).",
+        "",
+        f"`raw/` stays in the tree for the {RAW_KEPT} newest runs, the ones README.md and docs/benchmark.md quote;",
+        "an older run keeps its summary, environment and every point, and its raw output is in git history",
+        "(`python -m scripts.bench.run prune` removes it; the runs table says which runs still have it).",
         "",
     ]
     if runs and (runs[-1] / DECISION_PLOT).is_file():
@@ -623,16 +654,20 @@ def index_markdown(results_dir: Path) -> str:
         ]
     lines += ["## Runs", ""]
     if runs:
-        lines += ["| run | started | data sizes | summary | environment |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "| run | started | data sizes | summary | environment | raw output |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for run in reversed(runs):
             sizes = "-"
             meta_file = run / "results.json"
             if meta_file.is_file():
                 meta = json.loads(meta_file.read_text(encoding="utf-8"))["meta"]
                 sizes = ", ".join(f"{size:,}".replace(",", " ") for size in meta.get("parts", []))
+            raw = f"[raw/]({run.name}/raw/)" if (run / "raw").is_dir() else "in git history"
             lines.append(
                 f"| {run.name} | {started(run)} | {sizes} | [summary.md]({run.name}/summary.md) "
-                f"| [env.md]({run.name}/env.md) |"
+                f"| [env.md]({run.name}/env.md) | {raw} |"
             )
     else:
         lines.append("No `make bench` run is recorded yet.")

@@ -4,6 +4,7 @@ Usage (scripts/bench.sh fills the stack's names in; see scripts/README.md):
     python -m scripts.bench.run measure --parts 10000 1000000 --runs 3 --duration 10 ...
     python -m scripts.bench.run summarize bench-results/<run>   # summary.md, plots and index from results.json
     python -m scripts.bench.run index                           # bench-results/README.md
+    python -m scripts.bench.run prune [--keep N]                # raw/ only for the N newest runs (2)
     python -m scripts.bench.run workload --out DIR              # the bodies file and pgbench script of a seed
 
 For each data profile and size: seed the catalog through the stack (scripts/seed.sh --clear, reproducible),
@@ -49,6 +50,7 @@ from scripts.bench.results import (
     DEFAULT_PROFILE,
     LABELS,
     NGINX_FIXED_CAVEAT,
+    RAW_KEPT,
     SEARCHES,
     CpuSample,
     Measured,
@@ -59,6 +61,7 @@ from scripts.bench.results import (
     load_points,
     pgbench_log_latencies_us,
     pgbench_parse,
+    prune_raw,
     summary_markdown,
     wrk_parse,
 )
@@ -1099,6 +1102,8 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("folder", type=Path)
 
     commands.add_parser("index", help="rewrite bench-results/README.md")
+    prune = commands.add_parser("prune", help="remove raw/ from all but the newest runs, then rewrite the index")
+    prune.add_argument("--keep", type=int, default=RAW_KEPT, help=f"runs that keep raw/ (default {RAW_KEPT})")
 
     workload = commands.add_parser("workload", help="write the bodies file")
     workload.add_argument("--profile", default=DEFAULT_PROFILE)
@@ -1118,6 +1123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_reports(args.folder.resolve())
         return 0
     if args.command == "index":
+        write_index()
+        return 0
+    if args.command == "prune":
+        for raw in prune_raw(RESULTS_DIR, args.keep):
+            print(f"removed {raw.relative_to(ROOT)}")
         write_index()
         return 0
     if args.command == "workload":

@@ -25,6 +25,7 @@ import pytest
 
 from fastapi_search import queries
 from scripts.bench import results
+from scripts.bench.edge_times import edge_times
 from scripts.bench.pgbench_script import (
     parameter_literal,
     pgbench_script,
@@ -502,6 +503,26 @@ def test_the_summary_has_a_table_per_size_and_the_index_repeats_the_latest(tmp_p
     assert "## What the figures rest on" in index and "same-run A/B" in index
 
 
+def test_only_the_newest_runs_keep_their_raw_output(tmp_path: Path) -> None:
+    starts = {"2026-11-20-1234567": "10:00", "2026-11-22-89abcde": "11:00", "2026-11-24-abcdef0": "12:00"}
+    for name, started in starts.items():
+        (tmp_path / name / "raw").mkdir(parents=True)
+        (tmp_path / name / "raw" / "001-django-bypass-c32-run1.txt").write_text("wrk output\n")
+        (tmp_path / name / "summary.md").write_text("# Benchmark\n")
+        meta = {"started": f"2026-11-24 {started}:00 UTC", "parts": [10_000]}
+        (tmp_path / name / "results.json").write_text(json.dumps({"meta": meta, "points": []}))
+    (tmp_path / "zero-downtime" / "raw").mkdir(parents=True)  # not a run: never pruned
+
+    assert results.prune_raw(tmp_path, keep=2) == [tmp_path / "2026-11-20-1234567" / "raw"]
+    assert not (tmp_path / "2026-11-20-1234567" / "raw").exists()
+    assert (tmp_path / "2026-11-20-1234567" / "results.json").is_file()
+    assert (tmp_path / "2026-11-22-89abcde" / "raw").is_dir() and (tmp_path / "zero-downtime" / "raw").is_dir()
+    index = results.index_markdown(tmp_path)
+    assert "| [raw/](2026-11-24-abcdef0/raw/) |" in index
+    assert "[env.md](2026-11-20-1234567/env.md) | in git history |" in index
+    assert results.prune_raw(tmp_path, keep=2) == []
+
+
 def test_figures_are_rounded_for_reading() -> None:
     assert [results.number(v) for v in (37_213.0, 1_234.0, 812.4, 45.12, 0.8412)] == [
         "37 200",
@@ -770,3 +791,22 @@ def test_the_rendered_sql_answers_what_the_fastapi_service_answers(
             answer = fastapi_client.post("/search/part/", json=json.loads(bodies[index].body)).json()
             expected = (answer["count"], answer["summ"], [part["id"] for part in answer["response"]])
             assert (count, summ, ids) == expected, bodies[index].body
+
+
+def test_the_edge_log_splits_a_search_into_its_wait_and_the_app_s_time() -> None:
+    lines = [
+        '10.0.0.2 [2026-12-06T19:00:00+00:00] "POST /fastapi/search/part/ HTTP/1.1" 200 512 rt=0.050 '
+        "upstream=10.0.1.5:8000 ustatus=200 urt=0.012 rid=a",
+        '10.0.0.2 [2026-12-06T19:00:00+00:00] "POST /fastapi/search/part/ HTTP/1.1" 200 512 rt=0.030 '
+        "upstream=10.0.1.6:8000 ustatus=200 urt=0.010 rid=b",
+        '10.0.0.2 [2026-12-06T19:00:00+00:00] "GET /mark/ HTTP/1.1" 200 90 rt=0.004 '
+        "upstream=10.0.1.7:8000 ustatus=200 urt=0.004 rid=c",
+        # Answered by the edge itself (no upstream time): not an app's answer.
+        '10.0.0.2 [2026-12-06T19:00:00+00:00] "POST /fastapi/search/part/ HTTP/1.1" 503 80 rt=2.001 '
+        "upstream=- ustatus=- urt=- rid=d",
+    ]
+    times = edge_times(lines, "/fastapi/search/part/")
+    assert times["edge"] == [50.0, 30.0]
+    assert times["app"] == [12.0, 10.0]
+    assert [round(value, 6) for value in times["before_app"]] == [38.0, 20.0]
+    assert len(edge_times(lines)["edge"]) == 3
