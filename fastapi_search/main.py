@@ -102,8 +102,8 @@ async def _create_pool() -> asyncpg.Pool:
                 # and every shape fits: at most about 210 statements in the bench's mixes, 50 000 bodies included.
                 statement_cache_size=STATEMENT_CACHE_SIZE,
                 server_settings={
-                    # See queries.py: a shape's plan is made once a connection, generic once it pays.
-                    "plan_cache_mode": "auto",
+                    # See queries.py: each execution planned with its values, never a generic plan.
+                    "plan_cache_mode": "force_custom_plan",
                     "statement_timeout": str(limits.statement_timeout_ms),
                     "application_name": "fastapi_search",
                 },
