@@ -14,7 +14,7 @@ force_custom_plan``: every execution is planned with its values. A generic plan
 (PostgreSQL's choice after five executions under ``auto``) is made without them,
 and on the realistic catalog at a million parts it walked the primary key for a
 deep page of a rare name: 5 of 1 200 searches ran into the 5 s statement timeout,
-none with custom plans (the sweep of 2026-12-06, in issue 20's note). With a
+none with custom plans (bench-results/plan-cache). With a
 compact catalog of 10 000 parts the generic plans saved nothing measurable.
 Before, one statement served every combination, each filter switched off by
 ``$n IS NULL OR ...``; the shaped statements are what the ORM sends too, and
