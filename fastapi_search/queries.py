@@ -68,6 +68,17 @@ def _where(conditions: Sequence[str]) -> str:
     return " AND ".join(conditions) if conditions else "true"
 
 
+def _group_colour_and_newness(arg: _Parameters, filters: PartFilters) -> list[str]:
+    """The colour and is_new_part filters on a table whose rows are groups (``t``: part_totals,
+    part_price_bands), which hold the colour upper-cased."""
+    where = []
+    if filters.color is not None:
+        where.append(f"t.color_key = upper({arg(filters.color, 'text')})")
+    if filters.is_new_part is not None:
+        where.append(f"t.is_new_part = {arg(filters.is_new_part, 'jsonb')}")
+    return where
+
+
 def part_groups(filters: PartFilters) -> Statement:
     """The matching groups' totals, and the arrays the rows step will use (each DISTINCT array is a sort:
     only those): ``marks`` and ``models`` when a mark, model or name filter narrows them, ``names`` with a
@@ -92,10 +103,7 @@ def part_groups(filters: PartFilters) -> Statement:
         where.append(f"t.model_id = ANY({arg(list(filters.model_ids), 'bigint[]')})")
     if filters.part_name is not None:
         where.append(f"upper(t.name::text) LIKE upper({arg(like_pattern(filters.part_name), 'text')})")
-    if filters.color is not None:
-        where.append(f"t.color_key = upper({arg(filters.color, 'text')})")
-    if filters.is_new_part is not None:
-        where.append(f"t.is_new_part = {arg(filters.is_new_part, 'jsonb')}")
+    where += _group_colour_and_newness(arg, filters)
     # sum() of bigint is numeric: cast back, the totals fit a bigint.
     columns = ["coalesce(sum(t.parts), 0)::bigint AS count", "coalesce(sum(t.price_sum), 0)::bigint AS summ"]
     if narrows_marks_and_models(filters):
@@ -174,11 +182,7 @@ def part_price_totals(filters: PartFilters, groups: Any, split: PriceSplit) -> S
     there, an empty one as a range that ends before it starts, so a price filter has one shape."""
     arg = _Parameters()
     resolved = _resolved(arg, filters, groups)
-    bands = resolved.conditions("t")
-    if filters.color is not None:
-        bands.append(f"t.color_key = upper({arg(filters.color, 'text')})")
-    if filters.is_new_part is not None:
-        bands.append(f"t.is_new_part = {arg(filters.is_new_part, 'jsonb')}")
+    bands = resolved.conditions("t") + _group_colour_and_newness(arg, filters)
     bands.append(f"t.band BETWEEN {arg(split.first_band, 'integer')} AND {arg(split.last_band, 'integer')}")
     match = _where(_part_match(arg, filters, resolved, price=False))
     low = f"{arg(split.low_edge[0], 'integer')} AND {arg(split.low_edge[1], 'integer')}"

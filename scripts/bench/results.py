@@ -589,21 +589,23 @@ CAVEATS = (
 RAW_KEPT = 2
 
 
+def _run_started(run: Path) -> str:
+    """When a run started, as its results.json records it (its folder name without one)."""
+    meta_file = run / "results.json"
+    if meta_file.is_file():
+        return str(json.loads(meta_file.read_text(encoding="utf-8"))["meta"].get("started", run.name))
+    return run.name
+
+
 def run_folders(results_dir: Path) -> list[Path]:
     """The `make bench` run folders, oldest first (by their start, as results.json records it)."""
-
-    def started(run: Path) -> str:
-        meta_file = run / "results.json"
-        if meta_file.is_file():
-            return str(json.loads(meta_file.read_text(encoding="utf-8"))["meta"].get("started", run.name))
-        return run.name
 
     runs = [
         entry
         for entry in results_dir.iterdir()
         if entry.is_dir() and RUN_FOLDER.match(entry.name) and (entry / "summary.md").is_file()
     ]
-    return sorted(runs, key=started)
+    return sorted(runs, key=_run_started)
 
 
 def prune_raw(results_dir: Path, keep: int = RAW_KEPT) -> list[Path]:
@@ -623,12 +625,6 @@ def index_markdown(results_dir: Path) -> str:
         for entry in sorted(results_dir.iterdir())
         if not entry.name.startswith(".") and entry.name != "README.md" and entry not in runs
     ]
-
-    def started(run: Path) -> str:
-        meta_file = run / "results.json"
-        if meta_file.is_file():
-            return str(json.loads(meta_file.read_text(encoding="utf-8"))["meta"].get("started", run.name))
-        return run.name
 
     lines = [
         "# Benchmark results",
@@ -666,7 +662,7 @@ def index_markdown(results_dir: Path) -> str:
                 sizes = ", ".join(f"{size:,}".replace(",", " ") for size in meta.get("parts", []))
             raw = f"[raw/]({run.name}/raw/)" if (run / "raw").is_dir() else "in git history"
             lines.append(
-                f"| {run.name} | {started(run)} | {sizes} | [summary.md]({run.name}/summary.md) "
+                f"| {run.name} | {_run_started(run)} | {sizes} | [summary.md]({run.name}/summary.md) "
                 f"| [env.md]({run.name}/env.md) | {raw} |"
             )
     else:
