@@ -38,8 +38,8 @@ from fastapi_search.queries import part_groups, part_search_page, part_search_to
 from search_contract import PartFilters  # noqa: E402
 from search_contract.filters import MAX_PAGE  # noqa: E402
 
-# The plans of the values at hand (custom plans): EXPLAIN with parameters plans with their values whatever
-# plan_cache_mode says. The service keeps a generic plan of a shape once it costs no more (fastapi_search/main.py).
+# What the FastAPI service's pool sets on each connection (fastapi_search/main.py): every execution planned
+# with its values.
 FASTAPI_SESSION = {"plan_cache_mode": "force_custom_plan"}
 ENTRYPOINT = Path(__file__).resolve().parent / "images" / "postgres-entrypoint.sh"
 STACK_FILE = Path(__file__).resolve().parent.parent / "stack.yml"
