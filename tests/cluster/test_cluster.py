@@ -17,8 +17,8 @@ from functools import partial
 import pytest
 
 from tests.cluster.harness import APP_REPLICAS, APP_WORKER, APPS, NODES, STACK, Cluster
-from tests.swarm.harness import REPO_ROOT, assert_no_request_failed, wait_until
-from tests.swarm.loadgen import REFUSED, RESET, ConnectionProber, LoadGenerator
+from tests.swarm.harness import REPO_ROOT, wait_until
+from tests.swarm.loadgen import REFUSED, RESET, ConnectionProber, LoadGenerator, assert_no_request_failed
 from tests.swarm.report import Scenario, scenario_of
 
 pytestmark = pytest.mark.cluster

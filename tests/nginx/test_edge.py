@@ -23,7 +23,7 @@ import pytest
 from search_contract.errors import overloaded
 from tests.nginx.edge_server import echo_backends, running_edge
 from tests.servers import free_port
-from tests.swarm.loadgen import Call, LoadGenerator
+from tests.swarm.loadgen import Call, LoadGenerator, assert_no_request_failed
 
 # Searches admitted per django peer at once (EDGE_PEER_CONCURRENCY).
 EDGE_PEER_LIMIT = 6
@@ -261,9 +261,10 @@ def test_config_changes_under_keepalive_load_fail_no_request(edge: Edge, watcher
         load.mark("changed")
         assert edge.request("GET", "/edge-probe")[2] == b"new route"
         time.sleep(0.5)
-    during = load.window("three reloads", "change", "changed")
-    assert during.max_gap_ms < 100, during.summary()
-    assert load.failures() == [], during.summary()
+    # The same bar as every Swarm scenario: no failure, and load dense enough that a 100 ms outage would have
+    # met a request. A stretch in which every client waits on a slow answer is latency, not an outage: a bound
+    # on the largest gap between request starts failed CI at 162 ms with 0 failures, on a loaded 2-core machine.
+    during = assert_no_request_failed(load)
     assert re.search(r"keep-alive", " ".join(o.kind for o in during.outcomes))
     assert watcher.apply_config(original, settings) == 0
 

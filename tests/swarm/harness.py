@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.swarm.loadgen import OUTAGE_MS, LoadGenerator, Outcome, Window
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK = os.environ.get("STACK_NAME", "partscat")
 HTTP_PORT = int(os.environ.get("HTTP_PORT", "8080"))
@@ -217,14 +215,3 @@ def image_variant(service: str, variant: str, dockerfile_tail: str = "") -> str:
 
 def image_command(image: str) -> list[str]:
     return list(json.loads(docker("image", "inspect", image, "--format", "{{json .Config.Cmd}}")))
-
-
-def assert_no_request_failed(load: LoadGenerator, failures: list[Outcome] | None = None) -> Window:
-    """No failure (or none among `failures`), and load dense enough that a 100 ms outage would have shown."""
-    during = load.window("during the change", "change", "changed")
-    # A 100 ms outage at 99% of the moments of the change would have met a request in flight or starting:
-    # the clients were never idle long enough to miss one.
-    assert during.outage_detection_share() >= 0.99, f"load too thin to see a {OUTAGE_MS} ms outage: {during.summary()}"
-    failed = load.failures() if failures is None else failures
-    assert failed == [], "; ".join(outcome.describe() for outcome in failed[:10]) + f" | {during.summary()}"
-    return during

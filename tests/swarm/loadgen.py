@@ -327,3 +327,14 @@ class ConnectionProber:
 
     def describe(self) -> str:
         return ", ".join(f"{kind} {count}" for kind, count in self.counts.most_common())
+
+
+def assert_no_request_failed(load: LoadGenerator, failures: list[Outcome] | None = None) -> Window:
+    """No failure (or none among `failures`), and load dense enough that a 100 ms outage would have shown."""
+    during = load.window("during the change", "change", "changed")
+    # A 100 ms outage at 99% of the moments of the change would have met a request in flight or starting:
+    # the clients were never idle long enough to miss one.
+    assert during.outage_detection_share() >= 0.99, f"load too thin to see a {OUTAGE_MS} ms outage: {during.summary()}"
+    failed = load.failures() if failures is None else failures
+    assert failed == [], "; ".join(outcome.describe() for outcome in failed[:10]) + f" | {during.summary()}"
+    return during

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.swarm.harness import HTTP_PORT, assert_no_request_failed
-from tests.swarm.loadgen import LoadGenerator, percentile
+from tests.swarm.harness import HTTP_PORT
+from tests.swarm.loadgen import LoadGenerator, assert_no_request_failed, percentile
 from tests.swarm.report import Scenario, scenario_of
 
 pytestmark = pytest.mark.swarm

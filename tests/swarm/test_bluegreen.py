@@ -12,7 +12,6 @@ from tests.swarm.harness import (
     APPS,
     HTTP_PORT,
     STACK,
-    assert_no_request_failed,
     docker,
     image_variant,
     live_colour,
@@ -20,7 +19,7 @@ from tests.swarm.harness import (
     service_task_addresses,
     upstream_addresses,
 )
-from tests.swarm.loadgen import LoadGenerator, Outcome
+from tests.swarm.loadgen import LoadGenerator, Outcome, assert_no_request_failed
 from tests.swarm.report import Scenario, scenario_of
 
 pytestmark = pytest.mark.swarm

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.swarm.harness import APPS, HTTP_PORT, assert_no_request_failed, docker, image_variant, live_colour, script
-from tests.swarm.loadgen import LoadGenerator, Outcome
+from tests.swarm.harness import APPS, HTTP_PORT, docker, image_variant, live_colour, script
+from tests.swarm.loadgen import LoadGenerator, Outcome, assert_no_request_failed
 from tests.swarm.report import Scenario, scenario_of
 
 pytestmark = [pytest.mark.swarm, pytest.mark.usefixtures("swarm_stack")]

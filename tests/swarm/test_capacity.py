@@ -24,7 +24,6 @@ from tests.swarm.harness import (
     HTTP_PORT,
     REPO_ROOT,
     STACK,
-    assert_no_request_failed,
     docker,
     http_call,
     image_variant,
@@ -38,7 +37,7 @@ from tests.swarm.harness import (
     upstream_addresses,
     wait_until,
 )
-from tests.swarm.loadgen import LoadGenerator, percentile
+from tests.swarm.loadgen import LoadGenerator, assert_no_request_failed, percentile
 
 pytestmark = pytest.mark.swarm
 

@@ -27,7 +27,6 @@ import pytest
 from tests.swarm.harness import (
     HTTP_PORT,
     REPO_ROOT,
-    assert_no_request_failed,
     docker,
     http_call,
     image_command,
@@ -41,7 +40,7 @@ from tests.swarm.harness import (
     upstream_addresses,
     wait_until,
 )
-from tests.swarm.loadgen import ConnectionProber, LoadGenerator, Outcome
+from tests.swarm.loadgen import ConnectionProber, LoadGenerator, Outcome, assert_no_request_failed
 from tests.swarm.report import Scenario, scenario_of
 
 pytestmark = pytest.mark.swarm
