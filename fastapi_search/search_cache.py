@@ -19,7 +19,18 @@ from redis.exceptions import RedisError
 from fastapi_search.search import part_search
 from search_contract import PartFilters
 from search_contract.environment import SearchCacheSettings
-from search_contract.search_cache import CATALOG_VERSION_SQL, CacheStatus, SearchCachePolicy
+from search_contract.search_cache import (
+    CATALOG_VERSION_SQL,
+    CacheStatus,
+    Call,
+    RedisGet,
+    RedisPut,
+    Reply,
+    Request,
+    SearchCachePolicy,
+    cached_search,
+    drive_async,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,21 +64,21 @@ class SearchCache:
     async def part_search(
         self, connection: asyncpg.Connection, *, filters: PartFilters, cache_control: str | None
     ) -> tuple[bytes, CacheStatus]:
-        """The body of the answer and where it came from."""
-        skipped = self.policy.skip(cache_control)
-        if skipped is not None:
-            return await part_search_body(connection, filters=filters), skipped
-        # The version first: the search statements below then see this version's writes or newer ones.
-        version = await self._catalog_version(connection)
-        if version is None:
-            return await part_search_body(connection, filters=filters), CacheStatus.MISS
-        key = self.policy.key(filters=filters, catalog_version=version)
-        cached = await self._get(key)
-        if cached is not None:
-            return cached, CacheStatus.HIT
-        body = await part_search_body(connection, filters=filters)
-        await self._put(key, body)
-        return body, CacheStatus.MISS
+        """The body of the answer and where it came from (the order of the calls: cached_search)."""
+
+        async def perform(request: Request) -> Reply:
+            match request:
+                case Call.SEARCH:
+                    return await part_search_body(connection, filters=filters)
+                case Call.VERSION:
+                    return await self._catalog_version(connection)
+                case RedisGet(key):
+                    return await self._get(key)
+                case RedisPut(key, body):
+                    await self._put(key, body)
+                    return None
+
+        return await drive_async(cached_search(self.policy, filters=filters, cache_control=cache_control), perform)
 
     async def _catalog_version(self, connection: asyncpg.Connection) -> int | None:
         # A database that cannot be reached raises here as it would in the search (a JSON 503); only a schema
@@ -96,8 +107,6 @@ class SearchCache:
 
     async def _put(self, key: str, body: bytes) -> None:
         assert self.client is not None
-        if not self.breaker.closed():
-            return
         try:
             async with asyncio.timeout(self.command_timeout_s):
                 await self.client.set(key, body, ex=self.policy.settings.ttl_seconds)

@@ -1,8 +1,10 @@
 """The Redis response cache of ``POST /search/part/``: what both services decide the same way.
 
-Each service keeps only its Redis client (redis-py for Django, redis.asyncio for FastAPI) and the order of the
-calls; the key, the status header, the bypass rule, the circuit breaker and the catalog-version statement are
-here, so the two cannot drift apart.
+Each service keeps only its I/O: its Redis client (redis-py for Django, redis.asyncio for FastAPI), its
+database call and a few-line driver. Everything else is here, so the two cannot drift apart: the key, the
+status header, the bypass rule, the circuit breaker, the catalog-version statement, and the order of the calls
+(``cached_search``, a generator that says which call comes next and decides from what each one returned; the
+sans-I/O shape of h11 and wsproto, so one flow serves a sync and an async service).
 
 Why an entry is never stale: every write to ``mark``, ``model`` or ``part`` bumps the one-row
 ``catalog_version`` table in the same transaction (trigger of migration catalog 0003). A search reads the
@@ -19,8 +21,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from enum import StrEnum
+from collections.abc import Awaitable, Callable, Generator
+from enum import Enum, StrEnum
 from typing import TypedDict
 
 from search_contract.environment import SearchCacheSettings
@@ -184,3 +186,92 @@ class SearchCachePolicy:
             socket_connect_timeout=settings.timeout_s,
             driver_info=None,
         )
+
+
+# --- The order of the calls, for both services' drivers.
+
+
+class Call(Enum):
+    """A call without arguments the flow asks its driver to make."""
+
+    VERSION = "version"  # read the catalog version (CATALOG_VERSION_SQL); reply: the int, or None when unusable
+    SEARCH = "search"  # run the search; reply: its JSON body (bytes)
+
+
+@dataclasses.dataclass(frozen=True)
+class RedisGet:
+    """GET the key; reply: the cached body, or None (a miss, or Redis failing: the driver tells the breaker)."""
+
+    key: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RedisPut:
+    """SET the key to the body with the TTL; reply: None (a failure only tells the breaker)."""
+
+    key: str
+    body: bytes
+
+
+Request = Call | RedisGet | RedisPut
+Reply = bytes | int | None
+CachedSearch = Generator[Request, Reply, tuple[bytes, CacheStatus]]
+
+
+def cached_search(policy: SearchCachePolicy, *, filters: PartFilters, cache_control: str | None) -> CachedSearch:
+    """The body of one search's answer and where it came from, asking the driver for each call in turn.
+
+    The version is read before Redis is asked and before the search runs, so the search's statements see this
+    version's writes or newer ones (the module's docstring). A body is stored only while the breaker is closed:
+    a GET that failed a moment ago opened it, and a dead Redis is not asked twice in one request.
+    """
+    skipped = policy.skip(cache_control)
+    if skipped is not None:
+        return _body((yield Call.SEARCH)), skipped
+    version = yield Call.VERSION
+    if version is None:
+        return _body((yield Call.SEARCH)), CacheStatus.MISS
+    key = policy.key(filters=filters, catalog_version=_version(version))
+    cached = yield RedisGet(key)
+    if cached is not None:
+        return _body(cached), CacheStatus.HIT
+    body = _body((yield Call.SEARCH))
+    if policy.breaker.closed():
+        yield RedisPut(key, body)
+    return body, CacheStatus.MISS
+
+
+def _body(reply: Reply) -> bytes:
+    if not isinstance(reply, bytes):
+        raise TypeError(f"a search cache driver answered a body with {type(reply).__name__}")
+    return reply
+
+
+def _version(reply: Reply) -> int:
+    if not isinstance(reply, int):
+        raise TypeError(f"a search cache driver answered the catalog version with {type(reply).__name__}")
+    return reply
+
+
+def drive(flow: CachedSearch, perform: Callable[[Request], Reply]) -> tuple[bytes, CacheStatus]:
+    """Run the flow with a blocking driver (Django's)."""
+    reply: Reply = None
+    while True:
+        try:
+            request = flow.send(reply)
+        except StopIteration as done:
+            result: tuple[bytes, CacheStatus] = done.value
+            return result
+        reply = perform(request)
+
+
+async def drive_async(flow: CachedSearch, perform: Callable[[Request], Awaitable[Reply]]) -> tuple[bytes, CacheStatus]:
+    """Run the flow with an async driver (FastAPI's)."""
+    reply: Reply = None
+    while True:
+        try:
+            request = flow.send(reply)
+        except StopIteration as done:
+            result: tuple[bytes, CacheStatus] = done.value
+            return result
+        reply = await perform(request)

@@ -17,7 +17,18 @@ from redis.retry import Retry
 
 from catalog.selectors import part_search
 from search_contract import PartFilters
-from search_contract.search_cache import CATALOG_VERSION_SQL, CacheStatus, SearchCachePolicy
+from search_contract.search_cache import (
+    CATALOG_VERSION_SQL,
+    CacheStatus,
+    Call,
+    RedisGet,
+    RedisPut,
+    Reply,
+    Request,
+    SearchCachePolicy,
+    cached_search,
+    drive,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,21 +49,21 @@ class SearchCache:
         )
 
     def part_search(self, *, filters: PartFilters, cache_control: str | None) -> tuple[bytes, CacheStatus]:
-        """The body of the answer and where it came from."""
-        skipped = self.policy.skip(cache_control)
-        if skipped is not None:
-            return part_search_body(filters=filters), skipped
-        # The version first: the search statements below then see this version's writes or newer ones.
-        version = self._catalog_version()
-        if version is None:
-            return part_search_body(filters=filters), CacheStatus.MISS
-        key = self.policy.key(filters=filters, catalog_version=version)
-        cached = self._get(key)
-        if cached is not None:
-            return cached, CacheStatus.HIT
-        body = part_search_body(filters=filters)
-        self._put(key, body)
-        return body, CacheStatus.MISS
+        """The body of the answer and where it came from (the order of the calls: cached_search)."""
+
+        def perform(request: Request) -> Reply:
+            match request:
+                case Call.SEARCH:
+                    return part_search_body(filters=filters)
+                case Call.VERSION:
+                    return self._catalog_version()
+                case RedisGet(key):
+                    return self._get(key)
+                case RedisPut(key, body):
+                    self._put(key, body)
+                    return None
+
+        return drive(cached_search(self.policy, filters=filters, cache_control=cache_control), perform)
 
     def _catalog_version(self) -> int | None:
         # A database that cannot be reached raises here as it would in the search (a JSON 503); only a schema
@@ -81,8 +92,6 @@ class SearchCache:
 
     def _put(self, key: str, body: bytes) -> None:
         assert self.client is not None
-        if not self.breaker.closed():
-            return
         try:
             self.client.set(key, body, ex=self.policy.settings.ttl_seconds)
         except (redis.RedisError, OSError) as error:

@@ -1,4 +1,5 @@
-"""The cache decisions both services share: the key, the bypass rule, the breaker and the settings."""
+"""The cache decisions both services share: the key, the bypass rule, the breaker, the settings and the order of
+the calls (cached_search, run here with a plain in-memory driver)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,15 @@ from search_contract.environment import InvalidSetting, SearchCacheSettings
 from search_contract.search_cache import (
     CacheBreaker,
     CacheStatus,
+    Call,
+    RedisGet,
+    RedisPut,
+    Reply,
+    Request,
     SearchCachePolicy,
     cache_bypassed,
+    cached_search,
+    drive,
     search_cache_key,
 )
 
@@ -163,6 +171,87 @@ def test_the_policy_decides_off_bypass_and_open_breaker_before_any_io() -> None:
     on.breaker.failed(ConnectionError("refused"), doing="Redis GET")
     assert on.skip(None) is CacheStatus.MISS
     assert on.skip("no-store") is CacheStatus.BYPASS
+
+
+class Driver:
+    """A driver with a dict for Redis and a fixed version, recording each call the flow asks for."""
+
+    def __init__(self, policy: SearchCachePolicy, *, version: int | None = 7, redis_fails: bool = False) -> None:
+        self.policy, self.version, self.redis_fails = policy, version, redis_fails
+        self.redis: dict[str, bytes] = {}
+        self.calls: list[str] = []
+
+    def perform(self, request: Request) -> Reply:
+        match request:
+            case Call.SEARCH:
+                self.calls.append("search")
+                return b'{"count":1}'
+            case Call.VERSION:
+                self.calls.append("version")
+                return self.version
+            case RedisGet(key):
+                self.calls.append("get")
+                if self.redis_fails:
+                    self.policy.breaker.failed(ConnectionError("refused"), doing="Redis GET")
+                    return None
+                return self.redis.get(key)
+            case RedisPut(key, body):
+                self.calls.append("put")
+                self.redis[key] = body
+                return None
+
+    def search(self, body: bytes = b"{}", cache_control: str | None = None) -> tuple[bytes, CacheStatus]:
+        filters = parse_search_request(body)
+        return drive(cached_search(self.policy, filters=filters, cache_control=cache_control), self.perform)
+
+
+def test_the_flow_reads_the_version_then_redis_then_searches_and_stores_on_a_miss() -> None:
+    driver = Driver(SearchCachePolicy(cache_settings(), service="django", logger=logging.getLogger("test.flow")))
+    assert driver.search() == (b'{"count":1}', CacheStatus.MISS)
+    assert driver.calls == ["version", "get", "search", "put"]
+    assert list(driver.redis) == [key(b"{}", version=7)]
+    driver.calls.clear()
+    assert driver.search() == (b'{"count":1}', CacheStatus.HIT)
+    assert driver.calls == ["version", "get"]
+    # A new catalog version is a new key: the old entry is never looked up again.
+    driver.version, driver.calls = 8, []
+    assert driver.search()[1] is CacheStatus.MISS
+    assert driver.calls == ["version", "get", "search", "put"]
+
+
+@pytest.mark.parametrize(
+    ("enabled", "cache_control", "status"),
+    [(False, None, CacheStatus.OFF), (True, "no-cache", CacheStatus.BYPASS), (True, "No-Store", CacheStatus.BYPASS)],
+)
+def test_a_skipped_cache_only_searches(enabled: bool, cache_control: str | None, status: CacheStatus) -> None:
+    policy = SearchCachePolicy(cache_settings(enabled=enabled), service="fastapi", logger=logging.getLogger("t"))
+    driver = Driver(policy)
+    assert driver.search(cache_control=cache_control) == (b'{"count":1}', status)
+    assert driver.calls == ["search"]
+
+
+def test_an_unusable_version_searches_without_redis() -> None:
+    driver = Driver(SearchCachePolicy(cache_settings(), service="django", logger=logging.getLogger("t")), version=None)
+    assert driver.search() == (b'{"count":1}', CacheStatus.MISS)
+    assert driver.calls == ["version", "search"]
+
+
+def test_a_failed_get_stores_nothing_and_the_next_search_skips_redis() -> None:
+    policy = SearchCachePolicy(cache_settings(), service="django", logger=logging.getLogger("test.flow.breaker"))
+    driver = Driver(policy, redis_fails=True)
+    assert driver.search() == (b'{"count":1}', CacheStatus.MISS)
+    assert driver.calls == ["version", "get", "search"]
+    driver.calls.clear()
+    assert driver.search() == (b'{"count":1}', CacheStatus.MISS)
+    assert driver.calls == ["search"]
+
+
+def test_a_driver_that_answers_the_wrong_type_is_told_so() -> None:
+    policy = SearchCachePolicy(cache_settings(), service="django", logger=logging.getLogger("t"))
+    flow = cached_search(policy, filters=parse_search_request(b"{}"), cache_control=None)
+    assert next(flow) is Call.VERSION
+    with pytest.raises(TypeError, match="catalog version with str"):
+        flow.send("7")  # type: ignore[arg-type]
 
 
 def test_redis_options_carry_the_timeouts_and_no_empty_password() -> None:
