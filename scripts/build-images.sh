@@ -346,7 +346,7 @@ for dir in app fastapi_search search_contract; do
 done
 # The tag follows the sources of the packages an image runs (its wheel holds the others too, unused there).
 build_image django scripts/images/django.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" \
-    scripts/images/app-entrypoint.sh scripts/images/migrate_locked.py healthcheck requirements/django.txt \
+    scripts/images/app-entrypoint.sh healthcheck requirements/django.txt \
     pyproject.toml app search_contract
 DJANGO_IMAGE="${IMAGE_REF}"
 build_image fastapi scripts/images/fastapi.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" \

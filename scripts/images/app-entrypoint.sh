@@ -22,7 +22,7 @@ fi
 # while migrating cancels its statement and exits at once instead of waiting for Swarm's SIGKILL.
 if [ "${RUN_MIGRATIONS:-0}" = "1" ]; then
     echo "app-entrypoint: applying migrations (advisory lock)" >&2
-    python /srv/ops/migrate_locked.py &
+    python manage.py migrate_locked &
     migrate=$!
     trap 'kill -TERM "${migrate}" 2>/dev/null || true' TERM INT
     status=0

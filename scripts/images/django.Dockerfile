@@ -32,7 +32,6 @@ RUN groupadd --system --gid 10001 app \
 COPY --from=venv /opt/venv /opt/venv
 COPY healthcheck/ /srv/healthcheck/
 COPY scripts/images/app-entrypoint.sh /usr/local/bin/app-entrypoint
-COPY scripts/images/migrate_locked.py /srv/ops/migrate_locked.py
 COPY app/manage.py /srv/app/manage.py
 WORKDIR /srv/app
 # Admin assets for whitenoise, collected at build time (tasks share no disk). Local settings: no secret needed;

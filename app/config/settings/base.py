@@ -37,7 +37,7 @@ def database_from_url(url: str) -> dict[str, object]:
         # libpq connection options: a bounded connect, TCP keep-alives and a bound on unacknowledged
         # writes (a lost node cannot hang a worker thread), and the same request statement timeout as
         # FastAPI (search_contract.environment.DatabaseLimits). Migrations lift the statement timeout and
-        # set a lock timeout instead (scripts/images/migrate_locked.py).
+        # set a lock timeout instead (manage.py migrate_locked).
         "OPTIONS": {
             "connect_timeout": DATABASE_LIMITS.connect_timeout_s,
             "keepalives": 1,
