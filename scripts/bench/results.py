@@ -543,6 +543,11 @@ def load_points(results_json: Path) -> tuple[dict[str, Any], list[Point]]:
     return data["meta"], [Point.from_dict(item) for item in data["points"]]
 
 
+def size_key(profile: str, size: int) -> str:
+    """results.json's key of a data size of a profile: "10000" for the task profile (as before profiles)."""
+    return str(size) if profile == DEFAULT_PROFILE else f"{profile}/{size}"
+
+
 # The index, bench-results/README.md.
 
 RUN_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}-[0-9a-f]{7,40}(-dirty)?(-\d+)?$")

@@ -423,3 +423,17 @@ def workload_shape(bodies: Sequence[WorkloadBody]) -> WorkloadShape:
         top10_share=sum(ranked[:10]) / total,
         top100_share=sum(ranked[:100]) / total,
     )
+
+
+def workload_summary(bodies: Sequence[WorkloadBody], digest: str) -> dict[str, Any]:
+    """A bodies file's shape, for results.json and env.md."""
+    shape = workload_shape(bodies)
+    return {
+        "distinct": shape.distinct,
+        "sha256": digest,
+        "distinct_by_kind": shape.distinct_by_kind,
+        "traffic_by_kind": {key: round(value, 4) for key, value in shape.traffic_by_kind.items()},
+        "top1_share": round(shape.top1_share, 4),
+        "top10_share": round(shape.top10_share, 4),
+        "top100_share": round(shape.top100_share, 4),
+    }

@@ -34,7 +34,6 @@ from scripts.bench.pgbench_script import (
     statement_render,
 )
 from scripts.bench.results import Point
-from scripts.bench.run import Bench, Plan, Stack, plan_lines, worker_count
 from scripts.bench.workload import (
     DEEP_PAGES,
     LONG_TAIL_DISTINCT,
@@ -301,33 +300,6 @@ def test_wrk_sends_the_operator_token_from_the_environment_only_when_asked(
     assert seen == []
 
 
-def test_the_runner_asks_as_an_operator_where_only_an_operator_gets_what_it_measures(tmp_path: Path) -> None:
-    token = "operator-token-0123456789abcdef"  # noqa: S105 (a made-up one)
-    stack = Stack(
-        base_url="http://127.0.0.1:8080", host="localhost", django_service="d", fastapi_service="f",
-        nginx_service="n", postgres_service="p", stack_env={}, operator_token=token,
-    )  # fmt: skip
-    plan = Plan(
-        parts=[10], runs=1, duration=1, warmup=0, connections=[8], threads=2, data_seed=1, workload_seeds=[1],
-        distinct=10, restore_parts=10, restore_seed=1,
-    )  # fmt: skip
-    bench = Bench(stack=stack, plan=plan, out=tmp_path, invocation="")
-    bench.bodies_files = bench.long_tail_files = {1: tmp_path / "bodies.tsv"}
-    operator = {
-        (target, cache): "operator=1" in bench.wrk_command(target, cache, 8, 1)
-        for target in ("django", "fastapi", "django-healthz", "fastapi-healthz", "nginx")
-        for cache in ("bypass", "on")
-        if cache == "on" or target in ("django", "fastapi")
-    }
-    assert operator == {
-        ("django", "bypass"): True, ("fastapi", "bypass"): True, ("django", "on"): False, ("fastapi", "on"): False,
-        ("django-healthz", "on"): True, ("fastapi-healthz", "on"): True, ("nginx", "on"): False,
-    }  # fmt: skip
-    # The token itself reaches wrk through its environment, never its command line (which raw/ records).
-    assert all(token not in " ".join(bench.wrk_command(t, c, 8, 1)) for t, c in operator)
-    assert stack.operator_env() == {"EDGE_OPERATOR_TOKEN": token}
-
-
 def test_wrk_get_mode_sends_one_request_with_the_cache_on(
     recording_server: tuple[str, list[Seen]],
 ) -> None:
@@ -545,23 +517,6 @@ def test_a_plot_per_size_is_a_small_png(tmp_path: Path) -> None:
     assert not plot_size(_run_points(), 1_000_000, tmp_path / "none.png")
 
 
-def test_each_round_takes_the_next_workload_seed_and_each_profile_is_seeded_by_name() -> None:
-    plan = Plan(
-        parts=[10_000, 1_000_000], runs=4, duration=1, warmup=0, connections=[8, 32], threads=2, data_seed=1,
-        workload_seeds=[1, 2, 3], distinct=10, restore_parts=10_000, restore_seed=1, profiles=["task", "realistic"],
-    )  # fmt: skip
-    assert [plan.workload_seed(run) for run in (1, 2, 3, 4)] == [1, 2, 3, 1]
-    assert plan.cache_modes() == ("bypass", "on", "long-tail")
-    # 2 searches x 3 cache modes + 4 ceilings, 2 connection counts, 4 runs; 2 sizes, 2 profiles.
-    assert plan.points_per_size() == 10 * 2 * 4 and plan.total_points() == 80 * 4
-    lines = plan_lines(plan)
-    assert "  scripts/seed.sh --clear --parts 1000000 --seed 1 --profile realistic" in lines
-    assert "  scripts/seed.sh --clear --parts 10000 --seed 1" in lines  # the task profile is seed.sh's default
-    assert any("run 4 (workload seed 1)" in line and "on, long tail" in line for line in lines)
-    plan.long_tail = 0
-    assert plan.cache_modes() == ("bypass", "on")
-
-
 def test_each_profile_has_its_own_tables_and_the_task_profile_keeps_its_headings() -> None:
     points = _run_points()
     realistic = _run_points()
@@ -583,24 +538,6 @@ def test_each_profile_has_its_own_tables_and_the_task_profile_keeps_its_headings
     assert "| Django search | bypassed | 8 | 100 | 50.0-110 |" in summary
     assert results.medians(realistic, "realistic")[(10_000, "django", "bypass", 8)].ok_rps == 100
     assert results.medians(realistic) == {}
-
-
-def test_worker_processes_are_counted_from_a_tasks_process_tree() -> None:
-    # `docker top` of a django task and of the nginx task, as the stack runs them.
-    command = "gunicorn --config python:config.gunicorn config.wsgi:application"
-    django = [
-        (23948, 23920, f"/bin/sh /usr/local/bin/app-entrypoint {command}"),
-        (23998, 23948, f"/opt/venv/bin/python3 /opt/venv/bin/{command}"),
-        (23999, 23998, f"/opt/venv/bin/python3 /opt/venv/bin/{command}"),
-        (24000, 23998, f"/opt/venv/bin/python3 /opt/venv/bin/{command}"),
-    ]
-    nginx = [
-        (18821, 18800, "python3 /opt/nginx/upstream_watcher.py"),
-        (18897, 18821, "nginx: master process nginx -e stderr -c /tmp/nginx/nginx.conf -g daemon off;"),
-        (18898, 18897, "nginx: worker process"),
-        (18899, 18897, "nginx: worker process"),
-    ]
-    assert (worker_count(django), worker_count(nginx)) == (2, 2)
 
 
 # pgbench's script.
