@@ -3,7 +3,7 @@
 -- 301; anything else (a login form already sent in clear) gets a JSON 403 and is not passed on.
 --
 -- TLS is on when the upstream watcher wrote the TLS listener that nginx.conf's main server includes
--- (upstream_watcher.tls_include_write: a `listen [address:]port ssl;` line). nginx.conf hands the file's
+-- (nginx/watcher_listeners.py, tls_include_write: a `listen [address:]port ssl;` line). nginx.conf hands the file's
 -- path in ($edge_tls_listener), so its /tmp/nginx prefix stays in one place. Nginx reads the file at start,
 -- and the watcher writes it only before Nginx starts, so each worker reads it once.
 local edge_errors = require("edge_errors")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.browser import page_render, redoc_rendered, swagger_rendered
-from tests.nginx.edge_server import Edge, nginx_module, running_edge
+from tests.nginx.edge_server import Edge, running_edge
 from tests.servers import Server, start_app
 
 NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
@@ -65,7 +65,7 @@ def prefixed_fastapi(database_url: str, log_dir: Path, drain_marker: Path) -> It
 @pytest.fixture(scope="module")
 def edge(prefixed_fastapi: Server) -> Iterator[Edge]:
     """The stack's nginx.conf with that service as its FastAPI peer."""
-    with running_edge(nginx_module("upstream_watcher")) as running:
+    with running_edge() as running:
         running.push_peers(django_blue=[], fastapi_blue=[urlsplit(prefixed_fastapi.base_url).port or 80])
         yield running
 

@@ -7,7 +7,7 @@ the control server, limits, error pages and TLS settings are the ones the image 
 from __future__ import annotations
 
 import http.client
-import importlib.util
+import importlib
 import json
 import os
 import re
@@ -34,20 +34,12 @@ NGINX_DIR = Path(__file__).resolve().parents[2] / "nginx"
 
 
 def nginx_module(name: str) -> ModuleType:
-    """nginx/<name>.py, loaded once: the edge's Python ships as files in the Nginx image, not as a package.
-    The watcher's `import socket_holder` (the file beside it in the image) finds the holder loaded first."""
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        return loaded
-    if name == "upstream_watcher":
-        nginx_module("socket_holder")
-    spec = importlib.util.spec_from_file_location(name, NGINX_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the class is built.
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """nginx/<name>.py, imported once: the edge's Python ships as files in the Nginx image, not as a package.
+    The watcher imports its modules (watcher_*.py, socket_holder.py) from its own folder, which Python puts on
+    sys.path when it runs the script; here nginx/ goes last on sys.path, so it shadows nothing installed."""
+    if str(NGINX_DIR) not in sys.path:
+        sys.path.append(str(NGINX_DIR))
+    return importlib.import_module(name)
 
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -262,7 +254,6 @@ def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> Ed
 
 @contextmanager
 def running_edge(
-    watcher: ModuleType,
     *,
     environ: Mapping[str, str] | None = None,
     tls: bool = False,
@@ -274,14 +265,13 @@ def running_edge(
         pytest.fail("nginx is not installed: scripts/system-packages.sh installs it", pytrace=False)
     root = Path(tempfile.mkdtemp(prefix="partscat-edge-"))
     try:
-        yield from _edge_run(root, watcher, environ=environ, tls=tls, rewrite=rewrite)
+        yield from _edge_run(root, environ=environ, tls=tls, rewrite=rewrite)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _edge_run(
     root: Path,
-    watcher: ModuleType,
     *,
     environ: Mapping[str, str] | None,
     tls: bool,
@@ -297,8 +287,10 @@ def _edge_run(
     tls_files, tls_port = None, None
     if tls:
         tls_files, tls_port = self_signed_certificate(root), free_port()
-        settings = watcher.TlsSettings(cert_path=str(tls_files.cert), key_path=str(tls_files.key))
-        watcher.tls_include_write(settings, directory=str(root / "tls"), port=tls_port)
+        settings = nginx_module("watcher_settings").TlsSettings(
+            cert_path=str(tls_files.cert), key_path=str(tls_files.key)
+        )
+        nginx_module("watcher_listeners").tls_include_write(settings, directory=str(root / "tls"), port=tls_port)
 
     # Debug headers only when a test asks for them, whatever the environment of the test run.
     env = {name: value for name, value in os.environ.items() if name != "EDGE_DEBUG_HEADERS"}

@@ -22,10 +22,10 @@ USERS = [f"user-{number}" for number in range(200)]
 
 
 @pytest.fixture(scope="module")
-def edge(watcher: ModuleType) -> Iterator[tuple[Edge, int, int]]:
+def edge(watcher_control: ModuleType) -> Iterator[tuple[Edge, int, int]]:
     patch = pytest.MonkeyPatch()
-    with echo_backends(2) as (blue, green), running_edge(watcher) as running:
-        patch.setattr(watcher, "CONTROL_ADDRESS", ("127.0.0.1", running.control_port))
+    with echo_backends(2) as (blue, green), running_edge() as running:
+        patch.setattr(watcher_control, "CONTROL_ADDRESS", ("127.0.0.1", running.control_port))
         try:
             yield running, blue, green
         finally:
@@ -33,14 +33,14 @@ def edge(watcher: ModuleType) -> Iterator[tuple[Edge, int, int]]:
 
 
 @pytest.fixture
-def colours(edge: tuple[Edge, int, int], watcher: ModuleType) -> Iterator[tuple[Edge, int, int]]:
+def colours(edge: tuple[Edge, int, int], watcher_control: ModuleType) -> Iterator[tuple[Edge, int, int]]:
     """Blue live, both colours in rotation, no canary; the canary is cleared again afterwards."""
     running, blue, green = edge
     running.push_peers(django_blue=[blue], fastapi_blue=[blue], django_green=[green], fastapi_green=[green])
-    watcher.control_request("POST", "/edge/live", "blue")
-    watcher.control_request("POST", "/edge/canary", "0")
+    watcher_control.control_request("POST", "/edge/live", "blue")
+    watcher_control.control_request("POST", "/edge/canary", "0")
     yield edge
-    watcher.control_request("POST", "/edge/canary", "0")
+    watcher_control.control_request("POST", "/edge/canary", "0")
 
 
 def _served_by(running: Edge, path: str, *, user: str | None = None, canary: str | None = None) -> int:
@@ -58,7 +58,7 @@ def _bucket(user: str) -> int:
 
 
 def test_a_share_of_users_goes_to_the_candidate_and_each_stays_where_it_went(
-    colours: tuple[Edge, int, int], watcher: ModuleType
+    colours: tuple[Edge, int, int], watcher: ModuleType, watcher_control: ModuleType
 ) -> None:
     running, blue, green = colours
     assert {_served_by(running, "/mark/", user=user) for user in USERS[:20]} == {blue}
@@ -70,7 +70,7 @@ def test_a_share_of_users_goes_to_the_candidate_and_each_stays_where_it_went(
     for user in USERS[:50]:
         assert _served_by(running, "/fastapi/items", user=user) == chosen[user]
     # A larger share keeps everyone who was on the candidate there.
-    watcher.control_request("POST", "/edge/canary", "50")
+    watcher_control.control_request("POST", "/edge/canary", "50")
     for user in USERS:
         if chosen[user] == green:
             assert _served_by(running, "/mark/", user=user) == green
@@ -93,22 +93,22 @@ def test_the_allowlist_always_reaches_the_candidate_and_others_follow_their_cook
 
 
 def test_a_candidate_without_a_task_in_rotation_gets_nobody(
-    colours: tuple[Edge, int, int], watcher: ModuleType
+    colours: tuple[Edge, int, int], watcher_control: ModuleType
 ) -> None:
     running, blue, _green = colours
     running.push_peers(django_green=[], fastapi_green=[])
-    watcher.control_request("POST", "/edge/canary", "100 team-qa")
+    watcher_control.control_request("POST", "/edge/canary", "100 team-qa")
     assert _served_by(running, "/mark/", user=USERS[0], canary="team-qa") == blue
 
 
 def test_a_bad_share_or_allowlist_is_refused_and_changes_nothing(
-    colours: tuple[Edge, int, int], watcher: ModuleType
+    colours: tuple[Edge, int, int], watcher: ModuleType, watcher_control: ModuleType
 ) -> None:
     running, _blue, _green = colours
-    watcher.control_request("POST", "/edge/canary", "5 team-qa")
+    watcher_control.control_request("POST", "/edge/canary", "5 team-qa")
     for body in ("101", "-1", "five", "5 bad;value", ""):
         with pytest.raises(RuntimeError, match="answered 400"):
-            watcher.control_request("POST", "/edge/canary", body)
+            watcher_control.control_request("POST", "/edge/canary", body)
     assert running.state()["canary"] == {"percent": 5, "allow": ["team-qa"]}
     assert watcher.canary_set(["250"]) == 1
 
@@ -116,11 +116,11 @@ def test_a_bad_share_or_allowlist_is_refused_and_changes_nothing(
 Figures = dict[str, dict[str, dict[str, Any]]]
 
 
-def _metrics(watcher: ModuleType) -> Figures:
-    return dict(json.loads(watcher.control_request("GET", "/edge/metrics"))["colours"])
+def _metrics(watcher_control: ModuleType) -> Figures:
+    return dict(json.loads(watcher_control.control_request("GET", "/edge/metrics"))["colours"])
 
 
-def _metrics_after(watcher: ModuleType, before: Figures, expected: dict[tuple[str, str], int]) -> Figures:
+def _metrics_after(watcher_control: ModuleType, before: Figures, expected: dict[tuple[str, str], int]) -> Figures:
     """The figures once each (colour, route) in EXPECTED has counted that many more requests. The log phase,
     which counts, runs after the answer has gone: a client that asks the control port at once can be quicker
     (a test once read none of them). Each route is waited for on its own: a total can be reached early by a
@@ -128,7 +128,7 @@ def _metrics_after(watcher: ModuleType, before: Figures, expected: dict[tuple[st
     test made had been counted)."""
     deadline = time.monotonic() + 5
     while True:
-        figures = _metrics(watcher)
+        figures = _metrics(watcher_control)
         counted = all(
             _count(figures, colour, route, "requests") - _count(before, colour, route, "requests") >= requests
             for (colour, route), requests in expected.items()
@@ -143,11 +143,11 @@ def _count(figures: Figures, colour: str, route: str, name: str) -> int:
 
 
 def test_the_figures_are_counted_per_colour_and_route_and_scraped_as_prometheus_text(
-    colours: tuple[Edge, int, int], watcher: ModuleType
+    colours: tuple[Edge, int, int], watcher_control: ModuleType
 ) -> None:
     running, _blue, _green = colours
-    before = _metrics(watcher)
-    watcher.control_request("POST", "/edge/canary", "0 team-qa")
+    before = _metrics(watcher_control)
+    watcher_control.control_request("POST", "/edge/canary", "0 team-qa")
     for _ in range(3):
         running.request("GET", "/mark/?status=500")
     running.request("GET", "/mark/?sleep=0.3", headers={"X-Canary": "team-qa"})
@@ -156,7 +156,7 @@ def test_the_figures_are_counted_per_colour_and_route_and_scraped_as_prometheus_
     running.request("GET", "/fastapi/items")
     running.request("GET", "/nginx-healthz")  # no colour: not counted
     after = _metrics_after(
-        watcher,
+        watcher_control,
         before,
         {("blue", "django"): 3, ("green", "django"): 1, ("blue", "django-search"): 1, ("blue", "fastapi"): 1},
     )
@@ -171,7 +171,7 @@ def test_the_figures_are_counted_per_colour_and_route_and_scraped_as_prometheus_
     assert delta("blue", "django-search", "requests") == 1
     assert delta("blue", "fastapi", "requests") == 1
     # The slow one is in a bucket of 300 ms and over.
-    buckets_ms = json.loads(watcher.control_request("GET", "/edge/metrics"))["buckets_ms"]
+    buckets_ms = json.loads(watcher_control.control_request("GET", "/edge/metrics"))["buckets_ms"]
     then = before.get("green", {}).get("django", {}).get("buckets") or [0] * (len(buckets_ms) + 1)
     green_buckets = [now - old for now, old in zip(after["green"]["django"]["buckets"], then, strict=True)]
     slow = green_buckets.index(1)
@@ -196,17 +196,17 @@ def test_the_figures_are_counted_per_colour_and_route_and_scraped_as_prometheus_
 
 
 def test_a_task_that_refuses_connections_counts_as_the_edges_failure(
-    colours: tuple[Edge, int, int], watcher: ModuleType
+    colours: tuple[Edge, int, int], watcher_control: ModuleType
 ) -> None:
     running, _blue, green = colours
     # A port bound and not listening refuses connections, and nothing else can take it meanwhile.
     with socket.socket() as refusing:
         refusing.bind(("127.0.0.1", 0))
         running.push_peers(django_green=[refusing.getsockname()[1]])
-        before = _metrics(watcher)
-        watcher.control_request("POST", "/edge/canary", "0 team-qa")
+        before = _metrics(watcher_control)
+        watcher_control.control_request("POST", "/edge/canary", "0 team-qa")
         status, _headers, _body = running.request("GET", "/mark/", headers={"X-Canary": "team-qa"})
-        after = _metrics_after(watcher, before, {("green", "django"): 1})
+        after = _metrics_after(watcher_control, before, {("green", "django"): 1})
     running.push_peers(django_green=[green])
     logged = running.access_log().splitlines()[-1]
     assert status == 502, logged
@@ -217,25 +217,27 @@ def test_a_task_that_refuses_connections_counts_as_the_edges_failure(
     assert edge_failures == 1, logged
 
 
-def test_the_canary_share_a_new_task_starts_with_comes_from_its_environment(watcher: ModuleType) -> None:
+def test_the_canary_share_a_new_task_starts_with_comes_from_its_environment(watcher_settings: ModuleType) -> None:
     """CANARY_PERCENT and CANARY_ALLOW, which stack.yml fills from the nginx service's labels; the seed that
     carries them into a new Nginx is tested in test_socket_handover.py."""
-    assert watcher.canary_load({"CANARY_PERCENT": "25"}) == "25"
-    assert watcher.canary_load({"CANARY_PERCENT": "", "CANARY_ALLOW": "a, b"}) == "0 a b"
-    with pytest.raises(watcher.SettingsError, match="0-100"):
-        watcher.canary_load({"CANARY_PERCENT": "120"})
+    assert watcher_settings.canary_load({"CANARY_PERCENT": "25"}) == "25"
+    assert watcher_settings.canary_load({"CANARY_PERCENT": "", "CANARY_ALLOW": "a, b"}) == "0 a b"
+    with pytest.raises(watcher_settings.SettingsError, match="0-100"):
+        watcher_settings.canary_load({"CANARY_PERCENT": "120"})
 
 
-def test_a_switch_ends_the_canary_in_the_same_step(colours: tuple[Edge, int, int], watcher: ModuleType) -> None:
+def test_a_switch_ends_the_canary_in_the_same_step(
+    colours: tuple[Edge, int, int], watcher: ModuleType, watcher_control: ModuleType
+) -> None:
     running, blue, green = colours
-    watcher.control_request("POST", "/edge/canary", "50 team-qa")
+    watcher_control.control_request("POST", "/edge/canary", "50 team-qa")
     assert watcher.live_switch("green") == 0
     assert running.state()["canary"] == {"percent": 0, "allow": []}
     # Everyone on green now: no share, no allowlist left pointing at blue.
     assert {_served_by(running, "/mark/", user=user) for user in USERS[:40]} == {green}
     assert _served_by(running, "/mark/", canary="team-qa") == green
-    watcher.control_request("POST", "/edge/canary", "50")
+    watcher_control.control_request("POST", "/edge/canary", "50")
     assert watcher.live_switch("green") == 0  # the same colour again: still everyone on it
     assert running.state()["canary"]["percent"] == 0
-    watcher.control_request("POST", "/edge/live", "blue")
+    watcher_control.control_request("POST", "/edge/live", "blue")
     assert _served_by(running, "/mark/", user=USERS[0]) == blue

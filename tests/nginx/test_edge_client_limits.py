@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -38,8 +37,8 @@ WRK_LUA = ROOT / "scripts" / "bench" / "wrk.lua"
 
 
 @pytest.fixture(scope="module")
-def edge(watcher: ModuleType, backend: int) -> Iterator[Edge]:
-    with running_edge(watcher) as running:
+def edge(backend: int) -> Iterator[Edge]:
+    with running_edge() as running:
         running.push_peers(django_blue=[backend], fastapi_blue=[backend])
         yield running
 

@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from types import ModuleType
 
 import orjson
 import pytest
@@ -63,7 +62,7 @@ EDGE_ERRORS: dict[str, ContractError] = {
 
 
 @pytest.fixture(scope="module")
-def edge(watcher: ModuleType, backend: int) -> Iterator[Edge]:
+def edge(backend: int) -> Iterator[Edge]:
     # One search admitted per task and a short queue, so a second one at once is shed; a 1 s upstream timeout,
     # so ?sleep=2 on the echo backend is a task that does not answer in time; no upload slot at all (the echo
     # backend passes every token check), so an upload is refused as busy.
@@ -72,7 +71,7 @@ def edge(watcher: ModuleType, backend: int) -> Iterator[Edge]:
         "EDGE_QUEUE_SECONDS": "0.1",
         "EDGE_UPLOAD_CONCURRENCY": "0",
     }
-    with running_edge(watcher, environ=environ, rewrite={"proxy_read_timeout 15s;": "proxy_read_timeout 1s;"}) as e:
+    with running_edge(environ=environ, rewrite={"proxy_read_timeout 15s;": "proxy_read_timeout 1s;"}) as e:
         e.push_peers(django_blue=[backend], fastapi_blue=[backend])
         yield e
 
@@ -139,8 +138,8 @@ def _too_many_logins(edge: Edge) -> Reply:
 
 
 @pytest.fixture(scope="module")
-def tls_edge(watcher: ModuleType, backend: int) -> Iterator[Edge]:
-    with running_edge(watcher, tls=True) as running:
+def tls_edge(backend: int) -> Iterator[Edge]:
+    with running_edge(tls=True) as running:
         running.push_peers(django_blue=[backend], fastapi_blue=[backend])
         yield running
 

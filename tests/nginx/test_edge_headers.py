@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from types import ModuleType
 
 import pytest
 
@@ -39,15 +38,15 @@ SPOOFED = {
 
 
 @pytest.fixture(scope="module")
-def edge(watcher: ModuleType, backend: int) -> Iterator[Edge]:
-    with running_edge(watcher) as running:
+def edge(backend: int) -> Iterator[Edge]:
+    with running_edge() as running:
         running.push_peers(django_blue=[backend], fastapi_blue=[backend])
         yield running
 
 
 @pytest.fixture(scope="module")
-def debug_edge(watcher: ModuleType, backend: int) -> Iterator[Edge]:
-    with running_edge(watcher, environ={"EDGE_DEBUG_HEADERS": "1"}) as running:
+def debug_edge(backend: int) -> Iterator[Edge]:
+    with running_edge(environ={"EDGE_DEBUG_HEADERS": "1"}) as running:
         running.push_peers(django_blue=[backend], fastapi_blue=[backend])
         yield running
 

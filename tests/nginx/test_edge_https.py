@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import ssl
 from collections.abc import Iterator
-from types import ModuleType
 
 import httpx
 import pytest
@@ -30,16 +29,16 @@ def _port(server: Server) -> int:
 
 
 @pytest.fixture(scope="module")
-def edge(watcher: ModuleType, django_server: Server, fastapi_server: Server) -> Iterator[Edge]:
-    with running_edge(watcher, tls=True) as running:
+def edge(django_server: Server, fastapi_server: Server) -> Iterator[Edge]:
+    with running_edge(tls=True) as running:
         running.push_peers(django_blue=[_port(django_server)], fastapi_blue=[_port(fastapi_server)])
         yield running
 
 
 @pytest.fixture(scope="module")
-def plain_edge(watcher: ModuleType, django_server: Server, fastapi_server: Server) -> Iterator[Edge]:
+def plain_edge(django_server: Server, fastapi_server: Server) -> Iterator[Edge]:
     """The same edge without a certificate: plain HTTP only."""
-    with running_edge(watcher) as running:
+    with running_edge() as running:
         running.push_peers(django_blue=[_port(django_server)], fastapi_blue=[_port(fastapi_server)])
         yield running
 

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -30,8 +29,8 @@ IMPORT_LIMIT = 100 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def edge(watcher: ModuleType, backend: int) -> Iterator[Edge]:
-    with running_edge(watcher, tls=True) as running:
+def edge(backend: int) -> Iterator[Edge]:
+    with running_edge(tls=True) as running:
         running.push_peers(django_blue=[backend], fastapi_blue=[backend])
         yield running
 
@@ -212,7 +211,7 @@ class _SlowBackend(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def impatient_edge(watcher: ModuleType) -> Iterator[Edge]:
+def impatient_edge() -> Iterator[Edge]:
     slow = ThreadingHTTPServer(("127.0.0.1", 0), _SlowBackend)
     threading.Thread(target=slow.serve_forever, daemon=True).start()
     rewrite = {
@@ -222,7 +221,7 @@ def impatient_edge(watcher: ModuleType) -> Iterator[Edge]:
         "proxy_read_timeout 15s;": "proxy_read_timeout 1s;",
     }
     try:
-        with running_edge(watcher, rewrite=rewrite) as running:
+        with running_edge(rewrite=rewrite) as running:
             running.push_peers(django_blue=[int(slow.server_address[1])])
             yield running
     finally:

@@ -16,7 +16,6 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import orjson
 import pytest
@@ -44,8 +43,8 @@ def token_file() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def edge(watcher: ModuleType, backend: int, token_file: Path) -> Iterator[Edge]:
-    with running_edge(watcher, environ={"EDGE_OPERATOR_TOKEN_FILE": str(token_file)}) as running:
+def edge(backend: int, token_file: Path) -> Iterator[Edge]:
+    with running_edge(environ={"EDGE_OPERATOR_TOKEN_FILE": str(token_file)}) as running:
         running.push_peers(django_blue=[backend], fastapi_blue=[backend])
         yield running
 
@@ -94,8 +93,8 @@ def test_a_wrong_operator_token_is_the_public(edge: Edge) -> None:
         assert edge.request("GET", "/healthz", headers={"X-Edge-Operator-Token": token})[0] == 404, token
 
 
-def test_without_an_operator_token_file_nobody_is_an_operator(watcher: ModuleType, backend: int) -> None:
-    with running_edge(watcher) as plain:
+def test_without_an_operator_token_file_nobody_is_an_operator(backend: int) -> None:
+    with running_edge() as plain:
         plain.push_peers(django_blue=[backend], fastapi_blue=[backend])
         assert plain.request("GET", "/healthz", headers=OPERATOR)[0] == 404
         asked = {**JSON, **OPERATOR, "Cache-Control": "no-cache"}

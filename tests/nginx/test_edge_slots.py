@@ -12,7 +12,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from types import ModuleType
 
 import pytest
 
@@ -46,8 +45,8 @@ def backend_port() -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def edge(watcher: ModuleType, backend_port: int) -> Iterator[Edge]:
-    with running_edge(watcher) as running:
+def edge(backend_port: int) -> Iterator[Edge]:
+    with running_edge() as running:
         running.push_peers(django_blue=[backend_port], fastapi_blue=[backend_port])
         yield running
 

@@ -15,7 +15,6 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
@@ -65,9 +64,9 @@ def tokens(uploads_database: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def edge(watcher: ModuleType, django: Server) -> Iterator[Edge]:
+def edge(django: Server) -> Iterator[Edge]:
     # One upload at a time here (EDGE_UPLOAD_CONCURRENCY), so that the bound is cheap to reach.
-    with running_edge(watcher, environ={"EDGE_UPLOAD_CONCURRENCY": "1"}) as running:
+    with running_edge(environ={"EDGE_UPLOAD_CONCURRENCY": "1"}) as running:
         port = int(django.base_url.rsplit(":", 1)[1])
         running.push_peers(django_blue=[port], fastapi_blue=[port])
         yield running

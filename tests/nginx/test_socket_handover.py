@@ -331,7 +331,7 @@ def test_without_the_holder_the_watcher_does_not_start_nginx(backend: int) -> No
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_new_nginx_routes_with_the_seed_before_any_push(backend: int, watcher: ModuleType) -> None:
+def test_a_new_nginx_routes_with_the_seed_before_any_push(backend: int, watcher_decisions: ModuleType) -> None:
     """The watcher's first poll, written before Nginx starts, is what Nginx routes its first request with: the
     live colour, the canary share and allowlist (the nginx service's labels), the peers."""
     root = Path(tempfile.mkdtemp(prefix="partscat-seed-"))
@@ -340,7 +340,7 @@ def test_a_new_nginx_routes_with_the_seed_before_any_push(backend: int, watcher:
         port = free_port()
         (root / "listen").mkdir()
         (root / "listen" / "public.conf").write_text(f"listen 127.0.0.1:{port} default_server;\n")
-        seed = watcher.seed_text("green", f"django-green 127.0.0.1:{backend}\ndjango-blue\n", "30 team-qa")
+        seed = watcher_decisions.seed_text("green", f"django-green 127.0.0.1:{backend}\ndjango-blue\n", "30 team-qa")
         (root / "edge-seed.txt").write_text(seed)
         with (root / "error.log").open("w") as log:
             nginx = subprocess.Popen(["nginx", "-c", str(files.conf), "-g", "daemon off;"], stderr=log)
