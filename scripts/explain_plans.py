@@ -38,7 +38,7 @@ from fastapi_search.queries import part_groups, part_search_page, part_search_to
 from search_contract import PartFilters  # noqa: E402
 from search_contract.filters import MAX_PAGE  # noqa: E402
 
-# What the FastAPI service's pool sets on each connection (fastapi_search/main.py): every execution planned
+# What the FastAPI service's pool sets on each connection (fastapi_search/db.py): every execution planned
 # with its values.
 FASTAPI_SESSION = {"plan_cache_mode": "force_custom_plan"}
 ENTRYPOINT = Path(__file__).resolve().parent / "images" / "postgres-entrypoint.sh"

@@ -1,6 +1,6 @@
 """Versions a client can name: /v1/ answers byte for byte what the unversioned paths answer, in both services.
 
-The unversioned paths are the task's own and are v1 too (config/urls.py, fastapi_search/main.py; README,
+The unversioned paths are the task's own and are v1 too (config/urls.py, fastapi_search/search_routes.py; README,
 "Versions"). Each version has its own OpenAPI document, describing its own paths. The jobs API's versions are in
 tests/jobs/api/test_versions.py, with that API's server.
 """

@@ -76,7 +76,7 @@ async def _main() -> None:
     from fastapi_search.main import app, lifespan  # noqa: PLC0415
 
     bodies = [body_of(line) for line in sys.stdin if line.strip()]
-    async with lifespan(app), app.state.pool.acquire() as connection:
+    async with lifespan(app) as state, state["pool"].acquire() as connection:
         recorded = await searches_record(connection, bodies)
     for statements in recorded:
         print(recorded_line(statements))

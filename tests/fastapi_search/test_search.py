@@ -99,7 +99,7 @@ def test_without_group_filters_nothing_is_narrowed_and_many_names_fall_back_to_t
 
 async def _plans(database_url: str, filters: PartFilters) -> tuple[str, str]:
     """EXPLAIN of the rows step's totals and page, with the groups the first step resolves, planned as the
-    service plans them (fastapi_search/main.py: custom plans only)."""
+    service plans them (fastapi_search/db.py: custom plans only)."""
     connection = await asyncpg.connect(database_url, server_settings={"plan_cache_mode": "force_custom_plan"})
     try:
         await connection.execute("SET enable_seqscan = off")  # a 3 000-row table would rather seq-scan
