@@ -24,7 +24,7 @@ Every filter is a test on one column, so the matching groups are exactly the
 combinations of those ids and names that exist, and step 2 gives the same rows
 as filtering ``part`` directly. tests/test_parity.py and tests/test_search.py
 compare both services with a Python model of the contract over many filter
-combinations; tests/app/test_part_totals.py recounts the table after every kind
+combinations; tests/catalog/test_part_totals.py recounts the table after every kind
 of write.
 
 Price bands

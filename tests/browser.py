@@ -115,7 +115,7 @@ def page_render(url: str, *, budget_ms: int = VIRTUAL_TIME_BUDGET_MS) -> Rendere
 # Swagger UI's rendered operation (FastAPI's /docs).
 SWAGGER_SEARCH_OPERATION = re.compile(r'class="opblock-summary-path" data-path="/search/part/"')
 SWAGGER_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png")
-# The operation that jobs/api_docs.html builds from Django's OpenAPI document (/api/docs/).
+# The operation that web/api_docs.html builds from Django's OpenAPI document (/api/docs/).
 API_DOCS_JOBS_OPERATION = '<span class="path">/api/jobs/</span>'
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.admin_login import ADMIN_USERNAME, admin_user_create
 from tests.expected import Row, load_rows
-from tests.servers import Postgres, Server, start_app, start_postgres
+from tests.servers import Postgres, Redis, Server, running_redis, start_app, start_postgres
 
 SEED_PARTS = 3_000
 SEED = 7
@@ -112,3 +112,10 @@ def fastapi_client(fastapi_server: Server) -> Iterator[httpx.Client]:
 def client(request: pytest.FixtureRequest) -> httpx.Client:
     """Each test that takes ``client`` runs once against each service."""
     return request.getfixturevalue(f"{request.param}_client")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[Redis]:
+    """A Redis of the test's own, as the stack's broker runs it: a password, memory only."""
+    with running_redis(tmp_path) as server:
+        yield server

@@ -6,6 +6,7 @@ PostgreSQL refuses to run as root, so as root its commands run as ``postgres``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import secrets
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -333,6 +334,18 @@ def stack_service_command(service: str) -> list[str]:
 def start_cache_redis(base: Path, *, port: int | None = None, password: str | None = None) -> Redis:
     """The search cache's Redis, with stack.yml's redis-cache options (memory only, bounded, LRU eviction)."""
     return start_redis(base, port=port, password=password, options=tuple(stack_service_command("redis-cache")))
+
+
+@contextlib.contextmanager
+def running_redis(base: Path, *, cache: bool = False) -> Iterator[Redis]:
+    """A Redis for the length of a fixture: the broker's (memory only, a password), or with ``cache`` the search
+    cache's. Each fixture gets a server of its own: a Celery worker's queues, or a cache test's keys, never meet
+    another module's (tests/jobs/conftest.py says why the jobs need theirs)."""
+    server = start_cache_redis(base) if cache else start_redis(base)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # Production settings need a Redis password; where a test starts no Redis, nothing listens on port 1.

@@ -30,7 +30,6 @@ from tests.servers import (
     manage,
     redis_command,
     service_env,
-    start_redis,
 )
 
 ROLE_ATTRIBUTES_SQL = """
@@ -161,13 +160,6 @@ def test_the_superuser_cannot_log_in_over_the_network(postgres: Postgres) -> Non
         psycopg.connect(f"host=127.0.0.1 port={postgres.port} user={SUPERUSER} dbname=catalog connect_timeout=5")
     # Through the socket it can (the entrypoint's set-up, and these tests' own fixtures).
     assert postgres.psql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") == "t"
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[Redis]:
-    server = start_redis(tmp_path)
-    yield server
-    server.stop()
 
 
 def test_redis_refuses_a_client_that_did_not_authenticate(redis: Redis) -> None:

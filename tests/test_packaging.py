@@ -20,7 +20,7 @@ from tests.servers import ROOT
 SOURCES = ("pyproject.toml", "app", "search_contract", "fastapi_search")
 # app/manage.py is no package file: the Django image copies it to /srv/app itself.
 NOT_IN_WHEEL = {"app/manage.py"}
-PACKAGES = {"catalog", "config", "fastapi_search", "jobs", "search_contract"}
+PACKAGES = {"catalog", "config", "fastapi_search", "jobs", "search_contract", "web"}
 
 
 def _tree_files() -> set[str]:
@@ -63,5 +63,5 @@ def test_the_wheel_holds_every_file_of_the_packages(tmp_path: Path) -> None:
     in_wheel = {name for name in names if ".dist-info/" not in name}
 
     assert in_wheel == _tree_files()
-    # The five packages and nothing else land in site-packages (no app/, tests/ or scripts/).
+    # The six packages and nothing else land in site-packages (no app/, tests/ or scripts/).
     assert {name.split("/")[0] for name in in_wheel} == PACKAGES

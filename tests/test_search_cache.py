@@ -20,7 +20,7 @@ import redis
 import yaml
 
 from tests.expected import Row, expected_search, load_rows
-from tests.servers import ROOT, Postgres, Redis, Server, manage, start_app, start_cache_redis
+from tests.servers import ROOT, Postgres, Redis, Server, manage, running_redis, start_app, start_cache_redis
 from tests.test_parity import random_request
 
 SERVICES = ("django", "fastapi")
@@ -58,9 +58,8 @@ def cache_log_lines(server: Server, text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cache_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
-    server = start_cache_redis(tmp_path_factory.mktemp("cache-redis"))
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("cache-redis"), cache=True) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 
 def part_search_body(*, filters: PartFilters) -> bytes:
-    """The search's JSON body, exactly as catalog.http.json_response renders it."""
+    """The search's JSON body, exactly as web.http.json_response renders it."""
     return orjson.dumps(part_search(filters=filters))
 
 

@@ -8,13 +8,12 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from catalog.http import allow_methods, json_body_response, json_response
 from catalog.search_cache import search_cache
 from catalog.selectors import mark_list, model_list
-from catalog.site_index import site_index
 from search_contract import body_too_large, parse_search_request
 from search_contract.health import HEALTH_CHECK_SQL, HEALTH_METHODS, HealthAnswer, liveness, readiness
 from search_contract.search_cache import CACHE_HEADER
+from web.http import allow_methods, json_body_response, json_response
 
 
 @csrf_exempt  # a public read-only JSON API with no cookie authentication
@@ -69,10 +68,3 @@ def livez(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> HttpResponse:
     """Readiness, for Nginx's watcher (search_contract/health.py): the drain rule, then the database."""
     return _health_response(readiness(drain_marker=settings.DRAIN_MARKER, database_answers=_database_answers))
-
-
-@csrf_exempt
-@allow_methods("GET", "HEAD")
-def root_index(request: HttpRequest) -> HttpResponse:
-    """GET /: a small JSON index of what the stack serves, with links, instead of a bare 404."""
-    return json_response(site_index())

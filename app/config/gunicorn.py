@@ -15,7 +15,7 @@ import os
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
 worker_class = "gthread"
-# Database slots per process (DB_CONCURRENCY, catalog.http.DatabaseAdmissionMiddleware) plus four threads
+# Database slots per process (DB_CONCURRENCY, web.http.DatabaseAdmissionMiddleware) plus four threads
 # that never hold a slot for long: requests waiting (boundedly) for a slot, and /livez, /healthz, fast 503s.
 threads = int(os.environ.get("WEB_THREADS", int(os.environ.get("DB_CONCURRENCY", "2")) + 4))
 # Upstream keepalive from Nginx: keep idle connections longer than Nginx does.

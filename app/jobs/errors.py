@@ -1,6 +1,6 @@
 """The jobs API's refusals, each a :class:`ContractError` in the shared body ``{"error": {code, message, fields}}``.
 
-The views and the token check raise them; catalog.http.ContractErrorMiddleware renders them, as it does the
+The views and the token check raise them; web.http.ContractErrorMiddleware renders them, as it does the
 search's. :func:`domain_errors` turns the jobs domain's own exceptions (jobs.params.ParamsError,
 jobs.services.JobConflict) into them, so no view catches anything itself.
 """

@@ -1,7 +1,7 @@
 """The jobs API (/api/jobs/) and the API's OpenAPI document and docs page: thin views, JSON in and out.
 
 Each view parses the request (jobs/api_requests.py), calls one function and answers JSON. Refusals are
-ContractErrors in the shared error body, rendered by catalog.http.ContractErrorMiddleware.
+ContractErrors in the shared error body, rendered by web.http.ContractErrorMiddleware.
 
 Reads: open, but a job's name, params, result and error only with a token (jobs/selectors.py says why); the
 answer varies with the Authorization header, and says so (Vary).
@@ -15,20 +15,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 
-from catalog.http import allow_methods, json_response
-from jobs import openapi
 from jobs.api_requests import import_upload_parse, job_create_request_parse, job_fields_parse, job_list_query_parse
 from jobs.auth import token_reader, token_required
 from jobs.errors import domain_errors, job_url, token_needed_for
 from jobs.models import ApiToken, Job
 from jobs.selectors import JOB_PRIVATE_FIELDS, JobPage, job_detail, job_list
 from jobs.services import job_create, job_import_create
+from web.http import allow_methods, json_response
 
 
 def _accepted(job: Job) -> HttpResponse:
@@ -102,17 +100,3 @@ def job(request: HttpRequest, job_id: int) -> HttpResponse:
     if not private and fields & JOB_PRIVATE_FIELDS:
         raise token_needed_for(sorted(fields & JOB_PRIVATE_FIELDS))
     return _read_response(job_detail(job_id=job_id, fields=fields, private=private))
-
-
-@csrf_exempt
-@allow_methods("GET", "HEAD")
-def openapi_document(request: HttpRequest, prefix: str = "") -> HttpResponse:
-    """The document of one version: its paths under ``prefix`` ("" for the unversioned ones, config/urls.py)."""
-    return json_response(openapi.openapi_document(prefix=prefix))
-
-
-@csrf_exempt
-@allow_methods("GET", "HEAD")
-def api_docs(request: HttpRequest, openapi_url_name: str = "openapi") -> HttpResponse:
-    """The OpenAPI document as a readable page: self-contained (no CDN; the page loads the document itself)."""
-    return render(request, "jobs/api_docs.html", {"openapi_url": reverse(openapi_url_name)})

@@ -22,7 +22,7 @@ from celery import Celery
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from tests.servers import Postgres, Redis, Worker, start_redis, start_worker
+from tests.servers import Postgres, Redis, Worker, running_redis, start_worker
 
 CHUNK_BYTES = 1 << 20  # as jobs.uploads.CHUNK_BYTES
 FINAL = ("done", "failed")
@@ -166,9 +166,8 @@ class JobsClient:
 
 @pytest.fixture(scope="session")
 def jobs_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
-    server = start_redis(tmp_path_factory.mktemp("jobs-redis"))
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("jobs-redis")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

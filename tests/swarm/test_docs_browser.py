@@ -1,6 +1,6 @@
 """The stack's docs pages render in a real headless browser through Nginx, with no host but the stack's (issue 10).
 
-The same checks as the fast suite's tests/fastapi_search/test_docs_page.py and tests/app/test_api_docs_page.py
+The same checks as the fast suite's tests/fastapi_search/test_docs_page.py and tests/web/test_api_docs_page.py
 (tests/browser.py), here against the images as built: the assets must be in the FastAPI image, and Nginx's
 /fastapi/ prefix must reach them. Chromium resolves no host but loopback, as on an offline machine.
 """

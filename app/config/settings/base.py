@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "jobs",
+    # The site-wide HTTP layer (web/__init__.py): an app so that its template (the API docs page) is found.
+    "web",
 ]
 
 # PASSWORDS
@@ -98,25 +100,25 @@ AUTH_PASSWORD_VALIDATORS = [
 # https://docs.djangoproject.com/en/5.2/topics/http/middleware/
 MIDDLEWARE = [
     # Outermost: X-Release on every answer, the probes', the 404s' and the 500s' too.
-    "catalog.middleware.ReleaseHeaderMiddleware",
+    "web.middleware.ReleaseHeaderMiddleware",
     # First after it: the health probes send Host: localhost, which ALLOWED_HOSTS need not list.
-    "catalog.middleware.HealthProbeMiddleware",
+    "web.middleware.HealthProbeMiddleware",
     # Outside the session and CSRF middlewares, so it sees (and marks Secure over HTTPS) the cookies they set.
-    "catalog.middleware.SecureCookiesOverHttpsMiddleware",
+    "web.middleware.SecureCookiesOverHttpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the image itself (no shared disk).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Test releases only (SEARCH_FAULTS below; absent unless set): before admission, so a delay holds no slot.
-    "catalog.middleware.SearchFaultMiddleware",
+    "web.middleware.SearchFaultMiddleware",
     # Bounded database concurrency per process: excess requests get a fast 503, threads stay free for probes.
-    "catalog.http.DatabaseAdmissionMiddleware",
+    "web.http.DatabaseAdmissionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "catalog.http.ContractErrorMiddleware",
+    "web.http.ContractErrorMiddleware",
 ]
 
 # TEMPLATES (the admin's)
@@ -174,13 +176,13 @@ LOGGING = {
 # SHUTDOWN: while this file exists the task is draining and /healthz answers 503.
 DRAIN_MARKER = env_value("DRAIN_MARKER", "/tmp/draining")
 
-# RELEASE: the X-Release header on every answer, "<colour>-<tag>" (catalog.middleware.ReleaseHeaderMiddleware):
+# RELEASE: the X-Release header on every answer, "<colour>-<tag>" (web.middleware.ReleaseHeaderMiddleware):
 # the colour from PARTSCAT_SERVICE (the Swarm service's name), the tag from PARTSCAT_RELEASE_TAG (baked into
 # the image by scripts/build-images.sh). search_contract/release.py.
 RELEASE = release_from_env()
 
 # TEST RELEASES ONLY: PARTSCAT_FAULT_ERROR_SHARE fails that share of searches with a 500, PARTSCAT_FAULT_DELAY_MS
-# answers every search that much later (catalog.middleware.SearchFaultMiddleware, search_contract/faults.py).
+# answers every search that much later (web.middleware.SearchFaultMiddleware, search_contract/faults.py).
 # Unset: no middleware at all.
 SEARCH_FAULTS = SearchFaults.from_env()
 

@@ -18,7 +18,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # stand in for Host in the check. Nginx overwrites X-Forwarded-Host anyway.
 # https://docs.djangoproject.com/en/5.2/ref/settings/#use-x-forwarded-host
 USE_X_FORWARDED_HOST = False
-# Session and CSRF cookies are Secure on HTTPS requests only: catalog.middleware.SecureCookiesOverHttpsMiddleware.
+# Session and CSRF cookies are Secure on HTTPS requests only: web.middleware.SecureCookiesOverHttpsMiddleware.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -12,12 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from catalog import views
-from catalog.http import error_response
 from search_contract import ContractError
 from search_contract.errors import injected_fault
 from search_contract.faults import ErrorShare, SearchFaults
 from search_contract.health import LIVENESS_PATH, READINESS_PATH
 from search_contract.release import RELEASE_HEADER
+from web.http import error_response
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
@@ -32,7 +32,7 @@ class ReleaseHeaderMiddleware:
     """``X-Release: <colour>-<tag>`` (settings.RELEASE, read once at start) on every answer.
 
     First in MIDDLEWARE: Django turns every exception below it into a response (the 404s and 500s of
-    catalog.http, the probes' answers, a refused host's 400), so nothing leaves without the header.
+    web.http, the probes' answers, a refused host's 400), so nothing leaves without the header.
     """
 
     def __init__(self, get_response: GetResponse) -> None:

@@ -85,7 +85,7 @@ class DatabaseAdmissionMiddleware:
     """Bounded database concurrency per process: at most ``DB_CONCURRENCY`` requests do database work at once.
 
     A request that finds every slot busy waits at most ``DB_QUEUE_WAIT_MS``, then gets a fast JSON 503 with
-    Retry-After. The probes never get here (catalog.middleware.HealthProbeMiddleware answers them first), and
+    Retry-After. The probes never get here (web.middleware.HealthProbeMiddleware answers them first), and
     gunicorn runs more threads than slots (config/gunicorn.py), so a thread is always free for them however
     slow the database is: load and locks never turn into failed health checks and replaced tasks. Nginx bounds
     the queue in front of each task too (nginx/lua/admission.lua).

@@ -6,19 +6,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.servers import APP_DIR, Redis, service_env, start_redis
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[Redis]:
-    server = start_redis(tmp_path)
-    yield server
-    server.stop()
+from tests.servers import APP_DIR, Redis, service_env
 
 
 def test_worker_answers_ping_through_redis(redis: Redis, database_url: str, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Django's API docs page (/api/docs/, jobs/api_docs.html) renders in a real headless browser with no other host.
+"""Django's API docs page (/api/docs/, web/api_docs.html) renders in a real headless browser with no other host.
 
 Its own script fetches /api/openapi.json and builds the operations; tests/jobs/api/test_openapi.py reads the
 served HTML, this one proves the browser really renders it where no host but the service's resolves.

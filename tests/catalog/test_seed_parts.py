@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from catalog.profiles import vocabulary
-from tests.app.test_part_totals import assert_exact
+from tests.catalog.test_part_totals import assert_exact
 from tests.servers import Postgres, manage
 
 FINGERPRINT_SQL = """

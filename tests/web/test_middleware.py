@@ -1,4 +1,4 @@
-"""catalog.middleware and the host settings, on a Django server whose DJANGO_ALLOWED_HOSTS is the real domain alone.
+"""web.middleware and the host settings, on a Django server whose DJANGO_ALLOWED_HOSTS is the real domain alone.
 
 The health probes answer whatever the Host. A client's X-Forwarded-Host neither replaces nor bypasses the host
 check. Cookies are Secure exactly when the request came over HTTPS (X-Forwarded-Proto: https, which Nginx sets).

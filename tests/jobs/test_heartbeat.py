@@ -8,24 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.servers import APP_DIR, ROOT, Redis, service_env, stack_service_command, start_redis, start_worker
+from tests.servers import APP_DIR, ROOT, Redis, service_env, stack_service_command, start_worker
 
 PROBE = ROOT / "healthcheck" / "heartbeat_probe.py"
 # Beat loops at least every second here (10 s in the stack); the probe allows 3 s (60 s in the stack).
 LOOP_SECONDS = 1
 MAX_AGE_SECONDS = 3
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[Redis]:
-    server = start_redis(tmp_path)
-    yield server
-    server.stop()
 
 
 def _probe(heartbeat: Path) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.app.test_part_totals import assert_exact
+from tests.catalog.test_part_totals import assert_exact
 from tests.servers import Postgres, manage
 
 
