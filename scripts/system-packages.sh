@@ -14,6 +14,11 @@ declare -A wanted=(
   [nginx]=/usr/sbin/nginx
   [libnginx-mod-http-lua]=/usr/lib/nginx/modules/ngx_http_lua_module.so
   [lua-resty-core]=/usr/share/lua/5.1/resty/core.lua
+  # The control server's and the metrics' JSON (nginx/lua/edge_json.lua), as in the nginx image.
+  [lua-cjson]='/usr/lib/*/lua/5.1/cjson.so'
+  # The edge's Lua specs (tests/nginx/lua/) run in plain LuaJIT. luajit2 is the OpenResty branch that the Lua
+  # module runs on; Debian's `luajit` package would replace its library and remove libnginx-mod-http-lua.
+  [luajit2]=/usr/bin/luajit
   # The HTTPS tests make a throwaway self-signed certificate with the openssl CLI.
   [openssl]=/usr/bin/openssl
   # build-images.sh --push asks the cluster's registry whether it answers before pushing (the cluster suite).

@@ -81,7 +81,8 @@ M.ERRORS = {
     },
 }
 
--- The body of error `name`; `detail` fills the message's %s (the method of a 405).
+-- The body of error `name`; `detail` fills the message's %s (the method of a 405). Put together by hand, not
+-- with cjson (lua/edge_json.lua): cjson keeps no key order, and these bytes must be orjson's, keys in order.
 function M.body(name, detail)
     local err = M.ERRORS[name]
     local message = err.message

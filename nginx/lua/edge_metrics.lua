@@ -13,6 +13,8 @@
 --
 -- Read as JSON on the control server (GET /edge/metrics) and in Prometheus' text format on the metrics
 -- listener (nginx.conf: port 9145 inside the stack's network, never published).
+local edge_json = require("edge_json")
+
 local shared = ngx.shared.edge_metrics
 local M = {}
 
@@ -110,23 +112,19 @@ end
 
 -- {"buckets_ms": [...], "colours": {"blue": {"search": {"requests": n, ..., "buckets": [...]}}}}
 function M.json()
-    local figures = collect()
     local colours = {}
-    for _, colour in ipairs(sorted_keys(figures)) do
-        local routes = {}
-        for _, route in ipairs(sorted_keys(figures[colour])) do
-            local entry = figures[colour][route]
-            local fields = {}
+    for colour, routes in pairs(collect()) do
+        colours[colour] = {}
+        for route, entry in pairs(routes) do
+            local fields = { buckets = entry.buckets }
             for _, name in ipairs(NAMES) do
-                fields[#fields + 1] = string.format('"%s": %s', name, string.format("%.0f", entry[name]))
+                -- Whole numbers (sum_ms adds fractions of a millisecond).
+                fields[name] = tonumber(string.format("%.0f", entry[name]))
             end
-            fields[#fields + 1] = '"buckets": [' .. table.concat(entry.buckets, ", ") .. "]"
-            routes[#routes + 1] = string.format('"%s": {%s}', route, table.concat(fields, ", "))
+            colours[colour][route] = fields
         end
-        colours[#colours + 1] = string.format('"%s": {%s}', colour, table.concat(routes, ", "))
     end
-    return string.format('{"buckets_ms": [%s], "colours": {%s}}',
-        table.concat(M.BUCKETS_MS, ", "), table.concat(colours, ", "))
+    return edge_json.encode({ buckets_ms = M.BUCKETS_MS, colours = colours })
 end
 
 -- Prometheus' text format (version 0.0.4).

@@ -17,6 +17,7 @@
 -- bounded (400 MiB by default). Over it: 503 uploads_busy with Retry-After, before the body. The count is
 -- only taken for a live token, so nobody without one can keep the slots busy. The slot comes back in the
 -- log phase; a crashed worker could leak one until Nginx restarts (as lua/admission.lua's counts).
+local cjson_safe = require("cjson.safe")
 local edge_errors = require("edge_errors")
 
 local shared = ngx.shared.edge
@@ -29,6 +30,13 @@ local CHECK_LOCATION = "/_edge/jobs-import-token"
 local UPLOAD_REFUSALS = { validation_error = true, length_required = true, body_too_large = true }
 local SLOTS_KEY = "uploads"
 local SLOTS = tonumber(os.getenv("EDGE_UPLOAD_CONCURRENCY") or "") or 4
+
+-- The code of an error body in the apps' shape, or nil.
+local function refusal_code(body)
+    local document = cjson_safe.decode(body or "")
+    local err = type(document) == "table" and document.error
+    return type(err) == "table" and err.code or nil
+end
 
 -- Relay Django's refusal as it wrote it.
 local function relay(answer)
@@ -47,8 +55,8 @@ end
 -- Access phase of /api/jobs/import/.
 function M.admit()
     local answer = ngx.location.capture(CHECK_LOCATION, { method = ngx.HTTP_POST, body = "" })
-    -- The apps render errors with orjson: {"error":{"code":"...", ...}}, no spaces.
-    local code = string.match(answer.body or "", '^{"error":{"code":"([%w_]+)"')
+    -- The apps' error shape: {"error":{"code":"...", ...}}. Anything else (no JSON, another shape) is relayed.
+    local code = refusal_code(answer.body)
     if answer.status < 400 or answer.status >= 500 or not UPLOAD_REFUSALS[code] then
         return relay(answer)
     end
