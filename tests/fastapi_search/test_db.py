@@ -1,4 +1,5 @@
-"""A FastAPI task of a new release that starts before the django service has migrated waits for the schema.
+"""fastapi_search/db.py: a FastAPI task of a new release that starts before the django service has migrated
+waits for the schema.
 
 A stack deploy starts both services at once; answering searches before ``part_totals`` exists would be an
 error for every search. Until the migration has run, the worker answers nothing (not even ``/livez``), so
