@@ -73,10 +73,10 @@ async def pool_create(*, database_url: str, limits: DatabaseLimits, connect_wait
 async def schema_wait(pool: asyncpg.Pool, *, wait_seconds: float) -> None:
     """Wait until the tables this release reads exist.
 
-    The django service migrates (scripts/images/migrate_locked.py); a stack deploy starts both services at
-    once, so a new FastAPI task can be up before the migration that adds ``part_totals`` (0004) has run,
-    and would answer every search with an error. Waiting here keeps it from answering at all (``/livez``
-    too), so Swarm's start-first update leaves the old task serving until the schema is there.
+    The django service migrates (app/catalog/management/commands/migrate_locked.py); a stack deploy starts
+    both services at once, so a new FastAPI task can be up before the migration that adds ``part_totals``
+    (0004) has run, and would answer every search with an error. Waiting here keeps it from answering at all
+    (``/livez`` too), so Swarm's start-first update leaves the old task serving until the schema is there.
     """
     deadline = time.monotonic() + wait_seconds
     while True:
