@@ -11,7 +11,7 @@ import orjson
 
 from fastapi_search.keepalives import tcp_keepalives_enable
 from fastapi_search.queries import SCHEMA_READY
-from search_contract.environment import DatabaseLimits
+from service_common.environment import DatabaseLimits
 
 # Prepared statements kept per pooled connection, least recently used first out.
 STATEMENT_CACHE_SIZE = 512

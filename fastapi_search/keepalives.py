@@ -6,7 +6,7 @@ import socket
 
 import asyncpg
 
-from search_contract.environment import DatabaseLimits
+from service_common.environment import DatabaseLimits
 
 
 def tcp_keepalives_enable(connection: asyncpg.Connection, *, limits: DatabaseLimits) -> None:

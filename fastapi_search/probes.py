@@ -1,4 +1,4 @@
-"""The probes, ``/livez`` for Swarm and ``/healthz`` for Nginx's watcher, answering from search_contract/health.py."""
+"""The probes, ``/livez`` for Swarm and ``/healthz`` for Nginx's watcher, answering from service_common/health.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi_search.db import DATABASE_CONNECTION_ERRORS
 from fastapi_search.responses import JSONBytesResponse
 from fastapi_search.worker_state import worker_state
-from search_contract.health import (
+from search_contract.openapi import LIVENESS_RESPONSES, READINESS_RESPONSES
+from service_common.health import (
     HEALTH_CHECK_SQL,
     HEALTH_METHODS,
     LIVENESS_PATH,
@@ -17,7 +18,6 @@ from search_contract.health import (
     liveness,
     readiness_async,
 )
-from search_contract.openapi import LIVENESS_RESPONSES, READINESS_RESPONSES
 
 # Readiness waits at most this long for a pooled connection and for its query. The pool keeps one connection
 # beyond the search slots, so a busy task stays ready; a database that does not answer in time is "not ready".
@@ -29,7 +29,7 @@ def _health_response(answer: HealthAnswer) -> JSONBytesResponse:
 
 
 async def livez() -> JSONBytesResponse:
-    """Liveness, for Swarm's health check (search_contract/health.py)."""
+    """Liveness, for Swarm's health check (service_common/health.py)."""
     return _health_response(liveness())
 
 
@@ -37,7 +37,7 @@ def probes_add(app: FastAPI, *, drain_marker: str) -> None:
     """Add both probes to ``app``; readiness answers "draining" while the file ``drain_marker`` exists."""
 
     async def healthz(request: Request) -> JSONBytesResponse:
-        """Readiness, for Nginx's watcher (search_contract/health.py): the drain rule, then the database."""
+        """Readiness, for Nginx's watcher (service_common/health.py): the drain rule, then the database."""
 
         async def database_answers() -> bool:
             try:

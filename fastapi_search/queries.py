@@ -1,6 +1,6 @@
 """Every SQL statement of the service, composed from constants: values only ever travel as ``$n`` parameters.
 
-A search is two steps (search_contract/totals.py): :func:`part_groups` on the
+A search is two steps (service_common/totals.py): :func:`part_groups` on the
 ``part_totals`` table gives the totals and the ids and names of the matching
 groups; :func:`part_search_page` reads ``part`` with those as plain values, and
 so does :func:`part_price_totals` for a price filter (with ``part_price_bands``)
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from search_contract import PAGE_SIZE, PartFilters
-from search_contract.totals import PriceSplit, name_choices, narrows_marks_and_models
+from service_common.totals import PriceSplit, name_choices, narrows_marks_and_models
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,14 +169,14 @@ def _part_match(arg: _Parameters, filters: PartFilters, resolved: _Resolved, *, 
 
 def part_search_totals(filters: PartFilters, groups: Any) -> Statement:
     """count and summ summed over the matching parts: a stock-count filter, or a price filter that few parts
-    pass the other filters of (search_contract/totals.py, PRICE_BANDS_FROM)."""
+    pass the other filters of (service_common/totals.py, PRICE_BANDS_FROM)."""
     arg = _Parameters()
     where = _where(_part_match(arg, filters, _resolved(arg, filters, groups)))
     return arg.statement(f"SELECT count(*) AS count, coalesce(sum(p.price), 0) AS summ FROM part p WHERE {where}")
 
 
 def part_price_totals(filters: PartFilters, groups: Any, split: PriceSplit) -> Statement:
-    """count and summ of a price filter (search_contract/totals.py, "Price bands"): the bands wholly inside
+    """count and summ of a price filter (service_common/totals.py, "Price bands"): the bands wholly inside
     the range of the matching groups, plus the parts of its two partial bands, each an index-only range
     (UNION ALL: an OR of the two would be a bitmap scan, which visits the table). Both edges are always
     there, an empty one as a range that ends before it starts, so a price filter has one shape."""

@@ -7,13 +7,13 @@ import asyncpg
 from fastapi_search.queries import part_groups, part_price_totals, part_search_page, part_search_totals
 from search_contract import PartFilters
 from search_contract.page import SearchPage, search_page
-from search_contract.totals import price_split, totals_need_rows
+from service_common.totals import price_split, totals_need_rows
 
 
 async def part_search(connection: asyncpg.Connection, *, filters: PartFilters) -> SearchPage:
     """One page of matches in id order, with count and price sum of all matches.
 
-    Two steps (search_contract/totals.py): the matching groups, then the parts.
+    Two steps (service_common/totals.py): the matching groups, then the parts.
     """
     statement = part_groups(filters)
     groups = await connection.fetchrow(statement.sql, *statement.arguments)

@@ -1,4 +1,4 @@
-"""The parts search behind the Redis response cache (redis.asyncio; shared decisions: search_contract/search_cache.py).
+"""The parts search behind the Redis response cache (redis.asyncio; shared decisions: service_common/search_cache.py).
 
 The catalog version is read first, on the search's own connection, then Redis is asked, and only on a miss
 does the search run. The search itself (fastapi_search.search.part_search) is untouched: this only wraps it.
@@ -18,8 +18,8 @@ from redis.exceptions import RedisError
 
 from fastapi_search.search import part_search
 from search_contract import PartFilters
-from search_contract.environment import SearchCacheSettings
-from search_contract.search_cache import (
+from service_common.environment import SearchCacheSettings
+from service_common.search_cache import (
     CATALOG_VERSION_SQL,
     CacheStatus,
     Call,

@@ -13,9 +13,9 @@ from fastapi_search.responses import JSONBodyResponse, JSONBytesResponse
 from fastapi_search.worker_state import worker_state
 from search_contract import parse_search_request
 from search_contract.errors import injected_fault
-from search_contract.faults import ErrorShare, SearchFaults
 from search_contract.openapi import SEARCH_REQUEST_SCHEMA, SEARCH_RESPONSES
-from search_contract.search_cache import CACHE_HEADER
+from service_common.faults import ErrorShare, SearchFaults
+from service_common.search_cache import CACHE_HEADER
 
 # The API's version (README, "Versions"): the unversioned paths are the task's own, and are this v1 too.
 API_VERSION = "1"
@@ -35,7 +35,7 @@ SEARCH_ROUTE: dict[str, Any] = {
 
 
 def search_routes_add(app: FastAPI, *, faults: SearchFaults) -> None:
-    """Add the search, in every version, to ``app``, with a test release's ``faults`` (search_contract/faults.py).
+    """Add the search, in every version, to ``app``, with a test release's ``faults`` (service_common/faults.py).
 
     With ``faults`` unset, one flag is checked per search and nothing else.
     """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from search_contract.environment import DatabaseLimits, SearchCacheSettings, env_value
-from search_contract.faults import SearchFaults
 from search_contract.release import release_from_env
+from service_common.environment import DatabaseLimits, SearchCacheSettings, env_value
+from service_common.faults import SearchFaults
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,10 +31,10 @@ def settings_from_env() -> Settings:
         drain_marker=env_value("DRAIN_MARKER", "/tmp/draining"),
         # Behind Nginx the service lives under /fastapi/; the docs need to know.
         root_path=env_value("FASTAPI_ROOT_PATH", ""),
-        # The Redis response cache of the search (SEARCH_CACHE_*, search_contract/environment.py).
+        # The Redis response cache of the search (SEARCH_CACHE_*, service_common/environment.py).
         search_cache=SearchCacheSettings.from_env(),
         # X-Release on every answer: PARTSCAT_SERVICE's colour and the image's PARTSCAT_RELEASE_TAG (release.py).
         release=release_from_env(),
-        # TEST RELEASES ONLY: PARTSCAT_FAULT_ERROR_SHARE and PARTSCAT_FAULT_DELAY_MS (search_contract/faults.py).
+        # TEST RELEASES ONLY: PARTSCAT_FAULT_ERROR_SHARE and PARTSCAT_FAULT_DELAY_MS (service_common/faults.py).
         search_faults=SearchFaults.from_env(),
     )

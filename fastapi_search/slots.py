@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from search_contract.environment import DatabaseLimits
 from search_contract.errors import overloaded
+from service_common.environment import DatabaseLimits
 
 
 class SearchSlots:

@@ -3,7 +3,7 @@
 Every POLL_SECONDS the watcher
   1. resolves `tasks.<service>` (Swarm DNS lists one address per task; dnsrr endpoint mode),
   2. probes each address's health URL (a task answers 503 while it drains, see scripts/images/app-entrypoint.sh),
-  3. pushes the peers in rotation to Nginx's local control server (POST /edge/peers, lua/edge.lua), which
+  3. pushes the peers in rotation to Nginx's local control server (POST /edge/peers, lua/edge_control.lua), which
      swaps them in a shared dictionary: no reload, so no client or upstream keep-alive connection is closed.
 The push is also the watcher's heartbeat: /nginx-healthz (the Swarm health check) fails when it stops.
 
@@ -30,7 +30,7 @@ inherited socket is used only for a listen line of the same address). So an Ngin
 old and new tasks accept from one kernel queue and no connection is refused. Without EDGE_SOCKET_PATH Nginx
 listens on 8080 itself. Before Nginx starts, the watcher probes every task once and writes what it found and
 the live colour into RUNTIME_DIR/edge-seed.txt, which Nginx's master loads into the shared dictionary before
-any worker accepts (lua/edge.lua seed): a new task never answers its first requests without peers.
+any worker accepts (lua/edge_control.lua seed): a new task never answers its first requests without peers.
 `upstream_watcher.py health` (the Swarm health check) asks /nginx-healthz on the internal preview listener and,
 with a holder, checks that Nginx's master and every accepting worker hold the holder's sockets.
 
@@ -72,7 +72,7 @@ from watcher_poll import Watcher
 from watcher_settings import RUNTIME_DIR, SettingsError, WatcherSettings, canary_body, settings_load
 
 IMAGE_CONF = os.environ.get("NGINX_CONF", "/etc/nginx/nginx.conf")
-# Loaded by nginx.conf's init_by_lua (lua/edge.lua seed) before any worker accepts.
+# Loaded by nginx.conf's init_by_lua (lua/edge_control.lua seed) before any worker accepts.
 SEED_PATH = os.path.join(RUNTIME_DIR, "edge-seed.txt")
 
 

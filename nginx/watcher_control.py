@@ -1,4 +1,4 @@
-"""The client of Nginx's control server (nginx.conf, lua/edge.lua): one request, and the drain before an action."""
+"""Client of the control server (nginx.conf, lua/edge_control.lua): one request, and the drain before an action."""
 
 from __future__ import annotations
 

@@ -123,7 +123,7 @@ def nginx_inherit_variable(listeners: list[Listener]) -> str:
 
 
 def seed_text(live_colour: str, peers: str, canary: str = "0") -> str:
-    """What lua/edge.lua's seed() loads before Nginx accepts: the live colour, the canary share and allowlist,
+    """What lua/edge_control.lua's seed() loads before Nginx accepts: the live colour, the canary share and allowlist,
     then POST /edge/peers's body."""
     return f"live {live_colour}\ncanary {canary}\n{peers}"
 

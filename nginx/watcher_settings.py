@@ -84,7 +84,7 @@ class WatcherSettings:
     nginx_stop_seconds: float
     drain_seconds: float
     live_colour: str
-    # The canary share and allowlist (lua/edge.lua): "<percent> [value ...]", from the nginx service's labels.
+    # The canary share and allowlist (lua/edge_decisions.lua): "<percent> [value ...]", from the nginx service's labels.
     canary: str = "0"
     tls: TlsSettings | None = None
     debug_headers: bool = False

@@ -208,7 +208,7 @@ build_project_wheel() {
     # `source` unbound) when a file is sourced later.
     trap 'rm -rf "${source}"; trap - RETURN' RETURN
     tar -c --exclude='__pycache__' --exclude='*.pyc' --exclude='app/staticfiles' \
-        pyproject.toml app search_contract fastapi_search | tar -x -C "${source}"
+        pyproject.toml app search_contract service_common fastapi_search | tar -x -C "${source}"
     rm -rf "${PROJECT_WHEEL_DIR}"
     mkdir -p "${PROJECT_WHEEL_DIR}"
     run "${BUILD_VENV}/bin/pip" wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
@@ -340,17 +340,17 @@ NGINX_IMAGE="${IMAGE_REF}"
 build_image edge-socket nginx/socket_holder.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" nginx/socket_holder.py
 EDGE_SOCKET_IMAGE="${IMAGE_REF}"
 
-for dir in app fastapi_search search_contract; do
+for dir in app fastapi_search search_contract service_common; do
     # shellcheck disable=SC2015 # die is meant whenever either test fails
     [ -d "${dir}" ] && [ -n "$(ls -A "${dir}")" ] || die "${dir}/ is missing or empty; the app images need it"
 done
 # The tag follows the sources of the packages an image runs (its wheel holds the others too, unused there).
 build_image django scripts/images/django.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" \
     scripts/images/app-entrypoint.sh healthcheck requirements/django.txt \
-    pyproject.toml app search_contract
+    pyproject.toml app search_contract service_common
 DJANGO_IMAGE="${IMAGE_REF}"
 build_image fastapi scripts/images/fastapi.Dockerfile "--build-arg PYTHON_BASE=${PYTHON_BASE}" \
-    scripts/images/app-entrypoint.sh healthcheck requirements/fastapi.txt pyproject.toml fastapi_search search_contract
+    scripts/images/app-entrypoint.sh healthcheck requirements/fastapi.txt pyproject.toml fastapi_search search_contract service_common
 FASTAPI_IMAGE="${IMAGE_REF}"
 
 cat >"${IMAGES_ENV}.tmp" <<ENV

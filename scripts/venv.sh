@@ -24,7 +24,7 @@ for requirements in requirements/dev.txt "$@"; do
   fi
 done
 
-# The project itself (config, catalog, jobs, web, search_contract, fastapi_search), editable, so no sys.path patch
+# The project itself (config, catalog, jobs, web, search_contract, service_common, fastapi_search), editable, so no sys.path patch
 # or PYTHONPATH is needed anywhere. It has no hash to check: --no-deps keeps it from installing anything the
 # locks above do not name, and --no-build-isolation builds it with the locked setuptools of dev.txt.
 # The stamp holds the checkout's path too: an editable install points at its folder, so a moved checkout (or a

@@ -90,7 +90,7 @@ def internal_error() -> ContractError:
 
 
 def injected_fault() -> ContractError:
-    """A test release's deliberate 500 (PARTSCAT_FAULT_ERROR_SHARE, search_contract/faults.py): never in a real one."""
+    """A test release's deliberate 500 (PARTSCAT_FAULT_ERROR_SHARE, service_common/faults.py): never in a real one."""
     return ContractError(
         status=500, code="injected_fault", message="This test release fails a share of searches on purpose."
     )

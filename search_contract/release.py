@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from search_contract.environment import InvalidSetting, env_value
+from service_common.environment import InvalidSetting, env_value
 
 RELEASE_HEADER = "X-Release"
 SERVICE_VARIABLE = "PARTSCAT_SERVICE"

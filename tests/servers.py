@@ -270,7 +270,7 @@ class Redis:
         return {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.port), "REDIS_PASSWORD": self.password}
 
     def cache_env(self) -> dict[str, str]:
-        """What both services read to use it as the search cache (search_contract/environment.py), password from a
+        """What both services read to use it as the search cache (service_common/environment.py), password from a
         file as stack.yml gives it."""
         return {
             "SEARCH_CACHE_REDIS_HOST": "127.0.0.1",
@@ -363,7 +363,7 @@ def service_env(database_url: str, drain_marker: Path | None = None) -> dict[str
         "ACCESS_LOG": "0",
         "DRAIN_MARKER": str(drain_marker or "/nonexistent/draining"),
         # Price totals from the bands above 300 matching parts (20 000 in the stack): the 3 000-part test
-        # catalog then takes both ways (search_contract/totals.py).
+        # catalog then takes both ways (service_common/totals.py).
         "SEARCH_PRICE_BANDS_FROM": "300",
     }
 

@@ -13,7 +13,6 @@ import orjson
 
 from search_contract.errors import method_not_allowed, validation_error
 from search_contract.filters import KNOWN_FIELDS, KNOWN_PARAMS, MAX_PAGE
-from search_contract.health import ALIVE, DATABASE_UNAVAILABLE, DRAINING, READY
 from search_contract.openapi import (
     ERROR_SCHEMA,
     HEALTH_SCHEMA,
@@ -22,6 +21,7 @@ from search_contract.openapi import (
     SEARCH_REQUEST_SCHEMA,
 )
 from search_contract.page import PART_ROW_COLUMNS, search_page
+from service_common.health import ALIVE, DATABASE_UNAVAILABLE, DRAINING, READY
 from tests.servers import Server
 
 

@@ -8,6 +8,7 @@ the images. So the wheel is built the way scripts/build-images.sh builds it (fro
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -16,11 +17,21 @@ from pathlib import Path
 
 from tests.servers import ROOT
 
+
+def _build_sources() -> tuple[str, ...]:
+    """What build-images.sh copies to build the wheel from: the paths its `tar -c ... | tar -x` line names, read
+    from the script itself so a package added to one and not the other fails here, not in an image."""
+    script = (ROOT / "scripts" / "build-images.sh").read_text()
+    match = re.search(r"^\s+(pyproject\.toml [^|]+)\| tar -x", script, re.MULTILINE)
+    assert match, "build-images.sh no longer copies the sources with tar"
+    return tuple(match.group(1).split())
+
+
 # What build-images.sh copies to build from, and where each package's files sit in the wheel.
-SOURCES = ("pyproject.toml", "app", "search_contract", "fastapi_search")
+SOURCES = _build_sources()
 # app/manage.py is no package file: the Django image copies it to /srv/app itself.
 NOT_IN_WHEEL = {"app/manage.py"}
-PACKAGES = {"catalog", "config", "fastapi_search", "jobs", "search_contract", "web"}
+PACKAGES = {"catalog", "config", "fastapi_search", "jobs", "search_contract", "service_common", "web"}
 
 
 def _tree_files() -> set[str]:
@@ -63,5 +74,5 @@ def test_the_wheel_holds_every_file_of_the_packages(tmp_path: Path) -> None:
     in_wheel = {name for name in names if ".dist-info/" not in name}
 
     assert in_wheel == _tree_files()
-    # The six packages and nothing else land in site-packages (no app/, tests/ or scripts/).
+    # The seven packages and nothing else land in site-packages (no app/, tests/ or scripts/).
     assert {name.split("/")[0] for name in in_wheel} == PACKAGES

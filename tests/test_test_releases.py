@@ -1,5 +1,5 @@
 """A test release, as the canary scenarios run one: named by its colour and tag, failing a share of its searches
-and answering them late (search_contract/release.py, search_contract/faults.py); a bad knob stops it at start.
+and answering them late (search_contract/release.py, service_common/faults.py); a bad knob stops it at start.
 
 Both services run here with one worker process each, so the share is exact: the counter is per process.
 """
@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from search_contract.errors import injected_fault
-from search_contract.faults import DELAY_VARIABLE, ERROR_SHARE_VARIABLE
 from search_contract.release import RELEASE_HEADER, SERVICE_VARIABLE, TAG_VARIABLE
+from service_common.faults import DELAY_VARIABLE, ERROR_SHARE_VARIABLE
 from tests.servers import BIN, GUNICORN_APPS, Server, free_port, service_env, start_app
 
 TAG = "3f2c1ab-dirty-0a1b2c3d4e"

@@ -85,7 +85,7 @@ class Part(models.Model):
                 condition=VISIBLE,
                 name="part_name_trgm_idx",
             ),
-            # The rows step of a search (search_contract/totals.py): every group column, then price. The
+            # The rows step of a search (service_common/totals.py): every group column, then price. The
             # ids and names resolved on part_totals are equalities on the leading columns, so a page or a
             # price total reads only the matching parts, and without a colour or is_new_part filter
             # (nothing then reads json_data) as an index-only scan.
@@ -132,7 +132,7 @@ class PartTotals(GroupTotals):
 
     Maintained by statement triggers on ``part`` (migration 0004) in the writing transaction, so it is
     exact at every snapshot; the searches read totals and the matching ids and names from here
-    (search_contract/totals.py). Rows are keyed by the values the search filters test: the colour
+    (service_common/totals.py). Rows are keyed by the values the search filters test: the colour
     upper-cased as both services compare it, ``is_new_part`` as the jsonb value (SQL NULL when the key
     is absent). Nothing but the triggers writes it.
     """
@@ -149,7 +149,7 @@ class PartTotals(GroupTotals):
 
 
 class PartPriceBand(GroupTotals):
-    """``part_totals`` split by price band (``price / PRICE_BAND_WIDTH``, search_contract/totals.py): a price
+    """``part_totals`` split by price band (``price / PRICE_BAND_WIDTH``, service_common/totals.py): a price
     range's totals are the bands wholly inside it plus the parts of its two partial bands. Maintained by the
     same statement triggers (migration 0006); nothing else writes it."""
 

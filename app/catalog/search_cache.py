@@ -1,4 +1,4 @@
-"""The parts search behind the Redis response cache (redis-py; shared decisions: search_contract/search_cache.py).
+"""The parts search behind the Redis response cache (redis-py; shared decisions: service_common/search_cache.py).
 
 The catalog version is read first, then Redis is asked, and only on a miss does the search run. The search
 itself (catalog.selectors.part_search) is untouched: this module only wraps it.
@@ -17,7 +17,7 @@ from redis.retry import Retry
 
 from catalog.selectors import part_search
 from search_contract import PartFilters
-from search_contract.search_cache import (
+from service_common.search_cache import (
     CATALOG_VERSION_SQL,
     CacheStatus,
     Call,

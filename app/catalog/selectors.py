@@ -11,7 +11,7 @@ from django.db.models.functions import Upper
 from catalog.models import Mark, Model, Part, PartPriceBand, PartTotals
 from search_contract import PAGE_SIZE, PartFilters
 from search_contract.page import PART_ROW_COLUMNS, SearchPage, search_page
-from search_contract.totals import PriceSplit, name_choices, narrows_marks_and_models, price_split, totals_need_rows
+from service_common.totals import PriceSplit, name_choices, narrows_marks_and_models, price_split, totals_need_rows
 
 # The page's columns under the names search_contract.page reads: the related ones renamed in SQL (AS).
 PAGE_COLUMNS: dict[str, F] = {
@@ -86,7 +86,7 @@ def _matching_parts(filters: PartFilters, resolved: dict[str, Any], *, price: bo
 
 
 def _price_totals(filters: PartFilters, resolved: dict[str, Any], split: PriceSplit) -> tuple[int, int]:
-    """count and summ of a price filter (search_contract/totals.py, "Price bands"): the bands wholly inside
+    """count and summ of a price filter (service_common/totals.py, "Price bands"): the bands wholly inside
     the range of the matching groups, plus the parts of its two partial bands."""
     bands = PartPriceBand.objects.filter(band__gte=split.first_band, band__lte=split.last_band)
     bands = _in_resolved_groups(bands, filters, resolved)
@@ -109,7 +109,7 @@ def _price_totals(filters: PartFilters, resolved: dict[str, Any], split: PriceSp
 def part_search(*, filters: PartFilters) -> SearchPage:
     """One page of matches in id order, with count and price sum of all matches.
 
-    Two steps (search_contract/totals.py): the matching groups of ``part_totals`` give the totals and
+    Two steps (service_common/totals.py): the matching groups of ``part_totals`` give the totals and
     the ids and names to look for; the page is then read from ``part`` with those as plain values, and so
     are the totals of a stock-count filter; a price filter's come from ``part_price_bands`` and the parts
     of the range's two partial bands.

@@ -11,8 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from catalog.search_cache import search_cache
 from catalog.selectors import mark_list, model_list
 from search_contract import body_too_large, parse_search_request
-from search_contract.health import HEALTH_CHECK_SQL, HEALTH_METHODS, HealthAnswer, liveness, readiness
-from search_contract.search_cache import CACHE_HEADER
+from service_common.health import HEALTH_CHECK_SQL, HEALTH_METHODS, HealthAnswer, liveness, readiness
+from service_common.search_cache import CACHE_HEADER
 from web.http import allow_methods, json_body_response, json_response
 
 
@@ -59,12 +59,12 @@ def _database_answers() -> bool:
 @csrf_exempt
 @allow_methods(*HEALTH_METHODS)
 def livez(request: HttpRequest) -> HttpResponse:
-    """Liveness, for Swarm's health check (search_contract/health.py)."""
+    """Liveness, for Swarm's health check (service_common/health.py)."""
     return _health_response(liveness())
 
 
 @csrf_exempt
 @allow_methods(*HEALTH_METHODS)
 def healthz(request: HttpRequest) -> HttpResponse:
-    """Readiness, for Nginx's watcher (search_contract/health.py): the drain rule, then the database."""
+    """Readiness, for Nginx's watcher (service_common/health.py): the drain rule, then the database."""
     return _health_response(readiness(drain_marker=settings.DRAIN_MARKER, database_answers=_database_answers))

@@ -14,9 +14,9 @@ from django.urls import reverse
 from catalog import views
 from search_contract import ContractError
 from search_contract.errors import injected_fault
-from search_contract.faults import ErrorShare, SearchFaults
-from search_contract.health import LIVENESS_PATH, READINESS_PATH
 from search_contract.release import RELEASE_HEADER
+from service_common.faults import ErrorShare, SearchFaults
+from service_common.health import LIVENESS_PATH, READINESS_PATH
 from web.http import error_response
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -48,7 +48,7 @@ class ReleaseHeaderMiddleware:
 class SearchFaultMiddleware:
     """Test releases only: delay every search, then fail a share of them with the contract's 500.
 
-    settings.SEARCH_FAULTS (search_contract/faults.py); unset, Django leaves this middleware out of the chain
+    settings.SEARCH_FAULTS (service_common/faults.py); unset, Django leaves this middleware out of the chain
     (MiddlewareNotUsed), so a real release pays nothing. It sits before DatabaseAdmissionMiddleware: a delayed
     search holds no database slot. The body is not read; gunicorn discards it before the connection's next
     request.

@@ -7,7 +7,7 @@ work=$(mktemp -d)
 trap 'rm -rf "${work}"' EXIT
 
 # Each execution draws a range: a low bound from 0 to 99 000, a width from 1 to 50 000; the bands wholly inside
-# it (first to last) and its two edges (lo to e1, e2 to hi), as search_contract/totals.py price_split computes.
+# it (first to last) and its two edges (lo to e1, e2 to hi), as service_common/totals.py price_split computes.
 header='\set lo random(0, 99000)
 \set w random(1, 50000)
 \set hi :lo + :w

@@ -7,7 +7,7 @@
 --
 -- Only an operator may
 -- - make a search skip the response cache (M.search_cache_control): `Cache-Control: no-cache` from anyone
---   made every search a database search on demand (search_contract/search_cache.py honours it, and the
+--   made every search a database search on demand (service_common/search_cache.py honours it, and the
 --   apps behind the edge still do, for the benchmark and operators);
 -- - ask an app's health probes through the public port (M.probe): /healthz and /livez are for Swarm and
 --   the upstream watcher, which reach each task directly. From the public they get the contract's 404,

@@ -17,7 +17,7 @@ RUN python3 -m venv /opt/venv \
     && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
 
 FROM ${PYTHON_BASE}
-# The packages (config, catalog, jobs, search_contract) are installed in /opt/venv; /srv/app, the working
+# The packages (config, catalog, jobs, web, search_contract, service_common) are installed in /opt/venv; /srv/app, the working
 # directory, holds manage.py only, and /srv/static the admin assets (DJANGO_STATIC_ROOT, settings/base.py).
 ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -17,7 +17,7 @@ RUN python3 -m venv /opt/venv \
     && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
 
 FROM ${PYTHON_BASE}
-# fastapi_search and search_contract are installed in /opt/venv (the project's wheel); /srv holds the probes.
+# fastapi_search, search_contract and service_common are installed in /opt/venv (the project's wheel); /srv holds the probes.
 ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -1,7 +1,7 @@
 """``part_totals`` and ``part_price_bands`` stay equal to a recount of ``part`` after every kind of write,
 as the apps' role.
 
-The searches take ``count`` and ``summ`` from it (search_contract/totals.py), so a drift here would be a
+The searches take ``count`` and ``summ`` from it (service_common/totals.py), so a drift here would be a
 wrong answer: every test compares the whole table with a ``GROUP BY`` over the parts themselves.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from search_contract.totals import PRICE_BAND_WIDTH
+from service_common.totals import PRICE_BAND_WIDTH
 from tests.servers import Postgres, manage
 
 RECOUNT = """

@@ -1,5 +1,5 @@
 """Settings parsing without a server: Django's DATABASE_URL and Redis URLs (app/config/settings/base.py) and the
-environment helpers both services read their configuration with (search_contract/environment.py)."""
+environment helpers both services read their configuration with (service_common/environment.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 # The environment helpers, kept to this one import so a move or rename is a one-line change here.
-from search_contract.environment import MissingSetting, SettingError, env_choice, env_int, env_value
+from service_common.environment import MissingSetting, SettingError, env_choice, env_int, env_value
 
 
 def _positive_int(name: str, default: str) -> int:
@@ -190,7 +190,7 @@ def test_a_redis_password_is_percent_encoded_and_reads_back_unchanged(
     assert (unquote(parts.password or ""), parts.hostname, parts.port, parts.path) == (password, "redis", 6380, "/1")
 
 
-# --- env_value, _positive_int, _choice (search_contract/environment.py) ---
+# --- env_value, _positive_int, _choice (service_common/environment.py) ---
 
 
 def test_a_value_wins_over_its_file(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from fastapi_search.keepalives import tcp_keepalives_enable
-from search_contract.environment import DatabaseLimits
+from service_common.environment import DatabaseLimits
 
 
 class _Transport:

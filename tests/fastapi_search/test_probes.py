@@ -1,4 +1,4 @@
-"""fastapi_search/probes.py: both services' probes answer from search_contract/health.py, the same bytes for
+"""fastapi_search/probes.py: both services' probes answer from service_common/health.py, the same bytes for
 every method; readiness is "database unavailable" whenever the pool's spare connection does not answer."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from fastapi_search.error_handlers import error_handlers_add
 from fastapi_search.probes import HEALTH_WAIT_SECONDS, probes_add
-from search_contract.health import HEALTH_CHECK_SQL
+from service_common.health import HEALTH_CHECK_SQL
 from tests.servers import Server
 
 

@@ -25,7 +25,7 @@ from fastapi_search.queries import (
     part_search_totals,
 )
 from search_contract import PartFilters
-from search_contract.totals import NAME_CHOICES_LIMIT, PriceSplit
+from service_common.totals import NAME_CHOICES_LIMIT, PriceSplit
 
 EVERY_FILTER = PartFilters(
     mark_name="m",

@@ -14,8 +14,8 @@ import pytest
 
 from fastapi_search.slots import SearchSlots
 from search_contract import ContractError
-from search_contract.environment import DatabaseLimits
 from search_contract.errors import overloaded
+from service_common.environment import DatabaseLimits
 
 QUEUE_WAIT_MS = 100
 

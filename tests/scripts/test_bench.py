@@ -52,7 +52,7 @@ from scripts.bench.workload import (
     workload_shape,
 )
 from search_contract import parse_search_request
-from search_contract.totals import PriceSplit
+from service_common.totals import PriceSplit
 from tests.servers import ROOT, Postgres, pg_bin, service_env
 
 WRK_LUA = ROOT / "scripts" / "bench" / "wrk.lua"

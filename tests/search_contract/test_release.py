@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search_contract.environment import InvalidSetting
 from search_contract.release import SERVICE_VARIABLE, TAG_VARIABLE, release_colour, release_from_env
+from service_common.environment import InvalidSetting
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 up and promoted, a release that fails one search in twenty and one that answers 1 s late are sent back at
 once, thin traffic holds, and an allowlisted request always reaches the candidate.
 
-Each release is a test image (search_contract/faults.py's knobs, baked in with ENV) deployed beside the live
+Each release is a test image (service_common/faults.py's knobs, baked in with ENV) deployed beside the live
 colour by `bluegreen.sh deploy`, then judged by `bluegreen.sh canary` on the edge's own figures. The tests run
 in this order and leave the stack as they found it: one colour live, the other scaled to 0.
 """

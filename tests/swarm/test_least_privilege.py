@@ -35,7 +35,7 @@ with connection.cursor() as cursor:
 FASTAPI_ROLE = f"""
 import asyncio, json
 import asyncpg
-from search_contract.environment import env_value
+from service_common.environment import env_value
 
 async def main():
     connection = await asyncpg.connect(env_value("DATABASE_URL"), timeout=10)
@@ -86,7 +86,7 @@ print(json.dumps(seen))
 # The cache as the apps configure it (SEARCH_CACHE_REDIS_*, the password from its secret file).
 CACHE_THROUGH_ITS_SETTINGS = """
 import redis
-from search_contract.environment import SearchCacheSettings
+from service_common.environment import SearchCacheSettings
 settings = SearchCacheSettings.from_env()
 print(redis.Redis(host=settings.host, port=settings.port, password=settings.password, socket_timeout=5).ping())
 """

@@ -1,6 +1,6 @@
 """The catalog version: a one-row table that every write to mark, model or part bumps, in PostgreSQL itself.
 
-The search response cache keys its entries by this version (search_contract/search_cache.py), so a write of
+The search response cache keys its entries by this version (service_common/search_cache.py), so a write of
 any kind (the admin, seed_parts, imports, Celery jobs, raw SQL, a later supplier price sync) makes every older
 entry unreachable, with nothing to remember in the application.
 

@@ -1,6 +1,6 @@
 """``part_totals``: count and price sum of every group of visible parts, kept exact by triggers.
 
-Why: search_contract/totals.py. The triggers are statement triggers with transition tables, so a
+Why: service_common/totals.py. The triggers are statement triggers with transition tables, so a
 ``bulk_create`` batch of 5 000 parts costs one grouped upsert, not 5 000; they run in the writing
 transaction, so the totals are exact at every snapshot and a rolled-back write leaves them untouched.
 Each upsert takes its groups in key order, and every catalog write first takes the catalog version row

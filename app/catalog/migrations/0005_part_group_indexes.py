@@ -1,4 +1,4 @@
-"""The indexes of a search's rows step (search_contract/totals.py), built concurrently.
+"""The indexes of a search's rows step (service_common/totals.py), built concurrently.
 
 Concurrent builds keep searches and writes going on a populated catalog; about 40 s in all at a million
 parts on 2 cores. Each is resumable after an interrupted attempt (catalog/operations.py).

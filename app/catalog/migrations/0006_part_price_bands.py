@@ -1,6 +1,6 @@
 """``part_price_bands``: the totals of each group split by price band, so a price filter needs no row sums.
 
-Why: search_contract/totals.py ("Price bands"). A band is ``price / 1000`` (``PRICE_BAND_WIDTH``); a price
+Why: service_common/totals.py ("Price bands"). A band is ``price / 1000`` (``PRICE_BAND_WIDTH``); a price
 range is the bands wholly inside it, read here, plus the parts of its two partial bands at the ends, read
 from ``part`` (about 2 % of the matches at most for a range of 100 000).
 

@@ -11,9 +11,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 from config import APP_DIR
 from search_contract import MAX_BODY_BYTES
-from search_contract.environment import DatabaseLimits, InvalidSetting, SearchCacheSettings, env_int, env_value
-from search_contract.faults import SearchFaults
 from search_contract.release import release_from_env
+from service_common.environment import DatabaseLimits, InvalidSetting, SearchCacheSettings, env_int, env_value
+from service_common.faults import SearchFaults
 
 DATABASE_LIMITS = DatabaseLimits()
 
@@ -36,7 +36,7 @@ def database_from_url(url: str) -> dict[str, object]:
         "CONN_HEALTH_CHECKS": True,
         # libpq connection options: a bounded connect, TCP keep-alives and a bound on unacknowledged
         # writes (a lost node cannot hang a worker thread), and the same request statement timeout as
-        # FastAPI (search_contract.environment.DatabaseLimits). Migrations lift the statement timeout and
+        # FastAPI (service_common.environment.DatabaseLimits). Migrations lift the statement timeout and
         # set a lock timeout instead (manage.py migrate_locked).
         "OPTIONS": {
             "connect_timeout": DATABASE_LIMITS.connect_timeout_s,
@@ -182,7 +182,7 @@ DRAIN_MARKER = env_value("DRAIN_MARKER", "/tmp/draining")
 RELEASE = release_from_env()
 
 # TEST RELEASES ONLY: PARTSCAT_FAULT_ERROR_SHARE fails that share of searches with a 500, PARTSCAT_FAULT_DELAY_MS
-# answers every search that much later (web.middleware.SearchFaultMiddleware, search_contract/faults.py).
+# answers every search that much later (web.middleware.SearchFaultMiddleware, service_common/faults.py).
 # Unset: no middleware at all.
 SEARCH_FAULTS = SearchFaults.from_env()
 
@@ -272,7 +272,7 @@ if SUPPLIER_SYNC_INTERVAL_SECONDS:
     }
 
 # SEARCH CACHE
-# The Redis response cache of POST /search/part/ (catalog/search_cache.py, search_contract/search_cache.py):
+# The Redis response cache of POST /search/part/ (catalog/search_cache.py, service_common/search_cache.py):
 # SEARCH_CACHE_REDIS_HOST, _PORT and _PASSWORD (or _PASSWORD_FILE) name a memory-only Redis of its own, never
 # Celery's broker (which must not evict). Off without a host, or with SEARCH_CACHE=off.
 SEARCH_CACHE = SearchCacheSettings.from_env()

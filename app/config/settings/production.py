@@ -1,7 +1,7 @@
 """Settings for real deployments (and the test servers): every secret must be given."""
 
 from config.settings.base import *  # noqa: F403
-from search_contract.environment import InvalidSetting, MissingSetting, env_value
+from service_common.environment import InvalidSetting, MissingSetting, env_value
 
 # SECURITY
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/

@@ -212,7 +212,7 @@ def judge(
 
 
 def allow_values(values: Iterable[str]) -> tuple[str, ...]:
-    """--allow values: what lua/edge.lua accepts in an X-Canary header (letters, digits, '.', '_', '-')."""
+    """--allow values: what lua/edge_decisions.lua accepts in an X-Canary header (letters, digits, '.', '_', '-')."""
     allowed = []
     for value in values:
         if not value or not all(character.isalnum() or character in "._-" for character in value):

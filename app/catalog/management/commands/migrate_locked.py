@@ -36,7 +36,7 @@ from django.db import connection
 from django.db.utils import OperationalError
 from psycopg.errors import LockNotAvailable
 
-from search_contract.environment import env_value
+from service_common.environment import env_value
 
 # Any constant works; all tasks must use the same one.
 MIGRATION_LOCK_KEY = 4_815_162_342

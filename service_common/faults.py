@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 
-from search_contract.environment import InvalidSetting, env_int, env_value
+from service_common.environment import InvalidSetting, env_int, env_value
 
 ERROR_SHARE_VARIABLE = "PARTSCAT_FAULT_ERROR_SHARE"
 DELAY_VARIABLE = "PARTSCAT_FAULT_DELAY_MS"

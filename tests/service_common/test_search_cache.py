@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from search_contract import parse_search_request
-from search_contract.environment import InvalidSetting, SearchCacheSettings
-from search_contract.search_cache import (
+from service_common.environment import InvalidSetting, SearchCacheSettings
+from service_common.search_cache import (
     CacheBreaker,
     CacheStatus,
     Call,

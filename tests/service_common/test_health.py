@@ -1,11 +1,11 @@
-"""search_contract/health.py: the drain rule comes first, and the database is then the only question."""
+"""service_common/health.py: the drain rule comes first, and the database is then the only question."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-from search_contract.health import (
+from service_common.health import (
     ALIVE,
     DATABASE_UNAVAILABLE,
     DRAINING,

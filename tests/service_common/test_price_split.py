@@ -1,4 +1,4 @@
-"""search_contract.totals.price_split: a price range as whole bands plus two edge ranges, checked against
+"""service_common.totals.price_split: a price range as whole bands plus two edge ranges, checked against
 every price near the band boundaries (each price must be counted exactly once, by a band or by an edge)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from search_contract.filters import MAX_PRICE, PartFilters
-from search_contract.totals import PRICE_BAND_WIDTH, PRICE_BANDS_FROM, PriceSplit, price_split
+from service_common.totals import PRICE_BAND_WIDTH, PRICE_BANDS_FROM, PriceSplit, price_split
 
 
 def _counted(split: PriceSplit, price: int) -> int:

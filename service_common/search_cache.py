@@ -25,8 +25,8 @@ from collections.abc import Awaitable, Callable, Generator
 from enum import Enum, StrEnum
 from typing import TypedDict
 
-from search_contract.environment import SearchCacheSettings
 from search_contract.filters import PartFilters
+from service_common.environment import SearchCacheSettings
 
 # The catalog version (migration catalog 0003). One statement with no parameter, the same in both services.
 CATALOG_VERSION_SQL = "SELECT version FROM catalog_version"

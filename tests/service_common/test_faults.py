@@ -1,4 +1,4 @@
-"""search_contract/faults.py: the test releases' knobs, read strictly, and the counter that picks the failures."""
+"""service_common/faults.py: the test releases' knobs, read strictly, and the counter that picks the failures."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from search_contract.environment import InvalidSetting
-from search_contract.faults import DELAY_VARIABLE, ERROR_SHARE_VARIABLE, MAX_DELAY_MS, ErrorShare, SearchFaults
+from service_common.environment import InvalidSetting
+from service_common.faults import DELAY_VARIABLE, ERROR_SHARE_VARIABLE, MAX_DELAY_MS, ErrorShare, SearchFaults
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Configuration read from the environment, the way both services, the jobs and Docker secrets expect.
 
-Not part of the search contract itself: it lives in this package because both images already ship it
-(scripts/images/*.Dockerfile copy ``search_contract/``), so no image needs a second shared package.
+Not part of the search contract: what every process of the project reads the same way (service_common/__init__.py).
 
 ``NAME`` holds the value; alternatively ``NAME_FILE`` names a file holding it (a Docker secret mounted under
 ``/run/secrets``). A required value that is absent raises :class:`MissingSetting`; a value that is there but
@@ -87,7 +86,7 @@ class DatabaseLimits:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchCacheSettings:
-    """The Redis response cache of ``POST /search/part/``, read once by both services (search_contract/search_cache.py).
+    """The Redis response cache of ``POST /search/part/``, read once by both services (service_common/search_cache.py).
 
     - ``enabled``: ``SEARCH_CACHE`` is ``on`` (the default) and a cache Redis is named (``SEARCH_CACHE_REDIS_HOST``);
       without a host there is no cache, so a developer's checkout and the Celery worker need no Redis for it.

@@ -1,4 +1,4 @@
-"""search_contract/environment.py: NAME or NAME_FILE, and the two ways a setting is wrong, each named."""
+"""service_common/environment.py: NAME or NAME_FILE, and the two ways a setting is wrong, each named."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from search_contract.environment import (
+from service_common.environment import (
     DatabaseLimits,
     InvalidSetting,
     MissingSetting,

@@ -45,8 +45,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from search_contract.environment import env_int
 from search_contract.filters import MAX_PRICE, PartFilters
+from service_common.environment import env_int
 
 # Above this many distinct matching names the substring is tested on ``part`` itself (with the trigram
 # index) instead of sending the names: a catalog of mostly unique names would make the array as long as
