@@ -24,15 +24,18 @@ async def main(mode: str, bodies_file: str) -> None:
         bodies = [line.rstrip("\n").split("\t")[-1] for line in handle if line.strip()]
     results = []
     started = time.perf_counter()
-    async with lifespan(app), app.state.pool.acquire() as connection:
-        await connection.execute(f"SET plan_cache_mode = {mode}")  # MODE is the operator's, one of two words
-        for body in bodies:
-            began = time.perf_counter()
-            try:
-                await part_search(connection, filters=parse_search_request(body.encode()))
-                results.append(((time.perf_counter() - began) * 1000, body))
-            except asyncpg.QueryCanceledError:
-                results.append((TIMED_OUT, body))
+    async with lifespan(app) as state:
+        # The pool as the lifespan hands it out (fastapi_search/worker_state.py); code before that split set app.state.
+        pool = state["pool"] if state else app.state.pool
+        async with pool.acquire() as connection:
+            await connection.execute(f"SET plan_cache_mode = {mode}")  # MODE is the operator's, one of two words
+            for body in bodies:
+                began = time.perf_counter()
+                try:
+                    await part_search(connection, filters=parse_search_request(body.encode()))
+                    results.append(((time.perf_counter() - began) * 1000, body))
+                except asyncpg.QueryCanceledError:
+                    results.append((TIMED_OUT, body))
     results.sort(reverse=True)
     timeouts = sum(1 for elapsed, _body in results if elapsed == TIMED_OUT)
     print(f"{mode}: {time.perf_counter() - started:.1f} s, {timeouts} statement timeouts")  # noqa: T201
