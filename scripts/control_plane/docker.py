@@ -41,7 +41,7 @@ DOCKER = "docker"
 JSON_FORMAT = "{{json .}}"
 STACK_LABEL = "com.docker.stack.namespace"
 SERVICE_LABEL = "com.docker.swarm.service.name"
-# Where the upstream watcher of an Nginx task writes its probes and rotation (nginx/upstream_watcher.py).
+# Where the upstream watcher of an Nginx task writes its probes and rotation (nginx/watcher_poll.py).
 WATCHER = "/opt/nginx/upstream_watcher.py"
 WATCHER_STATE = "/tmp/nginx/upstreams.json"
 HTTP_PROBE = "/opt/healthcheck/http_probe.py"
