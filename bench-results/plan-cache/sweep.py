@@ -25,7 +25,7 @@ async def main(mode: str, bodies_file: str) -> None:
     results = []
     started = time.perf_counter()
     async with lifespan(app) as state:
-        # The pool as the lifespan hands it out (fastapi_search/worker_state.py); code before that split set app.state.
+        # The pool the lifespan hands out (fastapi_search/worker_state.py); older code set app.state.pool.
         pool = state["pool"] if state else app.state.pool
         async with pool.acquire() as connection:
             await connection.execute(f"SET plan_cache_mode = {mode}")  # MODE is the operator's, one of two words

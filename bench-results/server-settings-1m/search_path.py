@@ -29,7 +29,7 @@ async def main(variant: str, seed: int, searches: int) -> None:
     draws = random.Random(seed).choices(range(len(lines)), weights=weights, k=searches + WARM_UP)  # noqa: S311 (a reproducible draw)
     times = []
     async with lifespan(app) as state:
-        # The pool as the lifespan hands it out (fastapi_search/worker_state.py); code before that split set app.state.
+        # The pool the lifespan hands out (fastapi_search/worker_state.py); older code set app.state.pool.
         pool = state["pool"] if state else app.state.pool
         async with pool.acquire() as connection:
             for count, index in enumerate(draws):
