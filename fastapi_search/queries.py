@@ -9,7 +9,7 @@ or :func:`part_search_totals` for a stock-count filter.
 Each statement is shaped by the filters a search has: only the conditions of
 the filters given, so its text depends on which filters are there and never on
 their values. asyncpg prepares each text once per connection (its statement
-cache, sized in main.py for every shape), and the pool sets ``plan_cache_mode =
+cache, sized in db.py for every shape), and the pool sets ``plan_cache_mode =
 force_custom_plan``: every execution is planned with its values. A generic plan
 (PostgreSQL's choice after five executions under ``auto``) is made without them,
 and on the realistic catalog at a million parts it walked the primary key for a
@@ -211,5 +211,5 @@ def part_search_page(filters: PartFilters, groups: Any) -> Statement:
     )
 
 
-# Whether the migrations this release's statements need have run (main.py waits for it at start).
+# Whether the migrations this release's statements need have run (db.schema_wait waits for it at start).
 SCHEMA_READY = "SELECT to_regclass('part_totals') IS NOT NULL AND to_regclass('catalog_version') IS NOT NULL"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi import Request
 
 from search_contract import MAX_BODY_BYTES, body_too_large
@@ -12,9 +14,11 @@ from search_contract import MAX_BODY_BYTES, body_too_large
 DRAIN_MAX_BYTES = 1024 * 1024
 
 
-async def _discard_rest(request: Request, already: int) -> None:
+async def _discard_rest(stream: AsyncIterator[bytes], already: int) -> None:
+    # The same iterator the body was read from: a second request.stream() raises once Starlette has seen the
+    # body's last chunk, which is the case when that chunk is the one that crossed the limit (a 500, once).
     size = already
-    async for chunk in request.stream():
+    async for chunk in stream:
         size += len(chunk)
         if size > DRAIN_MAX_BYTES:
             break
@@ -25,14 +29,15 @@ async def body_read(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         if int(declared) <= DRAIN_MAX_BYTES:
-            await _discard_rest(request, 0)
+            await _discard_rest(request.stream(), 0)
         raise body_too_large()
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream()
+    async for chunk in stream:
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            await _discard_rest(request, size)
+            await _discard_rest(stream, size)
             raise body_too_large()
         chunks.append(chunk)
     return b"".join(chunks)
