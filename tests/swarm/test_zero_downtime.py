@@ -139,13 +139,16 @@ def test_update_to_an_image_that_fails_after_turning_healthy_rolls_back(
     swarm_stack: str, zero_downtime_report: list[Scenario]
 ) -> None:
     good_image = service_image("fastapi")
-    # Healthy at first; 6 s later its /healthz answers 503 (the watcher takes it out of rotation at its next
-    # poll), and 3 s after that it stops and exits 1: a crash Swarm's update monitor counts as a failure.
+    # Healthy at first: 6 s after its /healthz first answers 200 (the watcher's probe, polled every second),
+    # /healthz answers 503 (the watcher takes it out of rotation at its next poll), and 3 s after that it stops
+    # and exits 1: a crash Swarm's update monitor counts as a failure. Counted from ready, not from the start:
+    # at the end of a loaded suite the app once took most of a fixed 6 s to boot and was never seen serving.
+    ready = "python /srv/healthcheck/http_probe.py http://127.0.0.1:8001/healthz --host localhost >/dev/null 2>&1"
     entrypoint = [
         "sh",
         "-c",
-        '/usr/local/bin/app-entrypoint "$@" & app=$!; sleep 6; : >"$DRAIN_MARKER"; sleep 3; '
-        'kill -TERM "$app"; wait "$app"; echo "this version gives up" >&2; exit 1',
+        f'/usr/local/bin/app-entrypoint "$@" & app=$!; until {ready}; do sleep 0.5; done; sleep 6; '
+        ': >"$DRAIN_MARKER"; sleep 3; kill -TERM "$app"; wait "$app"; echo "this version gives up" >&2; exit 1',
         "app",
     ]
     failing = image_variant(
