@@ -34,9 +34,16 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from catalog.selectors import part_search  # noqa: E402
-from fastapi_search.queries import part_groups, part_search_page, part_search_totals  # noqa: E402
+from fastapi_search.queries import (  # noqa: E402
+    Statement,
+    part_groups,
+    part_price_totals,
+    part_search_page,
+    part_search_totals,
+)
 from search_contract import PartFilters  # noqa: E402
 from search_contract.filters import MAX_PAGE  # noqa: E402
+from service_common.totals import price_split, totals_need_rows  # noqa: E402
 
 # What the FastAPI service's pool sets on each connection (fastapi_search/db.py): every execution planned
 # with its values.
@@ -80,10 +87,27 @@ def _print_plan(title: str, lines: list[str]) -> None:
 def django_plans(name: str, filters: PartFilters) -> None:
     with CaptureQueriesContext(connection) as captured:
         part_search(filters=filters)
-    for query, label in zip(captured.captured_queries, ("groups", "totals or page", "page"), strict=False):
+    for query in captured.captured_queries:
+        label = _django_step(query["sql"])
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
             _print_plan(f"Django, {name}, {label}", [row[0] for row in cursor.fetchall()])
+
+
+async def _explain(conn: asyncpg.Connection, title: str, statement: Statement) -> None:
+    rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement.sql}", *statement.arguments)
+    _print_plan(title, [row[0] for row in rows])
+
+
+def _django_step(sql: str) -> str:
+    """Which step of the search (service_common/totals.py) a statement the selector ran is."""
+    if '"part_totals"' in sql:
+        return "groups"
+    if '"part_price_band' in sql:
+        return "price bands"
+    if "LIMIT" in sql:
+        return "page"
+    return "price edge" if "BETWEEN" in sql else "totals"
 
 
 async def fastapi_plans(name: str, filters: PartFilters) -> None:
@@ -91,13 +115,21 @@ async def fastapi_plans(name: str, filters: PartFilters) -> None:
     try:
         await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=str)
         statement = part_groups(filters)
-        rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement.sql}", *statement.arguments)
-        _print_plan(f"FastAPI, {name}, groups", [row[0] for row in rows])
+        await _explain(conn, f"FastAPI, {name}, groups", statement)
         groups = await conn.fetchrow(statement.sql, *statement.arguments)
-        rows_step = ((part_search_totals(filters, groups), "totals"), (part_search_page(filters, groups), "page"))
-        for statement, label in rows_step:
-            rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement.sql}", *statement.arguments)
-            _print_plan(f"FastAPI, {name}, {label} (run only when needed)", [row[0] for row in rows])
+        # The statements fastapi_search/search.py runs after the groups, chosen as it chooses them.
+        count = groups["count"]
+        split = price_split(filters, count) if count else None
+        totals = None
+        if split is not None:
+            totals = (part_price_totals(filters, groups, split), "price totals")
+        elif count and totals_need_rows(filters):
+            totals = (part_search_totals(filters, groups), "totals")
+        if totals is not None:
+            await _explain(conn, f"FastAPI, {name}, {totals[1]}", totals[0])
+            count = (await conn.fetchrow(totals[0].sql, *totals[0].arguments))["count"]
+        if filters.offset < count:
+            await _explain(conn, f"FastAPI, {name}, page", part_search_page(filters, groups))
     finally:
         await conn.close()
 
