@@ -25,7 +25,7 @@ try:
     profile = [] if os.environ["PROFILE"] == "task" else ["--profile", os.environ["PROFILE"]]
     print(manage(url, "seed_parts", "--parts", os.environ["PARTS"], "--seed", "1", *profile), file=sys.stderr)
     pg.psql("VACUUM ANALYZE", dbname="catalog")
-    explain = [sys.executable, "scripts/explain_plans.py", *sys.argv[1:]]
+    explain = [sys.executable, "-m", "scripts.explain_plans", *sys.argv[1:]]
     subprocess.run(explain, env={**os.environ, "DATABASE_URL": url}, check=True)
 finally:
     pg.stop()

@@ -1,9 +1,10 @@
 """EXPLAIN ANALYZE every search shape, as each service sends it, on the database in DATABASE_URL.
 
 Usage (from the repository root, on a catalog seeded with seed_parts; the project installed in .venv):
-    DATABASE_URL=postgres://... .venv/bin/python scripts/explain_plans.py > plans.txt
-Django's SQL is captured from the real selector; FastAPI's is its named statement
-with the same custom-plan setting the service's pool uses.
+    DATABASE_URL=postgres://... .venv/bin/python -m scripts.explain_plans > plans.txt
+Both services' SQL is captured from their real search (Django's selector under CaptureQueriesContext,
+FastAPI's part_search on make bench's recording connection, scripts/bench/recorder.py), so each shape shows
+exactly the statements that service runs for it, FastAPI's with the custom-plan setting its pool uses.
 
 The plans are only worth reading if the server plans as the benchmarked one does: the settings that shape a
 plan are read from the server (SHOW) and printed above the plans, and the ones the stack's PostgreSQL is
@@ -34,16 +35,10 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from catalog.selectors import part_search  # noqa: E402
-from fastapi_search.queries import (  # noqa: E402
-    Statement,
-    part_groups,
-    part_price_totals,
-    part_search_page,
-    part_search_totals,
-)
+from fastapi_search.search import part_search as fastapi_part_search  # noqa: E402
+from scripts.bench.recorder import RecordingConnection  # noqa: E402
 from search_contract import PartFilters  # noqa: E402
 from search_contract.filters import MAX_PAGE  # noqa: E402
-from service_common.totals import price_split, totals_need_rows  # noqa: E402
 
 # What the FastAPI service's pool sets on each connection (fastapi_search/db.py): every execution planned
 # with its values.
@@ -88,23 +83,19 @@ def django_plans(name: str, filters: PartFilters) -> None:
     with CaptureQueriesContext(connection) as captured:
         part_search(filters=filters)
     for query in captured.captured_queries:
-        label = _django_step(query["sql"])
+        label = _step(query["sql"])
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
             _print_plan(f"Django, {name}, {label}", [row[0] for row in cursor.fetchall()])
 
 
-async def _explain(conn: asyncpg.Connection, title: str, statement: Statement) -> None:
-    rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement.sql}", *statement.arguments)
-    _print_plan(title, [row[0] for row in rows])
-
-
-def _django_step(sql: str) -> str:
-    """Which step of the search (service_common/totals.py) a statement the selector ran is."""
-    if '"part_totals"' in sql:
+def _step(sql: str) -> str:
+    """Which step of the search (service_common/totals.py) a statement a service ran is."""
+    if "part_totals" in sql:
         return "groups"
-    if '"part_price_band' in sql:
-        return "price bands"
+    if "part_price_bands" in sql:
+        # FastAPI's one statement also reads the range's two partial bands; Django reads them apart.
+        return "price totals" if "UNION ALL" in sql else "price bands"
     if "LIMIT" in sql:
         return "page"
     return "price edge" if "BETWEEN" in sql else "totals"
@@ -114,22 +105,11 @@ async def fastapi_plans(name: str, filters: PartFilters) -> None:
     conn = await asyncpg.connect(os.environ["DATABASE_URL"], server_settings=FASTAPI_SESSION)
     try:
         await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=str)
-        statement = part_groups(filters)
-        await _explain(conn, f"FastAPI, {name}, groups", statement)
-        groups = await conn.fetchrow(statement.sql, *statement.arguments)
-        # The statements fastapi_search/search.py runs after the groups, chosen as it chooses them.
-        count = groups["count"]
-        split = price_split(filters, count) if count else None
-        totals = None
-        if split is not None:
-            totals = (part_price_totals(filters, groups, split), "price totals")
-        elif count and totals_need_rows(filters):
-            totals = (part_search_totals(filters, groups), "totals")
-        if totals is not None:
-            await _explain(conn, f"FastAPI, {name}, {totals[1]}", totals[0])
-            count = (await conn.fetchrow(totals[0].sql, *totals[0].arguments))["count"]
-        if filters.offset < count:
-            await _explain(conn, f"FastAPI, {name}, page", part_search_page(filters, groups))
+        recording = RecordingConnection(conn)
+        await fastapi_part_search(recording, filters=filters)
+        for sql, arguments in recording.statements:
+            rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *arguments)
+            _print_plan(f"FastAPI, {name}, {_step(sql)}", [row[0] for row in rows])
     finally:
         await conn.close()
 

@@ -10,12 +10,10 @@ from pathlib import Path
 
 from tests.servers import ROOT, service_env
 
-SCRIPT = ROOT / "scripts" / "explain_plans.py"
 
-
-def _explain(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **service_env(database_url)}
-    command = [sys.executable, str(SCRIPT), *args]
+def _explain(database_url: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **service_env(database_url), **extra_env}
+    command = [sys.executable, "-m", "scripts.explain_plans", *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -31,6 +29,27 @@ def test_plans_record_the_settings_they_ran_with(database_url: str) -> None:
     assert "Cached unlike the stack" in done.stdout and "shared_buffers" in done.stdout
     assert "### Django, shape 1: part name + mark + colour, groups" in done.stdout
     assert "Workers Planned" not in done.stdout
+
+
+def test_each_service_shows_the_statements_it_runs_named_by_step(database_url: str) -> None:
+    # Price bands from any count, so this small catalog's price shapes take the path they take at 1M parts.
+    done = _explain(database_url, SEARCH_PRICE_BANDS_FROM="0")
+    assert done.returncode == 0, done.stderr
+    shape = "colour + price range"
+    headings = [
+        line
+        for line in done.stdout.splitlines()
+        if line.startswith("### ")
+        and line.endswith(
+            tuple(
+                f"{shape}, {step}" for step in ("groups", "price bands", "price edge", "price totals", "totals", "page")
+            )
+        )
+    ]
+    # Django reads the bands and each non-empty edge apart; FastAPI in one statement; neither sums the rows.
+    assert f"### Django, {shape}, price bands" in headings and f"### FastAPI, {shape}, price totals" in headings
+    assert f"### FastAPI, {shape}, totals" not in headings and f"### Django, {shape}, totals" not in headings
+    assert headings[0] == f"### Django, {shape}, groups" and f"### FastAPI, {shape}, groups" in headings
 
 
 def test_a_server_that_plans_unlike_the_stack_is_refused_or_marked(database_url: str, tmp_path: Path) -> None:
