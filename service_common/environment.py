@@ -95,8 +95,9 @@ class SearchCacheSettings:
       version); the TTL only bounds how long entries of older versions take up memory.
     - ``timeout_s``: the bound on connecting to Redis and on each of its replies. A few tens of milliseconds: Redis
       answers in well under one, and a Redis that does not answer must not hold a search up for longer.
-    - ``breaker_seconds``: after a Redis failure, Redis is not asked at all for this long (searches go straight to
-      PostgreSQL), so a dead or hanging Redis costs one timeout per process per period, not one per request.
+    - ``breaker_seconds``: after ``breaker_failures`` Redis failures in a row, Redis is not asked at all for this long
+      (searches go straight to PostgreSQL), so a dead or hanging Redis costs a few timeouts per process per
+      period, not one per request; a lone slow reply does not stop the cache.
     """
 
     enabled: bool
@@ -106,6 +107,7 @@ class SearchCacheSettings:
     ttl_seconds: int
     timeout_s: float
     breaker_seconds: int
+    breaker_failures: int
 
     @classmethod
     def from_env(cls) -> SearchCacheSettings:
@@ -119,4 +121,5 @@ class SearchCacheSettings:
             ttl_seconds=env_int("SEARCH_CACHE_TTL_SECONDS", 300),
             timeout_s=env_int("SEARCH_CACHE_TIMEOUT_MS", 50) / 1000,
             breaker_seconds=env_int("SEARCH_CACHE_BREAKER_SECONDS", 5),
+            breaker_failures=env_int("SEARCH_CACHE_BREAKER_FAILURES", 3, low=1),
         )

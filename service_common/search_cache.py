@@ -86,10 +86,14 @@ def cache_bypassed(cache_control: str | None) -> bool:
 class CacheBreaker:
     """A small circuit breaker in front of Redis, with failures logged at most once per ``log_every_seconds``.
 
-    After a failure (refused, timed out, an error reply) Redis is skipped for ``open_seconds``: the searches
-    of that period go straight to PostgreSQL and pay nothing for the dead cache. The first request after the
-    period tries Redis again. One breaker per process; in Django's threads the unlocked reads may race, which
-    at worst lets a few more requests try Redis once.
+    After ``failures_to_open`` failures in a row (refused, timed out, an error reply) Redis is skipped for
+    ``open_seconds``: the searches of that period go straight to PostgreSQL and pay nothing for the dead
+    cache. The first request after the period tries Redis again, and one more failure opens it for another
+    period. A lone slow reply does not open it: on a loaded machine one reply in many may miss the 50 ms
+    timeout, and a breaker that opened on it would send every search of the next 5 s to PostgreSQL and store
+    none (seen in CI: two searches in a row both MISS). A dead Redis still costs at most ``failures_to_open``
+    timeouts per process per period. One breaker per process; in Django's threads the unlocked reads may race,
+    which at worst lets a few more requests try Redis once.
     """
 
     def __init__(
@@ -97,16 +101,19 @@ class CacheBreaker:
         *,
         open_seconds: float,
         logger: logging.Logger,
+        failures_to_open: int = 3,
         log_every_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.open_seconds = open_seconds
+        self.failures_to_open = failures_to_open
         self.log_every_seconds = log_every_seconds
         self._logger = logger
         self._clock = clock
         self._lock = threading.Lock()
         self._open_until = float("-inf")
-        self._failing = False
+        self._in_a_row = 0
+        self._failing = False  # opened since the last success: one more failure opens it again
         self._next_report = float("-inf")
         self._unreported = 0
 
@@ -117,9 +124,12 @@ class CacheBreaker:
     def failed(self, error: BaseException, *, doing: str) -> None:
         with self._lock:
             now = self._clock()
+            self._in_a_row += 1
+            self._unreported += 1
+            if not self._failing and self._in_a_row < self.failures_to_open:
+                return
             self._open_until = now + self.open_seconds
             self._failing = True
-            self._unreported += 1
             if now < self._next_report:
                 return
             count, self._unreported = self._unreported, 0
@@ -135,6 +145,7 @@ class CacheBreaker:
         )
 
     def succeeded(self) -> None:
+        self._in_a_row = 0
         if self._failing:
             with self._lock:
                 if not self._failing:
@@ -161,7 +172,9 @@ class SearchCachePolicy:
     def __init__(self, settings: SearchCacheSettings, *, service: str, logger: logging.Logger) -> None:
         self.settings = settings
         self.service = service
-        self.breaker = CacheBreaker(open_seconds=settings.breaker_seconds, logger=logger)
+        self.breaker = CacheBreaker(
+            open_seconds=settings.breaker_seconds, failures_to_open=settings.breaker_failures, logger=logger
+        )
 
     def skip(self, cache_control: str | None) -> CacheStatus | None:
         """The status of a request that does not use Redis at all, or None when it does (version first)."""
@@ -223,7 +236,8 @@ def cached_search(policy: SearchCachePolicy, *, filters: PartFilters, cache_cont
 
     The version is read before Redis is asked and before the search runs, so the search's statements see this
     version's writes or newer ones (the module's docstring). A body is stored only while the breaker is closed:
-    a GET that failed a moment ago opened it, and a dead Redis is not asked twice in one request.
+    once failures opened it, a dead Redis is not asked again in the same request. A GET that failed alone (a
+    slow reply) leaves it closed, and the body is still stored for the next search.
     """
     skipped = policy.skip(cache_control)
     if skipped is not None:

@@ -109,9 +109,17 @@ class Clock:
         return self.now
 
 
-def test_the_breaker_skips_redis_for_its_period_after_a_failure() -> None:
+def test_the_breaker_opens_on_failures_in_a_row_and_then_on_one_failure_after_its_period() -> None:
     clock = Clock()
-    breaker = CacheBreaker(open_seconds=5, logger=logging.getLogger("test.breaker"), clock=clock)
+    breaker = CacheBreaker(open_seconds=5, failures_to_open=3, logger=logging.getLogger("test.breaker"), clock=clock)
+    assert breaker.closed()
+    # Two slow replies and a success between them: nothing opens (a loaded machine, not a dead Redis).
+    breaker.failed(TimeoutError("timed out"), doing="Redis GET")
+    breaker.failed(TimeoutError("timed out"), doing="Redis SET")
+    breaker.succeeded()
+    breaker.failed(TimeoutError("timed out"), doing="Redis GET")
+    assert breaker.closed()
+    breaker.failed(ConnectionError("refused"), doing="Redis GET")
     assert breaker.closed()
     breaker.failed(ConnectionError("refused"), doing="Redis GET")
     assert not breaker.closed()
@@ -123,6 +131,11 @@ def test_the_breaker_skips_redis_for_its_period_after_a_failure() -> None:
     breaker.failed(TimeoutError("timed out"), doing="Redis GET")
     clock.now += 4.9
     assert not breaker.closed()
+    # Once Redis answers again, it takes failures in a row again.
+    clock.now += 0.1
+    breaker.succeeded()
+    breaker.failed(TimeoutError("timed out"), doing="Redis GET")
+    assert breaker.closed()
 
 
 def test_the_breaker_reports_failures_at_most_once_a_period_and_the_recovery_once(
@@ -130,7 +143,7 @@ def test_the_breaker_reports_failures_at_most_once_a_period_and_the_recovery_onc
 ) -> None:
     clock = Clock()
     logger = logging.getLogger("test.breaker.log")
-    breaker = CacheBreaker(open_seconds=1, log_every_seconds=60, logger=logger, clock=clock)
+    breaker = CacheBreaker(open_seconds=1, failures_to_open=1, log_every_seconds=60, logger=logger, clock=clock)
     with caplog.at_level(logging.WARNING, logger="test.breaker.log"):
         for _ in range(100):
             breaker.failed(ConnectionError("refused"), doing="Redis GET")
@@ -156,6 +169,7 @@ def cache_settings(**overrides: object) -> SearchCacheSettings:
         "ttl_seconds": 300,
         "timeout_s": 0.05,
         "breaker_seconds": 5,
+        "breaker_failures": 3,
     }
     return SearchCacheSettings(**{**values, **overrides})  # type: ignore[arg-type]
 
@@ -168,7 +182,8 @@ def test_the_policy_decides_off_bypass_and_open_breaker_before_any_io() -> None:
     on = SearchCachePolicy(cache_settings(), service="django", logger=logger)
     assert on.skip(None) is None
     assert on.skip("no-cache") is CacheStatus.BYPASS
-    on.breaker.failed(ConnectionError("refused"), doing="Redis GET")
+    for _ in range(3):
+        on.breaker.failed(ConnectionError("refused"), doing="Redis GET")
     assert on.skip(None) is CacheStatus.MISS
     assert on.skip("no-store") is CacheStatus.BYPASS
 
@@ -178,6 +193,7 @@ class Driver:
 
     def __init__(self, policy: SearchCachePolicy, *, version: int | None = 7, redis_fails: bool = False) -> None:
         self.policy, self.version, self.redis_fails = policy, version, redis_fails
+        self.slow_gets = 0  # GETs still to time out (each once) while Redis otherwise works
         self.redis: dict[str, bytes] = {}
         self.calls: list[str] = []
 
@@ -191,12 +207,17 @@ class Driver:
                 return self.version
             case RedisGet(key):
                 self.calls.append("get")
-                if self.redis_fails:
+                if self.redis_fails or self.slow_gets:
+                    self.slow_gets = max(0, self.slow_gets - 1)
                     self.policy.breaker.failed(ConnectionError("refused"), doing="Redis GET")
                     return None
+                self.policy.breaker.succeeded()
                 return self.redis.get(key)
             case RedisPut(key, body):
                 self.calls.append("put")
+                if self.redis_fails:
+                    self.policy.breaker.failed(ConnectionError("refused"), doing="Redis SET")
+                    return None
                 self.redis[key] = body
                 return None
 
@@ -236,14 +257,26 @@ def test_an_unusable_version_searches_without_redis() -> None:
     assert driver.calls == ["version", "search"]
 
 
-def test_a_failed_get_stores_nothing_and_the_next_search_skips_redis() -> None:
+def test_a_dead_redis_is_skipped_once_its_failures_in_a_row_open_the_breaker() -> None:
     policy = SearchCachePolicy(cache_settings(), service="django", logger=logging.getLogger("test.flow.breaker"))
     driver = Driver(policy, redis_fails=True)
     assert driver.search() == (b'{"count":1}', CacheStatus.MISS)
-    assert driver.calls == ["version", "get", "search"]
+    assert driver.calls == ["version", "get", "search", "put"]  # two failures: still closed
+    driver.calls.clear()
+    assert driver.search() == (b'{"count":1}', CacheStatus.MISS)
+    assert driver.calls == ["version", "get", "search"]  # the third opened it: no SET to a dead Redis
     driver.calls.clear()
     assert driver.search() == (b'{"count":1}', CacheStatus.MISS)
     assert driver.calls == ["search"]
+
+
+def test_a_lone_slow_get_still_stores_the_body_for_the_next_search() -> None:
+    policy = SearchCachePolicy(cache_settings(), service="fastapi", logger=logging.getLogger("test.flow.slow"))
+    driver = Driver(policy)
+    driver.slow_gets = 1
+    assert driver.search() == (b'{"count":1}', CacheStatus.MISS)
+    assert driver.calls == ["version", "get", "search", "put"]
+    assert driver.search() == (b'{"count":1}', CacheStatus.HIT)
 
 
 def test_a_driver_that_answers_the_wrong_type_is_told_so() -> None:
@@ -273,6 +306,7 @@ CACHE_VARIABLES = (
     "SEARCH_CACHE_TTL_SECONDS",
     "SEARCH_CACHE_TIMEOUT_MS",
     "SEARCH_CACHE_BREAKER_SECONDS",
+    "SEARCH_CACHE_BREAKER_FAILURES",
 )
 
 
@@ -286,7 +320,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_settings_without_a_host_mean_no_cache(clean_env: pytest.MonkeyPatch) -> None:
     settings = SearchCacheSettings.from_env()
     assert not settings.enabled
-    assert (settings.ttl_seconds, settings.timeout_s, settings.breaker_seconds) == (300, 0.05, 5)
+    assert (settings.ttl_seconds, settings.timeout_s, settings.breaker_seconds, settings.breaker_failures) == (
+        300,
+        0.05,
+        5,
+        3,
+    )
 
 
 def test_settings_with_a_host_and_a_password_file(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -315,6 +354,7 @@ def test_search_cache_off_switches_it_off_whatever_the_host(clean_env: pytest.Mo
         ("SEARCH_CACHE_TTL_SECONDS", "0"),
         ("SEARCH_CACHE_TIMEOUT_MS", "fast"),
         ("SEARCH_CACHE_BREAKER_SECONDS", "-1"),
+        ("SEARCH_CACHE_BREAKER_FAILURES", "0"),
         ("SEARCH_CACHE_REDIS_PORT", "redis"),
     ],
 )
