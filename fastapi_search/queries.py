@@ -102,7 +102,12 @@ def part_groups(filters: PartFilters) -> Statement:
     if filters.model_ids is not None:
         where.append(f"t.model_id = ANY({arg(list(filters.model_ids), 'bigint[]')})")
     if filters.part_name is not None:
-        where.append(f"upper(t.name::text) LIKE upper({arg(like_pattern(filters.part_name), 'text')})")
+        # The substring against the distinct names (part_names), then the groups of those names by index.
+        pattern = arg(like_pattern(filters.part_name), "text")
+        where.append(
+            "t.name::text = ANY(ARRAY(SELECT n.name::text FROM part_names n"
+            f" WHERE upper(n.name::text) LIKE upper({pattern})))"
+        )
     where += _group_colour_and_newness(arg, filters)
     # sum() of bigint is numeric: cast back, the totals fit a bigint.
     columns = ["coalesce(sum(t.parts), 0)::bigint AS count", "coalesce(sum(t.price_sum), 0)::bigint AS summ"]
@@ -212,4 +217,7 @@ def part_search_page(filters: PartFilters, groups: Any) -> Statement:
 
 
 # Whether the migrations this release's statements need have run (db.schema_wait waits for it at start).
-SCHEMA_READY = "SELECT to_regclass('part_totals') IS NOT NULL AND to_regclass('catalog_version') IS NOT NULL"
+SCHEMA_READY = (
+    "SELECT to_regclass('part_totals') IS NOT NULL AND to_regclass('catalog_version') IS NOT NULL"
+    " AND to_regclass('part_names') IS NOT NULL"
+)

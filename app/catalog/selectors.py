@@ -8,7 +8,7 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, F, QuerySet, Sum, Value
 from django.db.models.functions import Upper
 
-from catalog.models import Mark, Model, Part, PartPriceBand, PartTotals
+from catalog.models import Mark, Model, Part, PartName, PartPriceBand, PartTotals
 from search_contract import PAGE_SIZE, PartFilters
 from search_contract.page import PART_ROW_COLUMNS, SearchPage, search_page
 from service_common.totals import PriceSplit, name_choices, narrows_marks_and_models, price_split, totals_need_rows
@@ -27,8 +27,8 @@ RowModel = TypeVar("RowModel", Part, PartPriceBand)
 def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals]:
     """The groups of ``part_totals`` whose parts pass the mark, model, name, colour and is_new_part filters.
 
-    Mark, model and country filters are ``IN (SELECT id ...)`` subqueries rather than joins; the colour
-    is compared upper-cased, as the group holds it.
+    Mark, model, country and name filters are ``IN (SELECT ...)`` subqueries rather than joins (a name
+    substring is matched on ``part_names``); the colour is compared upper-cased, as the group holds it.
     """
     groups = PartTotals.objects.all()
     if filters.mark_name is not None:
@@ -43,7 +43,8 @@ def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals]:
     if filters.model_ids is not None:
         groups = groups.filter(model_id__in=filters.model_ids)
     if filters.part_name is not None:
-        groups = groups.filter(name__icontains=filters.part_name)
+        # The substring against the distinct names, then the groups of those names by index.
+        groups = groups.filter(name__in=PartName.objects.filter(name__icontains=filters.part_name).values("name"))
     if filters.color is not None:
         groups = groups.filter(color_key=Upper(Value(filters.color)))
     if filters.is_new_part is not None:

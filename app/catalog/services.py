@@ -127,6 +127,8 @@ def catalog_clear(*, keep: list[Model]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute("DELETE FROM part")
+        # The names the triggers keep (catalog/models.py, PartName) outlive their parts; a clear drops them too.
+        cursor.execute("DELETE FROM part_names")
         cursor.execute(STRAY_MODELS_DELETE, [[model.id for model in keep]])
         cursor.execute(STRAY_MARKS_DELETE, [sorted({model.mark_id for model in keep})])
 

@@ -1,5 +1,5 @@
-"""Migration 0006 (``part_price_bands``) on a catalog that already holds parts, both ways, and the models it
-creates agreeing with the migrations (``makemigrations --check``)."""
+"""Migrations 0006 (``part_price_bands``) and 0007 (``part_names``) on a catalog that already holds parts, both
+ways, and the models agreeing with the migrations (``makemigrations --check``)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_a_populated_catalog_gets_exact_bands_and_the_migration_reverses(before_
         assert conn.execute("SELECT to_regclass('part_price_bands')").fetchone() == (None,)
     manage(owner, "migrate", "catalog", "0006", "--no-input", "-v", "0")
     with psycopg.connect(app) as conn:
-        assert_exact(conn)
+        assert_exact(conn, names=False)
         assert conn.execute("SELECT count(*) FROM part_price_bands").fetchone() != (0,)
     # Back to 0005: the bands go and the old function keeps part_totals exact through a write.
     manage(owner, "migrate", "catalog", "0005", "--no-input", "-v", "0")
@@ -43,7 +43,33 @@ def test_a_populated_catalog_gets_exact_bands_and_the_migration_reverses(before_
     with psycopg.connect(app) as conn:
         conn.execute("DELETE FROM part WHERE id % 3 = 0")
         conn.commit()
+        assert_exact(conn, names=False)
+
+
+def test_a_populated_catalog_gets_its_names_and_the_name_lookup_and_the_migration_reverses(
+    before_bands: tuple[str, str],
+) -> None:
+    owner, app = before_bands
+    manage(owner, "migrate", "catalog", "0008", "--no-input", "-v", "0")
+    with psycopg.connect(app) as conn:
         assert_exact(conn)
+        names = conn.execute("SELECT count(*) FROM part_names").fetchone()
+        assert names == conn.execute("SELECT count(DISTINCT name) FROM part WHERE is_visible").fetchone()
+        indexes = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'part_totals' AND indexname LIKE '%_idx' ORDER BY 1"
+        ).fetchall()
+        assert indexes == [("part_totals_model_idx",), ("part_totals_name_idx",)]
+        # A new name written after the migration is found by the triggers.
+        conn.execute("UPDATE part SET name = 'Колпак колеса' WHERE id % 5 = 0")
+        conn.commit()
+        assert_exact(conn)
+    # Back to 0006: the names go and 0006's function keeps the totals and bands exact through a write.
+    manage(owner, "migrate", "catalog", "0006", "--no-input", "-v", "0")
+    with psycopg.connect(app) as conn:
+        assert conn.execute("SELECT to_regclass('part_names')").fetchone() == (None,)
+        conn.execute("UPDATE part SET price = price + 1 WHERE id % 2 = 0")
+        conn.commit()
+        assert_exact(conn, names=False)
 
 
 def test_the_models_and_the_migrations_agree(postgres: Postgres) -> None:
