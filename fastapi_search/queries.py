@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from search_contract import PAGE_SIZE, PartFilters
-from service_common.totals import PriceSplit, name_choices, narrows_marks_and_models
+from service_common.totals import PriceSplit, bands_table, name_choices, narrows_marks_and_models, totals_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +69,8 @@ def _where(conditions: Sequence[str]) -> str:
 
 
 def _group_colour_and_newness(arg: _Parameters, filters: PartFilters) -> list[str]:
-    """The colour and is_new_part filters on a table whose rows are groups (``t``: part_totals,
-    part_price_bands), which hold the colour upper-cased."""
+    """The colour and is_new_part filters on a table of totals (``t``: part_totals, part_price_bands,
+    part_colour_bands), which hold the colour upper-cased."""
     where = []
     if filters.color is not None:
         where.append(f"t.color_key = upper({arg(filters.color, 'text')})")
@@ -116,7 +116,7 @@ def part_groups(filters: PartFilters) -> Statement:
         columns.append("coalesce(array_agg(DISTINCT t.model_id), '{}') AS models")
     if filters.part_name is not None:
         columns.append("coalesce(array_agg(DISTINCT t.name::text), '{}') AS names")
-    return arg.statement(f"SELECT {', '.join(columns)} FROM part_totals t WHERE {_where(where)}")
+    return arg.statement(f"SELECT {', '.join(columns)} FROM {totals_table(filters)} t WHERE {_where(where)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +188,7 @@ def part_price_totals(filters: PartFilters, groups: Any, split: PriceSplit) -> S
     arg = _Parameters()
     resolved = _resolved(arg, filters, groups)
     bands = resolved.conditions("t") + _group_colour_and_newness(arg, filters)
+    table = bands_table(filters)
     bands.append(f"t.band BETWEEN {arg(split.first_band, 'integer')} AND {arg(split.last_band, 'integer')}")
     match = _where(_part_match(arg, filters, resolved, price=False))
     low = f"{arg(split.low_edge[0], 'integer')} AND {arg(split.low_edge[1], 'integer')}"
@@ -195,7 +196,7 @@ def part_price_totals(filters: PartFilters, groups: Any, split: PriceSplit) -> S
     return arg.statement(
         "SELECT b.count + e.count AS count, b.summ + e.summ AS summ"
         " FROM (SELECT coalesce(sum(t.parts), 0)::bigint AS count, coalesce(sum(t.price_sum), 0)::bigint AS summ"
-        f" FROM part_price_bands t WHERE {_where(bands)}) b,"
+        f" FROM {table} t WHERE {_where(bands)}) b,"
         " (SELECT count(*) AS count, coalesce(sum(u.price), 0)::bigint AS summ"
         f" FROM (SELECT p.price FROM part p WHERE {match} AND p.price BETWEEN {low}"
         f" UNION ALL SELECT p.price FROM part p WHERE {match} AND p.price BETWEEN {high}) u) e"
@@ -219,5 +220,5 @@ def part_search_page(filters: PartFilters, groups: Any) -> Statement:
 # Whether the migrations this release's statements need have run (db.schema_wait waits for it at start).
 SCHEMA_READY = (
     "SELECT to_regclass('part_totals') IS NOT NULL AND to_regclass('catalog_version') IS NOT NULL"
-    " AND to_regclass('part_names') IS NOT NULL"
+    " AND to_regclass('part_names') IS NOT NULL AND to_regclass('part_colour_bands') IS NOT NULL"
 )

@@ -93,9 +93,12 @@ def _step(sql: str) -> str:
     """Which step of the search (service_common/totals.py) a statement a service ran is."""
     if "part_totals" in sql:
         return "groups"
-    if "part_price_bands" in sql:
+    if "part_price_bands" in sql or "part_colour_bands" in sql:
         # FastAPI's one statement also reads the range's two partial bands; Django reads them apart.
-        return "price totals" if "UNION ALL" in sql else "price bands"
+        if "UNION ALL" in sql:
+            return "price totals"
+        # part_colour_bands is also the groups step of a search without a mark, model or name filter.
+        return "price bands" if "band" in sql.replace("_bands", "") else "groups"
     if "LIMIT" in sql:
         return "page"
     return "price edge" if "BETWEEN" in sql else "totals"

@@ -180,6 +180,30 @@ class PartName(models.Model):
         db_table = "part_names"
 
 
+class PartColourBand(models.Model):
+    """Count and price sum of the visible parts of each colour (upper-cased), ``is_new_part`` value and price
+    band: the totals of a search with no mark, model or name filter (migration 0009,
+    service_common/totals.py). A few thousand rows whatever the catalog's size. Maintained by the same
+    statement triggers; nothing else writes it."""
+
+    color_key = models.TextField(null=True)
+    is_new_part = models.JSONField(null=True)
+    band = models.IntegerField()
+    parts = models.BigIntegerField()
+    price_sum = models.BigIntegerField()
+
+    class Meta:
+        db_table = "part_colour_bands"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["color_key", "is_new_part", "band"],
+                name="part_colour_bands_key",
+                include=["parts", "price_sum"],
+                nulls_distinct=False,
+            ),
+        ]
+
+
 class PartPriceBand(GroupTotals):
     """``part_totals`` split by price band (``price / PRICE_BAND_WIDTH``, service_common/totals.py): a price
     range's totals are the bands wholly inside it plus the parts of its two partial bands. Maintained by the

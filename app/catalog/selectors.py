@@ -8,7 +8,7 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, F, QuerySet, Sum, Value
 from django.db.models.functions import Upper
 
-from catalog.models import Mark, Model, Part, PartName, PartPriceBand, PartTotals
+from catalog.models import Mark, Model, Part, PartColourBand, PartName, PartPriceBand, PartTotals
 from search_contract import PAGE_SIZE, PartFilters
 from search_contract.page import PART_ROW_COLUMNS, SearchPage, search_page
 from service_common.totals import PriceSplit, name_choices, narrows_marks_and_models, price_split, totals_need_rows
@@ -22,9 +22,27 @@ PAGE_COLUMNS: dict[str, F] = {
 PAGE_FIELDS = tuple(column for column in PART_ROW_COLUMNS if column not in PAGE_COLUMNS)
 
 RowModel = TypeVar("RowModel", Part, PartPriceBand)
+TotalsModel = TypeVar("TotalsModel", PartTotals, PartPriceBand, PartColourBand)
 
 
-def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals]:
+def _colour_and_newness(rows: QuerySet[TotalsModel], filters: PartFilters) -> QuerySet[TotalsModel]:
+    """The colour and is_new_part filters on a table of totals, which holds the colour upper-cased."""
+    if filters.color is not None:
+        rows = rows.filter(color_key=Upper(Value(filters.color)))
+    if filters.is_new_part is not None:
+        rows = rows.filter(is_new_part=filters.is_new_part)
+    return rows
+
+
+def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals] | QuerySet[PartColourBand]:
+    """The totals rows whose parts pass the mark, model, name, colour and is_new_part filters:
+    ``part_colour_bands`` without a mark, model or name filter (service_common/totals.py), else the groups."""
+    if not narrows_marks_and_models(filters):
+        return _colour_and_newness(PartColourBand.objects.all(), filters)
+    return _colour_and_newness(_named_groups(filters), filters)
+
+
+def _named_groups(filters: PartFilters) -> QuerySet[PartTotals]:
     """The groups of ``part_totals`` whose parts pass the mark, model, name, colour and is_new_part filters.
 
     Mark, model, country and name filters are ``IN (SELECT ...)`` subqueries rather than joins (a name
@@ -45,10 +63,6 @@ def _matching_groups(filters: PartFilters) -> QuerySet[PartTotals]:
     if filters.part_name is not None:
         # The substring against the distinct names, then the groups of those names by index.
         groups = groups.filter(name__in=PartName.objects.filter(name__icontains=filters.part_name).values("name"))
-    if filters.color is not None:
-        groups = groups.filter(color_key=Upper(Value(filters.color)))
-    if filters.is_new_part is not None:
-        groups = groups.filter(is_new_part=filters.is_new_part)
     return groups
 
 
@@ -89,12 +103,12 @@ def _matching_parts(filters: PartFilters, resolved: dict[str, Any], *, price: bo
 def _price_totals(filters: PartFilters, resolved: dict[str, Any], split: PriceSplit) -> tuple[int, int]:
     """count and summ of a price filter (service_common/totals.py, "Price bands"): the bands wholly inside
     the range of the matching groups, plus the parts of its two partial bands."""
-    bands = PartPriceBand.objects.filter(band__gte=split.first_band, band__lte=split.last_band)
-    bands = _in_resolved_groups(bands, filters, resolved)
-    if filters.color is not None:
-        bands = bands.filter(color_key=Upper(Value(filters.color)))
-    if filters.is_new_part is not None:
-        bands = bands.filter(is_new_part=filters.is_new_part)
+    whole: QuerySet[PartPriceBand] | QuerySet[PartColourBand]
+    if narrows_marks_and_models(filters):
+        whole = _colour_and_newness(_in_resolved_groups(PartPriceBand.objects.all(), filters, resolved), filters)
+    else:
+        whole = _colour_and_newness(PartColourBand.objects.all(), filters)
+    bands = whole.filter(band__gte=split.first_band, band__lte=split.last_band)
     inside = bands.aggregate(count=Sum("parts", default=0), summ=Sum("price_sum", default=0))
     # sum() of a bigint column is numeric in PostgreSQL, a Decimal here.
     count, summ = int(inside["count"]), int(inside["summ"])

@@ -1,5 +1,5 @@
-"""``part_totals`` and ``part_price_bands`` stay equal to a recount of ``part`` after every kind of write,
-as the apps' role.
+"""``part_totals``, ``part_price_bands``, ``part_colour_bands`` and ``part_names`` stay equal to a recount of
+``part`` after every kind of write, as the apps' role.
 
 The searches take ``count`` and ``summ`` from it (service_common/totals.py), so a drift here would be a
 wrong answer: every test compares the whole table with a ``GROUP BY`` over the parts themselves.
@@ -40,8 +40,17 @@ def _database_name(request: pytest.FixtureRequest) -> str:
     return re.sub(r"\W", "_", f"totals_{request.node.name.lower()}")[:60]
 
 
-def assert_exact(conn: psycopg.Connection, *, names: bool = True) -> None:
-    """Totals and bands equal to a recount; ``names=False`` on a schema from before migration 0007."""
+COLOUR_BANDS_RECOUNT = """
+SELECT upper(json_data ->> 'color'), json_data -> 'is_new_part', price / 1000, count(*), sum(price)
+FROM part WHERE is_visible GROUP BY 1, 2, 3
+"""
+COLOUR_BANDS_STORED = "SELECT color_key, is_new_part, band, parts, price_sum FROM part_colour_bands"
+# The catalog migration of the newest table assert_exact checks.
+LATEST = 9
+
+
+def assert_exact(conn: psycopg.Connection, *, schema: int = LATEST) -> None:
+    """Every table of totals equal to a recount of ``part``: those that exist at catalog migration ``schema``."""
     recount = sorted(conn.execute(RECOUNT).fetchall(), key=repr)
     stored = sorted(conn.execute(STORED).fetchall(), key=repr)
     assert stored == recount
@@ -51,13 +60,16 @@ def assert_exact(conn: psycopg.Connection, *, names: bool = True) -> None:
     bands_recount = sorted(conn.execute(BANDS_RECOUNT).fetchall(), key=repr)
     assert sorted(conn.execute(BANDS_STORED).fetchall(), key=repr) == bands_recount
     assert conn.execute("SELECT count(*) FROM part_price_bands WHERE parts <= 0").fetchone() == (0,)
-    if not names:
-        return
-    # Every name of a visible part is in part_names (migration 0007); names whose parts are gone may stay.
-    missing = conn.execute(
-        "SELECT DISTINCT name FROM part WHERE is_visible EXCEPT SELECT name FROM part_names"
-    ).fetchall()
-    assert missing == []
+    if schema >= 7:
+        # Every name of a visible part is in part_names; names whose parts are gone may stay.
+        missing = conn.execute(
+            "SELECT DISTINCT name FROM part WHERE is_visible EXCEPT SELECT name FROM part_names"
+        ).fetchall()
+        assert missing == []
+    if schema >= 9:
+        colour_bands_recount = sorted(conn.execute(COLOUR_BANDS_RECOUNT).fetchall(), key=repr)
+        assert sorted(conn.execute(COLOUR_BANDS_STORED).fetchall(), key=repr) == colour_bands_recount
+        assert conn.execute("SELECT count(*) FROM part_colour_bands WHERE parts <= 0").fetchone() == (0,)
 
 
 def test_seeding_fills_the_totals(catalog: str) -> None:
@@ -107,6 +119,7 @@ def test_truncate_empties_the_totals(catalog: str, postgres: Postgres, request: 
     with psycopg.connect(catalog) as conn:
         assert conn.execute("SELECT count(*) FROM part_totals").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM part_names").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM part_colour_bands").fetchone() == (0,)
 
 
 def test_the_orm_and_the_seed_with_clear_keep_the_totals_exact(catalog: str) -> None:

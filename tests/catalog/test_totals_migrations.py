@@ -1,5 +1,5 @@
-"""Migrations 0006 (``part_price_bands``) and 0007 (``part_names``) on a catalog that already holds parts, both
-ways, and the models agreeing with the migrations (``makemigrations --check``)."""
+"""Migrations 0006 (``part_price_bands``), 0007 (``part_names``) and 0009 (``part_colour_bands``) on a catalog
+that already holds parts, both ways, and the models agreeing with the migrations (``makemigrations --check``)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_a_populated_catalog_gets_exact_bands_and_the_migration_reverses(before_
         assert conn.execute("SELECT to_regclass('part_price_bands')").fetchone() == (None,)
     manage(owner, "migrate", "catalog", "0006", "--no-input", "-v", "0")
     with psycopg.connect(app) as conn:
-        assert_exact(conn, names=False)
+        assert_exact(conn, schema=6)
         assert conn.execute("SELECT count(*) FROM part_price_bands").fetchone() != (0,)
     # Back to 0005: the bands go and the old function keeps part_totals exact through a write.
     manage(owner, "migrate", "catalog", "0005", "--no-input", "-v", "0")
@@ -43,7 +43,7 @@ def test_a_populated_catalog_gets_exact_bands_and_the_migration_reverses(before_
     with psycopg.connect(app) as conn:
         conn.execute("DELETE FROM part WHERE id % 3 = 0")
         conn.commit()
-        assert_exact(conn, names=False)
+        assert_exact(conn, schema=6)
 
 
 def test_a_populated_catalog_gets_its_names_and_the_name_lookup_and_the_migration_reverses(
@@ -52,7 +52,7 @@ def test_a_populated_catalog_gets_its_names_and_the_name_lookup_and_the_migratio
     owner, app = before_bands
     manage(owner, "migrate", "catalog", "0008", "--no-input", "-v", "0")
     with psycopg.connect(app) as conn:
-        assert_exact(conn)
+        assert_exact(conn, schema=8)
         names = conn.execute("SELECT count(*) FROM part_names").fetchone()
         assert names == conn.execute("SELECT count(DISTINCT name) FROM part WHERE is_visible").fetchone()
         indexes = conn.execute(
@@ -62,16 +62,40 @@ def test_a_populated_catalog_gets_its_names_and_the_name_lookup_and_the_migratio
         # A new name written after the migration is found by the triggers.
         conn.execute("UPDATE part SET name = 'Колпак колеса' WHERE id % 5 = 0")
         conn.commit()
-        assert_exact(conn)
+        assert_exact(conn, schema=8)
     # Back to 0006: the names go and 0006's function keeps the totals and bands exact through a write.
     manage(owner, "migrate", "catalog", "0006", "--no-input", "-v", "0")
     with psycopg.connect(app) as conn:
         assert conn.execute("SELECT to_regclass('part_names')").fetchone() == (None,)
         conn.execute("UPDATE part SET price = price + 1 WHERE id % 2 = 0")
         conn.commit()
-        assert_exact(conn, names=False)
+        assert_exact(conn, schema=6)
 
 
 def test_the_models_and_the_migrations_agree(postgres: Postgres) -> None:
     # A model change without its migration would deploy a schema the code does not expect.
     manage(postgres.owner_url("postgres"), "makemigrations", "--check", "--dry-run", "-v", "0")
+
+
+def test_a_populated_catalog_gets_exact_colour_bands_and_the_migration_reverses(
+    before_bands: tuple[str, str],
+) -> None:
+    owner, app = before_bands
+    manage(owner, "migrate", "catalog", "0008", "--no-input", "-v", "0")
+    with psycopg.connect(app) as conn:
+        conn.execute('UPDATE part SET json_data = json_data || \'{"color": "Chrome"}\' WHERE id % 4 = 0')
+        conn.commit()
+    manage(owner, "migrate", "catalog", "0009", "--no-input", "-v", "0")
+    with psycopg.connect(app) as conn:
+        assert_exact(conn)
+        assert conn.execute("SELECT count(*) FROM part_colour_bands WHERE color_key = 'CHROME'").fetchone() != (0,)
+        conn.execute("DELETE FROM part WHERE id % 3 = 0")
+        conn.commit()
+        assert_exact(conn)
+    # Back to 0008: the table goes and 0007's function keeps the rest exact through a write.
+    manage(owner, "migrate", "catalog", "0008", "--no-input", "-v", "0")
+    with psycopg.connect(app) as conn:
+        assert conn.execute("SELECT to_regclass('part_colour_bands')").fetchone() == (None,)
+        conn.execute("UPDATE part SET price = price + 1 WHERE id % 2 = 0")
+        conn.commit()
+        assert_exact(conn, schema=8)
