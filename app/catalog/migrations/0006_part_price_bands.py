@@ -22,7 +22,7 @@ from django.db import migrations, models
 # collect the ids whose count reached 0 (deleted afterwards by primary key, so no index names `parts`).
 # The bands' unique index carries the sums (INCLUDE), which Django builds as an index, not a constraint:
 # their upsert names its columns, not the constraint.
-_FUNCTION = """
+FUNCTIONS = """
 CREATE OR REPLACE FUNCTION part_totals_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     emptied_groups bigint[] := '{}';
@@ -85,7 +85,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
-
+"""
+# Migration 0007 restores these functions when it is reversed (its _REVERSE is FUNCTIONS).
+_FUNCTION = (
+    FUNCTIONS
+    + """
 DROP INDEX part_totals_empty_idx;
 ALTER TABLE part_totals SET (fillfactor = 70);
 
@@ -97,6 +101,7 @@ FROM part WHERE is_visible
 GROUP BY 1, 2, 3, 4, 5, 6;
 ANALYZE part_price_bands;
 """
+)
 
 # Migration 0004's function, as it was.
 _REVERSE = """
