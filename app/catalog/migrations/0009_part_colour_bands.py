@@ -5,7 +5,7 @@ nothing at all) matches every group that has its colour and newness, and summing
 whole of ``part_totals`` on a catalog whose groups are about as many as its parts (the realistic profile:
 729 000 groups at a million parts). Such searches were 150 to 600 ms on their own at one connection
 (bench-results, 2026-12-07); this table holds 6 700 rows there (24 colours x 3 newness values x 381 bands)
-and 2 400 on the task's catalog, so their totals read at most that many rows, index-only
+and 2 238 at 10 000 parts of the task's catalog, so their totals read at most that many rows, index-only
 (service_common/totals.py, "Searches without a group filter").
 
 The trigger function of migration 0007 gains one upsert each way, in key order, and the deletion of emptied
