@@ -2,7 +2,7 @@
 # Run the Swarm suite's zero-downtime scenarios on the stack and write bench-results/zero-downtime.md from what their clients saw,
 # with each scenario's timeline in bench-results/zero-downtime/.
 #
-# The tables come from the same tests `make test` runs (tests/swarm/test_zero_downtime.py and test_bluegreen.py, then
+# The tables come from the same tests `make test` runs (tests/swarm/test_zero_downtime.py, test_bluegreen.py, test_canary.py and test_abusive_client.py, then
 # tests/cluster/ for the cluster's section); a scenario that fails still lands in the report, and the script exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ bash scripts/system-packages.sh
 bash scripts/venv.sh requirements/bench.txt
 echo "zero-downtime report: running the scenarios (about 20 minutes, then the cluster's), writing ${report}"
 status=0
-ZERO_DOWNTIME_REPORT="$(realpath -m "${report}")" .venv/bin/python -m pytest tests/swarm/test_zero_downtime.py tests/swarm/test_bluegreen.py tests/swarm/test_canary.py || status=$?
+ZERO_DOWNTIME_REPORT="$(realpath -m "${report}")" .venv/bin/python -m pytest tests/swarm/test_zero_downtime.py tests/swarm/test_bluegreen.py tests/swarm/test_canary.py tests/swarm/test_abusive_client.py || status=$?
 # The cluster's section, from the cluster suite (scripts/cluster.sh; the single-node stack down to free the cores).
 section="$(mktemp)"
 trap 'rm -f "${section}"' EXIT

@@ -163,8 +163,16 @@ def _chunked_search_over_the_limit(edge: Edge, path: str) -> int:
         connection.close()
 
 
-def _searches_in_flight(edge: Edge) -> dict[str, int]:
-    return {service: count for service, count in edge.state()["inflight"].items() if count}
+def _searches_in_flight(edge: Edge, settle: float = 2.0) -> dict[str, int]:
+    """The admission slots still taken, once the last answers' log phases have run: Nginx gives a slot back in
+    the log phase, after the client has its answer, so a test that asks at once can see it still taken. A lost
+    slot stays taken for good, so waiting up to ``settle`` seconds still catches one."""
+    deadline = time.monotonic() + settle
+    while True:
+        taken = {service: count for service, count in edge.state()["inflight"].items() if count}
+        if not taken or time.monotonic() > deadline:
+            return taken
+        time.sleep(0.05)
 
 
 def test_nginx_error_pages_on_a_search_give_its_admission_slot_back(edge: Edge, backend: int) -> None:
