@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Blue-green releases of django and fastapi: deploy the idle colour beside the live one, check it through Nginx, switch, roll back, finish.
 #
-# Usage: bluegreen.sh deploy [IMAGE_TAG] | switch | rollback | finish | status
+# Usage: bluegreen.sh deploy [IMAGE_TAG] | switch | rollback | finish | status | canary | share
+#   (canary and share: docs/releases.md, "Canary releases")
 #   deploy [TAG]  start the idle colour of both apps at the live colour's replica count, on partscat/<app>:TAG
 #                 (default: the images scripts/build-images.sh built last), wait until every task is healthy and
 #                 in Nginx's rotation, smoke-check it through Nginx's preview listener (inside the Nginx

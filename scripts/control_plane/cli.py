@@ -8,7 +8,7 @@ scripts.control_plane` from the checkout). Options may come anywhere before `--`
 Exit codes: 0 done; 1 did not get there (lib.sh's die: a refusal, a failed check, an update rolled back,
 paused or timed out, a usage error of a command); a failed docker or script step exits with that step's
 own code, as `set -e` did; 2 this CLI's own usage (no or unknown command, --json without a file);
-130 interrupted.
+3 `bluegreen canary` held (too few requests to judge a step: neither promoted nor rolled back); 130 interrupted.
 """
 
 from __future__ import annotations
