@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from scripts.control_plane.commands import admin_user, bluegreen, deploy, edge_config, rollback, status, up, update
+from scripts.control_plane.commands import (
+    admin_user,
+    bluegreen,
+    deploy,
+    edge_config,
+    rollback,
+    seed,
+    status,
+    up,
+    update,
+)
 from scripts.control_plane.context import Clock, Context, SystemClock
 from scripts.control_plane.decisions import secrets as stack_secrets
 from scripts.control_plane.docker import Docker, Runner, subprocess_runner
@@ -66,6 +76,7 @@ COMMANDS = {
     "edge-config": Command(edge_config.run, "edge-config.sh"),
     "status": Command(status.run, "status.sh", changes=False),
     "admin-user": Command(admin_user.run, "admin-user.sh"),
+    "seed": Command(seed.run, "seed.sh"),
     "secret-names": Command(secret_names, "lib.sh", changes=False),
 }
 
@@ -74,7 +85,8 @@ USAGE = (
     "  up [--new-database] | deploy [--new-database] | update SERVICE IMAGE | rollback SERVICE [--force]\n"
     "  bluegreen deploy [TAG]|switch|rollback|finish|status|canary [OPTIONS]|share PERCENT [--allow VALUE]...\n"
     "  edge-config [NGINX_CONF] | status\n"
-    "  admin-user [NAME [EMAIL]] | secret-names"
+    "  admin-user [NAME [EMAIL]] | seed [--if-empty] [--clear] [--parts N] [--seed S] [--profile P]\n"
+    "  secret-names"
 )
 
 

@@ -650,12 +650,16 @@ class Docker:
         stdin_path: Path | None = None,
         interactive: bool = False,
         terminal: bool = False,
+        stream: bool = False,
     ) -> Completed:
         """A command inside a task that changes something (switch the live colour, reload, create a user).
-        `terminal`: -it, our terminal is the command's; `interactive`: -i, our stdin is the command's."""
+        `terminal`: -it, our terminal is the command's; `interactive`: -i, our stdin is the command's;
+        `stream`: its output goes to our stderr as it comes (a long seed's progress)."""
         flags = ["-it"] if terminal else (["-i"] if interactive else [])
         variables = [item for name, value in (env or {}).items() for item in ("-e", f"{name}={value}")]
         output = Output.TERMINAL if terminal or (interactive and stdin_path is None) else Output.CAPTURE
+        if stream and output is Output.CAPTURE:
+            output = Output.STDERR
         return self._change(
             *_exec_on(container, [*variables, *flags]), *argv, check=False, stdin_path=stdin_path, output=output
         )

@@ -214,7 +214,7 @@ class FakeSwarm:
     def _is_read(self, call: tuple[str, ...]) -> bool:
         args = call[1:]
         if args[0] == "exec":
-            return not any(word in args for word in ("live", "canary", "apply-config", "createsuperuser"))
+            return not any(word in args for word in ("live", "canary", "apply-config", "createsuperuser", "seed_parts"))
         verb = tuple(args[:2]) if args[0] not in ("info", "ps", "pull") else (args[0],)
         return verb in READS
 
