@@ -21,14 +21,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from scripts.control_plane.commands import admin_user, bluegreen, deploy, edge_config, rollback, status, up, update
+from scripts.control_plane.commands import (
+    admin_user,
+    bluegreen,
+    build,
+    deploy,
+    edge_config,
+    rollback,
+    status,
+    up,
+    update,
+)
 from scripts.control_plane.context import Clock, Context, SystemClock
 from scripts.control_plane.decisions import secrets as stack_secrets
 from scripts.control_plane.docker import Docker, Runner, subprocess_runner
 from scripts.control_plane.event_log import EventLog
 from scripts.control_plane.records import EventKind
 from scripts.control_plane.runbook import Failure, Runbook
-from scripts.control_plane.settings import REPO_ROOT, Settings, SettingsError, settings_load
+from scripts.control_plane.settings import REPO_ROOT, SettingsError, cache_dir_ensure, settings_load
 from scripts.control_plane.verdict import Timer, Verdict, service_summaries, verdict_write
 
 USAGE_EXIT = 2
@@ -66,6 +76,8 @@ COMMANDS = {
     "edge-config": Command(edge_config.run, "edge-config.sh"),
     "status": Command(status.run, "status.sh", changes=False),
     "admin-user": Command(admin_user.run, "admin-user.sh"),
+    # Builds images and touches no stack: no stack event.
+    "build": Command(build.run, "build-images.sh", changes=False),
     "secret-names": Command(secret_names, "lib.sh", changes=False),
 }
 
@@ -74,7 +86,8 @@ USAGE = (
     "  up [--new-database] | deploy [--new-database] | update SERVICE IMAGE | rollback SERVICE [--force]\n"
     "  bluegreen deploy [TAG]|switch|rollback|finish|status|canary [OPTIONS]|share PERCENT [--allow VALUE]...\n"
     "  edge-config [NGINX_CONF] | status\n"
-    "  admin-user [NAME [EMAIL]] | secret-names"
+    "  admin-user [NAME [EMAIL]] | secret-names\n"
+    "  build [--push REGISTRY [--tag TAG]] [--cluster]"
 )
 
 
@@ -115,14 +128,6 @@ def options_split(argv: Sequence[str]) -> tuple[Options, list[str]]:
         else:
             rest.append(arg)
     return Options(dry_run=dry_run, json_file=json_file, verbose=verbose), rest
-
-
-def cache_dir_ensure(settings: Settings) -> None:
-    """The cache holds wheels, generated env files and the event log; git must never see it."""
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    ignore = settings.cache_dir / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
 
 
 def final_services(ctx: Context) -> None:
