@@ -26,6 +26,7 @@ from scripts.control_plane.commands import (
     bluegreen,
     build,
     deploy,
+    down,
     edge_config,
     rollback,
     status,
@@ -76,6 +77,7 @@ COMMANDS = {
     "edge-config": Command(edge_config.run, "edge-config.sh"),
     "status": Command(status.run, "status.sh", changes=False),
     "admin-user": Command(admin_user.run, "admin-user.sh"),
+    "down": Command(down.run, "down.sh"),
     # Builds images and touches no stack: no stack event.
     "build": Command(build.run, "build-images.sh", changes=False),
     "secret-names": Command(secret_names, "lib.sh", changes=False),
@@ -86,7 +88,7 @@ USAGE = (
     "  up [--new-database] | deploy [--new-database] | update SERVICE IMAGE | rollback SERVICE [--force]\n"
     "  bluegreen deploy [TAG]|switch|rollback|finish|status|canary [OPTIONS]|share PERCENT [--allow VALUE]...\n"
     "  edge-config [NGINX_CONF] | status\n"
-    "  admin-user [NAME [EMAIL]] | secret-names\n"
+    "  admin-user [NAME [EMAIL]] | secret-names | down [--volumes]\n"
     "  build [--push REGISTRY [--tag TAG]] [--cluster]"
 )
 
