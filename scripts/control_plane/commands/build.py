@@ -243,6 +243,7 @@ class Build:
                  "-r", images.BUILD_REQUIREMENTS],
             )  # fmt: skip
             if not self.ctx.dry_run:
+                venv.mkdir(parents=True, exist_ok=True)
                 stamp.write_text(f"{want}\n")
         wheel_dir = self.cache / "project-wheel"
         # From a copy: setuptools keeps a build/ folder, and a stale one would put files deleted since (an old
