@@ -47,7 +47,7 @@ INTERRUPTED_EXIT = 130
 
 
 def secret_names(ctx: Context, args: Sequence[str]) -> None:
-    """The stack's secret names, one a line (lib.sh stack_secret_names; down.sh removes these)."""
+    """The stack's secret names, one a line (lib.sh stack_secret_names; `down --volumes` removes these)."""
     if args:
         raise Failure("usage: secret-names")
     for name in stack_secrets.stack_secret_names(ctx.stack):

@@ -51,8 +51,8 @@ class Context:
     verdict: Verdict
     timer: Timer
     clock: Clock
-    # Runs what is not docker: the bash steps `up` still calls (docker-engine.sh, build-images.sh, seed.sh)
-    # and openssl's check of a TLS pair.
+    # Runs what is not docker: the scripts `up` calls (docker-engine.sh, build-images.sh, seed.sh), build's
+    # git, pip, tar, curl and debootstrap, and openssl's check of a TLS pair.
     programs: Runner
     # The process's environment, read once: `docker stack deploy` interpolates stack.yml from it.
     environ: Mapping[str, str]
