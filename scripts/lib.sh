@@ -1,13 +1,11 @@
-# Shared helpers of the bash scripts left in scripts/ (build, engine, seed, bench, down; not run directly). The
-# deploy logic is the control plane's (scripts/control_plane/).
+# Shared helpers of the bash scripts left in scripts/ (engine, seed, bench, cluster; not run directly). The
+# deploy, build and down logic is the control plane's (scripts/control_plane/).
 # shellcheck shell=bash
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Exported: stack.yml names its secrets ${STACK_NAME:-partscat}_*, and `docker stack deploy` reads it from the environment.
 export STACK_NAME="${STACK_NAME:-partscat}"
 CACHE_DIR="${REPO_ROOT}/.cache"
-# shellcheck disable=SC2034 # written by build-images.sh, read by the control plane
-IMAGES_ENV="${CACHE_DIR}/images.env"
 export HTTP_PORT="${HTTP_PORT:-8080}"
 
 # shellcheck disable=SC2034 # read by the scripts that source this file (bench.sh)

@@ -2,33 +2,25 @@
 
 The fast suite runs the editable install, which maps whole folders: a file that the wheel leaves out (a
 template not matched by package-data, a folder without ``__init__.py``) still works here and fails only in
-the images. So the wheel is built the way scripts/build-images.sh builds it (from a copy of the sources,
-``pip wheel --no-deps --no-build-isolation`` with the locked setuptools) and compared with the tree.
+the images. So the wheel is built the way scripts/build-images.sh builds it (the control plane's
+commands/build.py: from a copy of the sources, ``pip wheel --no-deps --no-build-isolation`` with the locked
+setuptools) and compared with the tree.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+from scripts.control_plane.decisions.images import WHEEL_SOURCES
 from tests.servers import ROOT
 
-
-def _build_sources() -> tuple[str, ...]:
-    """What build-images.sh copies to build the wheel from: the paths its `tar -c ... | tar -x` line names, read
-    from the script itself so a package added to one and not the other fails here, not in an image."""
-    script = (ROOT / "scripts" / "build-images.sh").read_text()
-    match = re.search(r"^\s+(pyproject\.toml [^|]+)\| tar -x", script, re.MULTILINE)
-    assert match, "build-images.sh no longer copies the sources with tar"
-    return tuple(match.group(1).split())
-
-
-# What build-images.sh copies to build from, and where each package's files sit in the wheel.
-SOURCES = _build_sources()
+# What build-images.sh copies to build from (the control plane's build command: the same list it uses), and
+# where each package's files sit in the wheel.
+SOURCES = WHEEL_SOURCES
 # app/manage.py is no package file: the Django image copies it to /srv/app itself.
 NOT_IN_WHEEL = {"app/manage.py"}
 PACKAGES = {"catalog", "config", "fastapi_search", "jobs", "search_contract", "service_common", "web"}

@@ -24,7 +24,9 @@ from typing import TextIO
 from scripts.control_plane.commands import (
     admin_user,
     bluegreen,
+    build,
     deploy,
+    down,
     edge_config,
     rollback,
     seed,
@@ -38,7 +40,7 @@ from scripts.control_plane.docker import Docker, Runner, subprocess_runner
 from scripts.control_plane.event_log import EventLog
 from scripts.control_plane.records import EventKind
 from scripts.control_plane.runbook import Failure, Runbook
-from scripts.control_plane.settings import REPO_ROOT, Settings, SettingsError, settings_load
+from scripts.control_plane.settings import REPO_ROOT, SettingsError, cache_dir_ensure, settings_load
 from scripts.control_plane.verdict import Timer, Verdict, service_summaries, verdict_write
 
 USAGE_EXIT = 2
@@ -46,7 +48,7 @@ INTERRUPTED_EXIT = 130
 
 
 def secret_names(ctx: Context, args: Sequence[str]) -> None:
-    """The stack's secret names, one a line (lib.sh stack_secret_names; down.sh removes these)."""
+    """The stack's secret names, one a line (lib.sh stack_secret_names; `down --volumes` removes these)."""
     if args:
         raise Failure("usage: secret-names")
     for name in stack_secrets.stack_secret_names(ctx.stack):
@@ -77,6 +79,9 @@ COMMANDS = {
     "status": Command(status.run, "status.sh", changes=False),
     "admin-user": Command(admin_user.run, "admin-user.sh"),
     "seed": Command(seed.run, "seed.sh"),
+    "down": Command(down.run, "down.sh"),
+    # Builds images and touches no stack: no stack event.
+    "build": Command(build.run, "build-images.sh", changes=False),
     "secret-names": Command(secret_names, "lib.sh", changes=False),
 }
 
@@ -86,7 +91,7 @@ USAGE = (
     "  bluegreen deploy [TAG]|switch|rollback|finish|status|canary [OPTIONS]|share PERCENT [--allow VALUE]...\n"
     "  edge-config [NGINX_CONF] | status\n"
     "  admin-user [NAME [EMAIL]] | seed [--if-empty] [--clear] [--parts N] [--seed S] [--profile P]\n"
-    "  secret-names"
+    "  secret-names | down [--volumes] | build [--push REGISTRY [--tag TAG]] [--cluster]"
 )
 
 
@@ -127,14 +132,6 @@ def options_split(argv: Sequence[str]) -> tuple[Options, list[str]]:
         else:
             rest.append(arg)
     return Options(dry_run=dry_run, json_file=json_file, verbose=verbose), rest
-
-
-def cache_dir_ensure(settings: Settings) -> None:
-    """The cache holds wheels, generated env files and the event log; git must never see it."""
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    ignore = settings.cache_dir / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
 
 
 def final_services(ctx: Context) -> None:

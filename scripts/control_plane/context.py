@@ -11,26 +11,16 @@ from typing import Protocol
 
 from scripts.control_plane.decisions import colours
 from scripts.control_plane.decisions.colours import ReleaseState, ReleaseStateError
+
+# The variables build writes and deploy needs (stack.yml fails without any of them), and each image's name
+# under REGISTRY/partscat/.
+from scripts.control_plane.decisions.images import IMAGE_NAMES, IMAGE_VARIABLES
 from scripts.control_plane.docker import Docker, Runner
 from scripts.control_plane.event_log import EventLog
 from scripts.control_plane.records import SwarmInfo
 from scripts.control_plane.runbook import Failure, Runbook
 from scripts.control_plane.settings import Settings, images_env_parse
 from scripts.control_plane.verdict import Timer, Verdict
-
-# The variables build-images.sh writes and deploy needs (stack.yml fails without any of them).
-IMAGE_VARIABLES = (
-    "POSTGRES_IMAGE",
-    "REDIS_IMAGE",
-    "NGINX_IMAGE",
-    "EDGE_SOCKET_IMAGE",
-    "DJANGO_IMAGE",
-    "FASTAPI_IMAGE",
-)
-# Each image's name under REGISTRY/partscat/ (build-images.sh --push).
-IMAGE_NAMES = dict(
-    zip(IMAGE_VARIABLES, ("postgres", "redis", "nginx", "edge-socket", "django", "fastapi"), strict=True)
-)
 
 
 class Clock(Protocol):
@@ -61,8 +51,8 @@ class Context:
     verdict: Verdict
     timer: Timer
     clock: Clock
-    # Runs what is not docker: the bash steps `up` still calls (docker-engine.sh, build-images.sh, seed.sh)
-    # and openssl's check of a TLS pair.
+    # Runs what is not docker: the scripts `up` calls (docker-engine.sh, build-images.sh, seed.sh), build's
+    # git, pip, tar, curl and debootstrap, and openssl's check of a TLS pair.
     programs: Runner
     # The process's environment, read once: `docker stack deploy` interpolates stack.yml from it.
     environ: Mapping[str, str]

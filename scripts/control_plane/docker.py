@@ -325,7 +325,21 @@ def parse_swarm_info(obj: JsonObject) -> SwarmInfo:
 
 
 def parse_image(obj: JsonObject) -> Image:
-    return Image(id=_text(obj, "Id"), repo_tags=tuple(str(tag) for tag in _list(obj.get("RepoTags"))))
+    return Image(
+        id=_text(obj, "Id"),
+        repo_tags=tuple(str(tag) for tag in _list(obj.get("RepoTags"))),
+        repo_digests=tuple(str(digest) for digest in _list(obj.get("RepoDigests"))),
+    )
+
+
+# What the legacy builder (no buildx plugin here) says on every `docker build`; real errors still show.
+BUILDER_NOISE = ("DEPRECATED: The legacy builder", "Install the buildx component", "docs.docker.com/go/buildx")
+
+
+def builder_noise_drop(text: str) -> str:
+    """`docker build`'s stderr without the legacy builder's deprecation banner and blank lines."""
+    kept = [line for line in text.splitlines() if line.strip() and not any(noise in line for noise in BUILDER_NOISE)]
+    return "".join(f"{line}\n" for line in kept)
 
 
 def parse_volume(obj: JsonObject) -> Volume:
@@ -385,6 +399,8 @@ class Docker:
         self.clock = clock
         self.changes: list[Change] = []
         self._printed: set[tuple[str, ...]] = set()
+        # The environment docker runs in; None: this process's (build drops a cluster node's DOCKER_HOST).
+        self.environ: Mapping[str, str] | None = None
 
     # The two ways a command runs.
 
@@ -393,7 +409,7 @@ class Docker:
         if self.verbose or argv not in self._printed:
             self._printed.add(argv)
             self.runbook.command(argv)
-        result = self.runner(argv, timeout=_deadline(args, timeout))
+        result = self.runner(argv, timeout=_deadline(args, timeout), env=self.environ)
         if check and result.returncode != 0:
             raise Failure(
                 f"{command_line(argv)} failed (exit {result.returncode}): {result.stderr.strip()}",
@@ -411,6 +427,7 @@ class Docker:
         output: Output = Output.CAPTURE,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        relay: Callable[[str], str] | None = None,
     ) -> Completed:
         argv = (DOCKER, *args)
         self.runbook.command(argv, dry_run=self.dry_run, note=note)
@@ -423,12 +440,12 @@ class Docker:
             stdin_path=stdin_path,
             output=output,
             cwd=cwd,
-            env=env,
+            env=env if env is not None else self.environ,
             timeout=_deadline(args, None),
         )
         self.changes.append(Change(command_line(argv), ran=True, returncode=result.returncode, at=self.clock()))
         # `>/dev/null` in the bash: the output (an id) is dropped; what docker says on stderr is shown.
-        self.runbook.relay(result.stderr)
+        self.runbook.relay(relay(result.stderr) if relay is not None else result.stderr)
         if check and result.returncode != 0:
             raise Failure(f"{command_line(argv)} failed (exit {result.returncode})", exit_code=result.returncode)
         return result
@@ -510,10 +527,20 @@ class Docker:
         found = json_array(result.stdout) if result.returncode == 0 else []
         return parse_image(found[0]) if found else None
 
-    def image_pull(self, reference: str) -> Completed:
+    def image_pull(self, reference: str, *, timeout: float = PULL_TIMEOUT) -> Completed:
         """Pull an image on this engine (the manager): proves the registry has it and lets this node have it.
         Counted as a read: it changes no service, and a dry run checks too."""
-        return self._read("pull", "--quiet", reference, check=False, timeout=PULL_TIMEOUT)
+        return self._read("pull", "--quiet", reference, check=False, timeout=timeout)
+
+    def stack_containers(self, stack: str) -> list[Container]:
+        """Every container of the stack on this engine, stopped ones too (`docker ps -a`)."""
+        result = self._read("ps", "--all", "--filter", f"label={STACK_LABEL}={stack}", "--format", JSON_FORMAT)
+        return [parse_container(row) for row in json_lines(result.stdout)]
+
+    def stack_networks(self, stack: str) -> list[str]:
+        """The names of the stack's networks (those `docker stack deploy` made carry the stack's label)."""
+        result = self._read("network", "ls", "--filter", f"label={STACK_LABEL}={stack}", "--format", JSON_FORMAT)
+        return [_text(row, "Name") for row in json_lines(result.stdout)]
 
     def containers(self, service: str, *, healthy: bool = False) -> list[Container]:
         """The running containers of a Swarm service: on this node, or with node_hosts on every node that
@@ -573,6 +600,50 @@ class Docker:
         return self._read(*_exec_on(container, variables), *argv, check=False)
 
     # Changes.
+
+    def stack_remove(self, stack: str) -> None:
+        self._change("stack", "rm", stack)
+
+    def volume_remove(self, name: str) -> None:
+        self._change("volume", "rm", name)
+
+    def secret_remove(self, name: str) -> None:
+        self._change("secret", "rm", name)
+
+    def image_build(
+        self,
+        reference: str,
+        *,
+        dockerfile: str,
+        context: Path,
+        build_args: Sequence[tuple[str, str]] = (),
+        labels: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """`docker build --quiet` of a context tar on stdin (`-`); the image id it prints is dropped, what it says
+        on stderr is shown without the legacy builder's banner."""
+        options = [item for name, value in build_args for item in ("--build-arg", f"{name}={value}")]
+        options += [item for name, value in labels for item in ("--label", f"{name}={value}")]
+        self._change(
+            "build", "--quiet", "-f", dockerfile, *options, "-t", reference, "-",
+            stdin_path=context, note=f"context: {context.name} on stdin", relay=builder_noise_drop,
+        )  # fmt: skip
+
+    def image_import(self, reference: str, *, rootfs_tar: Path, changes: Sequence[str] = ()) -> None:
+        """`docker import` of a root file system's tar on stdin as `reference`."""
+        options = [item for change in changes for item in ("--change", change)]
+        self._change("import", *options, "-", reference, stdin_path=rootfs_tar, note=f"{rootfs_tar.name} on stdin")
+
+    def image_pull_change(self, reference: str) -> None:
+        """A base image pulled for a build (`docker pull --quiet`): printed, and in a dry run not run."""
+        self._change("pull", "--quiet", reference)
+
+    def image_tag(self, source: str, target: str) -> None:
+        self._change("tag", source, target)
+
+    def image_push(self, target: str) -> Completed:
+        """`docker push`; its progress is kept (shown by the caller when it fails). The digest is the image's
+        RepoDigests afterwards (`image`), not a line of this text."""
+        return self._change("push", target, check=False, relay=lambda _text: "")
 
     def node_label_add(self, node: str, label: str) -> None:
         self._change("node", "update", "--label-add", label, node)

@@ -147,6 +147,8 @@ class SwarmInfo:
 class Image:
     id: str
     repo_tags: tuple[str, ...] = ()
+    # name@sha256:... for each registry repository it was pushed to or pulled from.
+    repo_digests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,14 @@ class Settings:
         return f"{self.stack}_nginx"
 
 
+def cache_dir_ensure(settings: Settings) -> None:
+    """The cache holds wheels, generated env files and the event log; git must never see it."""
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    ignore = settings.cache_dir / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+
+
 def settings_load(environ: Mapping[str, str], *, repo_root: Path = REPO_ROOT) -> Settings:
     stack = _text(environ, "STACK_NAME", "partscat")
     events = _text(environ, "STACK_EVENTS_FILE", "")

@@ -1,4 +1,4 @@
-"""scripts/apt_mirror.py: the Debian mirror build-images.sh takes from the build host's apt sources.
+"""scripts/apt_mirror.py: the Debian mirror build-images.sh (commands/build.py) takes from the build host's apt sources.
 
 Sample /etc/apt trees in both formats (one-line sources.list, deb822 *.sources), read the way apt reads them.
 """
@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from scripts.control_plane.commands.build import Build
+from scripts.control_plane.decisions.images import BuildRequest
+from scripts.control_plane.docker import subprocess_runner
+from scripts.control_plane.runbook import Failure
+from tests.scripts.control_plane.fake_swarm import FakeSwarm, context
 from tests.servers import ROOT
 
 SCRIPT = ROOT / "scripts" / "apt_mirror.py"
@@ -111,24 +116,13 @@ def test_no_source_for_the_suite_fails_with_a_message_naming_what_was_read(
     assert "no apt source has suite bookworm with component main" in result.stderr
 
 
-def test_build_images_prefers_the_environment_then_apt(tmp_path: Path) -> None:
-    """build-images.sh's debian_mirror, sourced on its own: DEBIAN_MIRROR wins; without it apt's answer."""
-    text = (ROOT / "scripts" / "build-images.sh").read_text()
-    function = text[text.index("debian_mirror() {") : text.index("\n}\n", text.index("debian_mirror() {")) + 3]
-    script = f'set -euo pipefail\nREPO_ROOT="{ROOT}"\ndie() {{ echo "ERROR: $*" >&2; exit 1; }}\n{function}\n'
-
-    def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", "-c", script + 'debian_mirror DEBIAN_MIRROR "${SUITE}"'],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={"PATH": "/usr/bin:/bin", **env},
-        )
-
-    assert run({"DEBIAN_MIRROR": "http://site.example/debian", "SUITE": "bookworm"}).stdout == (
-        "http://site.example/debian\n"
-    )
-    missing = run({"SUITE": "no-such-suite"})
-    assert missing.returncode == 1
-    assert "set DEBIAN_MIRROR" in missing.stderr
+def test_build_images_prefers_the_environment_then_apt() -> None:
+    """build's debian_mirror (commands/build.py): DEBIAN_MIRROR wins; without it apt_mirror.py's answer."""
+    ctx = context(FakeSwarm(), ROOT, environ={"DEBIAN_MIRROR": "http://site.example/debian"})
+    ctx.programs = subprocess_runner
+    build = Build(ctx, BuildRequest(), "offline")
+    assert build.debian_mirror("DEBIAN_MIRROR", "bookworm") == "http://site.example/debian"
+    with pytest.raises(Failure) as missing:
+        build.debian_mirror("DEBIAN_SECURITY_MIRROR", "no-such-suite")
+    assert missing.value.exit_code == 1
+    assert "set DEBIAN_SECURITY_MIRROR" in missing.value.reason

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.control_plane.commands.task_report import stack_task_report
-from scripts.control_plane.context import IMAGE_VARIABLES, Context
+from scripts.control_plane.context import Context
 from scripts.control_plane.decisions import colours, edge, postgres_node
 from scripts.control_plane.decisions import secrets as stack_secrets
 from scripts.control_plane.decisions.convergence import SERVICE_IMAGE_VARIABLES, image_plan
+from scripts.control_plane.decisions.images import IMAGE_VARIABLES
 from scripts.control_plane.decisions.postgres_node import Keep, Label
 from scripts.control_plane.records import EventKind, Node, SwarmInfo
 from scripts.control_plane.runbook import Failure

@@ -1,6 +1,7 @@
 """up [--new-database] (scripts/up.sh, `make up`): Docker and Swarm, images, then deploy, wait until healthy,
-seed an empty catalog, print the URLs. The engine, image and seed steps stay bash scripts of their own
-(docker-engine.sh, build-images.sh, seed.sh); this runs them, printed like any command."""
+seed an empty catalog, print the URLs. The engine, image and seed steps are scripts of their own
+(docker-engine.sh, build-images.sh: the build command's entry point, seed.sh); this runs them, printed like
+any command."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ be scripted per service: each `docker service inspect` takes the next one (the l
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,7 @@ READS = {
     ("image", "inspect"),
     ("ps",),
     ("pull",),
+    ("network", "ls"),
 }
 Json = dict[str, Any]
 
@@ -175,6 +177,15 @@ class FakeSwarm:
     stdin_files: list[Path] = field(default_factory=list)
     deploy_env: dict[str, str] = field(default_factory=dict)
     outputs: list[Output] = field(default_factory=list)
+    # The stack's networks (`docker network ls --filter label=...`), gone with `docker stack rm`; and how many
+    # looks after it the stack's containers and networks are still there.
+    networks: set[str] = field(default_factory=set)
+    lingering_looks: int = 0
+    # build, tag, push and import: what each image's RepoDigests hold after a push, the pushes that fail, and
+    # the environment docker was run in (None: this process's).
+    repo_digests: dict[str, list[str]] = field(default_factory=dict)
+    push_codes: dict[str, int] = field(default_factory=dict)
+    environs: list[Mapping[str, str] | None] = field(default_factory=list)
 
     def __call__(
         self,
@@ -191,10 +202,13 @@ class FakeSwarm:
         args = list(argv[1:])
         self.calls.append(tuple(argv))
         self.outputs.append(output)
+        self.environs.append(env)
         if stdin_path is not None:
             self.stdin_files.append(stdin_path)
         if not self.daemon_up:
             return Completed(1, "", "Cannot connect to the Docker daemon")
+        if args[0] in ("build", "tag", "push", "import"):
+            return self._image_change(args)
         if args[0] == "exec":
             return self._exec(args[1:])
         verb = tuple(args[:2]) if args[0] not in ("info", "ps", "pull") else (args[0],)
@@ -217,6 +231,26 @@ class FakeSwarm:
             return not any(word in args for word in ("live", "canary", "apply-config", "createsuperuser", "seed_parts"))
         verb = tuple(args[:2]) if args[0] not in ("info", "ps", "pull") else (args[0],)
         return verb in READS
+
+    def _image_change(self, args: list[str]) -> Completed:
+        """`docker build ... -t REF -`, `docker tag SOURCE TARGET`, `docker push TARGET`, `docker import ... - REF`."""
+        if args[0] == "build":
+            self.images.add(_flag_values(args, "-t")[0])
+        elif args[0] == "import":
+            self.images.add(args[-1])
+        elif args[0] == "tag":
+            assert args[1] in self.images, f"tag of a missing image {args[1]}"
+            self.images.add(args[2])
+        else:
+            target = args[1]
+            code = next((code for key, code in self.push_codes.items() if key in target), 0)
+            if code or not self.registry_up:
+                return Completed(code or 1, "The push refers to repository\n", "connection refused")
+            repository = target.rsplit(":", 1)[0]
+            digest = "sha256:" + hashlib.sha256(target.encode()).hexdigest()
+            self.repo_digests.setdefault(target, []).append(f"{repository}@{digest}")
+            return Completed(0, f"{target.rsplit(':', 1)[1]}: digest: {digest} size: 1234\n", "")
+        return Completed(0, "sha256:0123\n", "")
 
     def rows(self) -> list[Json]:
         rows = []
@@ -244,7 +278,7 @@ class FakeSwarm:
         self.images.add(args[-1])
         return Completed(0, f"{args[-1]}\n")
 
-    def _read(self, verb: tuple[str, ...], args: list[str]) -> Completed:  # noqa: PLR0911 (one branch a command)
+    def _read(self, verb: tuple[str, ...], args: list[str]) -> Completed:  # noqa: PLR0911, PLR0912 (one branch a command)
         if verb == ("info",):
             return _result({"NodeID": THIS_NODE, "LocalNodeState": "active", "ControlAvailable": True})
         if verb == ("stack", "ls"):
@@ -282,10 +316,23 @@ class FakeSwarm:
             return _result([{"ID": "s", "Spec": {"Name": args[2]}}]) if found else Completed(1, "[]\n", "not found")
         if verb == ("image", "inspect"):
             found = args[2] in self.images
-            return (
-                _result([{"Id": "sha256:1", "RepoTags": [args[2]]}]) if found else Completed(1, "[]\n", "No such image")
-            )
+            image = {"Id": "sha256:1", "RepoTags": [args[2]], "RepoDigests": self.repo_digests.get(args[2], [])}
+            return _result([image]) if found else Completed(1, "[]\n", "No such image")
+        if verb == ("network", "ls"):
+            return _lines([{"Name": name, "Driver": "overlay"} for name in sorted(self.networks)])
+        if "--all" in args:
+            return self._stack_containers()
         return self._ps(args)
+
+    def _stack_containers(self) -> Completed:
+        """`docker ps --all --filter label=com.docker.stack.namespace=...`: every task's container, while any."""
+        if not self.services and self.lingering_looks <= 0:
+            self.networks.clear()
+            return _lines([])
+        if not self.services:
+            self.lingering_looks -= 1
+            return _lines([container_json("left-1", f"{STACK}_django-blue", healthy=False)])
+        return _lines([container for name in sorted(self.services) for container in self.current_containers(name)])
 
     def _service_inspect(self, names: list[str]) -> Completed:
         found = []
@@ -381,7 +428,9 @@ class FakeSwarm:
 
     # Changes.
 
-    def _change(self, args: list[str], *, stdin_text: str | None, env: Mapping[str, str] | None) -> Completed:
+    def _change(  # noqa: PLR0912 (one branch a command)
+        self, args: list[str], *, stdin_text: str | None, env: Mapping[str, str] | None
+    ) -> Completed:
         verb = tuple(args[:2])
         if verb == ("service", "update"):
             self._service_update(args[2:])
@@ -410,6 +459,13 @@ class FakeSwarm:
                 self.secret_values[name] = stdin_text or ""
         elif verb == ("service", "rm"):
             del self.services[args[-1]]
+        elif verb == ("stack", "rm"):
+            self.services.clear()
+        elif verb == ("volume", "rm"):
+            self.volumes.remove(args[-1])
+        elif verb == ("secret", "rm"):
+            self.secrets.remove(args[-1])
+
         elif verb == ("stack", "deploy"):
             self.deploy_env = dict(env or {})
             self._stack_create(self.deploy_env)

@@ -340,3 +340,121 @@ def test_with_node_hosts_containers_are_found_on_every_node_and_exec_goes_throug
 def test_subprocess_runner_gives_up_on_a_command_that_never_answers() -> None:
     result = subprocess_runner([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
     assert (result.returncode, result.stderr) == (124, "no answer within 0.5 s")
+
+
+# What build and down run.
+
+
+def test_an_image_pushed_carries_its_registry_digest() -> None:
+    (image,) = (parse_image(obj) for obj in json_array(fixture_text("image_inspect_pushed.json")))
+    assert image.repo_digests == (
+        "registry.example:5443/partscat/django@sha256:f07fcd298cba806b0f0246726e7fa3fbaf4bc057b2e23a7830d8cb6e90bc8515",
+    )
+    # An image only built here has none.
+    assert parse_image(json_array(fixture_text("image_inspect.json"))[0]).repo_digests == ()
+
+
+def test_the_stack_networks_and_every_container_of_the_stack() -> None:
+    def runner(argv: Sequence[str], **_options: object) -> Completed:
+        answers = {"network": fixture_text("network_ls.jsonl"), "ps": fixture_text("ps_nginx.jsonl")}
+        return Completed(0, answers[argv[1]], "")
+
+    err = io.StringIO()
+    docker = Docker(runner=runner, runbook=Runbook("down.sh", err=err))
+    assert docker.stack_networks("partscat") == ["partscat_backend", "partscat_cache", "partscat_redis"]
+    assert [container.id for container in docker.stack_containers("partscat")] == ["103173d23ce2"]
+    assert err.getvalue().splitlines() == [
+        "[down.sh] + docker network ls --filter label=com.docker.stack.namespace=partscat --format '{{json .}}'",
+        "[down.sh] + docker ps --all --filter label=com.docker.stack.namespace=partscat --format '{{json .}}'",
+    ]
+
+
+@dataclass
+class StdinRecorder:
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    stdin: list[Path | None] = field(default_factory=list)
+    environs: list[Mapping[str, str] | None] = field(default_factory=list)
+    stderr: str = ""
+    stdout: str = ""
+    code: int = 0
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin_path: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        **_options: object,
+    ) -> Completed:
+        self.calls.append(tuple(argv))
+        self.stdin.append(stdin_path)
+        self.environs.append(env)
+        return Completed(self.code, self.stdout, self.stderr)
+
+
+def test_a_build_sends_its_context_on_stdin_and_drops_the_legacy_builder_banner(tmp_path: Path) -> None:
+    banner = (
+        "DEPRECATED: The legacy builder is deprecated and will be removed in a future release.\n"
+        "            Install the buildx component to build images with BuildKit:\n"
+        "            https://docs.docker.com/go/buildx/\n\n"
+    )
+    recorder, err = StdinRecorder(stderr=banner + "Step 3/9 failed: no such file\n"), io.StringIO()
+    docker = Docker(runner=recorder, runbook=Runbook("build-images.sh", err=err))
+    context = tmp_path / "context.tar"
+    docker.image_build(
+        "partscat/django:abc1234",
+        dockerfile="scripts/images/django.Dockerfile",
+        context=context,
+        build_args=[("PYTHON_BASE", "python:3.11-slim"), ("PARTSCAT_RELEASE_TAG", "abc1234")],
+        labels=[("org.opencontainers.image.revision", "abc1234")],
+    )
+    assert recorder.calls == [
+        (
+            "docker", "build", "--quiet", "-f", "scripts/images/django.Dockerfile",
+            "--build-arg", "PYTHON_BASE=python:3.11-slim", "--build-arg", "PARTSCAT_RELEASE_TAG=abc1234",
+            "--label", "org.opencontainers.image.revision=abc1234", "-t", "partscat/django:abc1234", "-",
+        )
+    ]  # fmt: skip
+    assert recorder.stdin == [context]
+    assert err.getvalue().splitlines()[1:] == ["Step 3/9 failed: no such file"]
+    assert err.getvalue().splitlines()[0].endswith("-t partscat/django:abc1234 -  # context: context.tar on stdin")
+
+
+def test_a_push_keeps_its_progress_and_import_tag_push_are_changes(tmp_path: Path) -> None:
+    recorder, err = StdinRecorder(stdout="abc: digest: sha256:1 size: 2\n", stderr="progress\n"), io.StringIO()
+    docker = Docker(runner=recorder, runbook=Runbook("build-images.sh", err=err))
+    docker.image_import("partscat/debian-base:x", rootfs_tar=tmp_path / "rootfs.tar", changes=['CMD ["bash"]'])
+    docker.image_tag("partscat/redis:r1", "registry.example:5443/partscat/redis:7")
+    assert docker.image_push("registry.example:5443/partscat/redis:7").stdout.startswith("abc: digest")
+    assert recorder.calls == [
+        ("docker", "import", "--change", 'CMD ["bash"]', "-", "partscat/debian-base:x"),
+        ("docker", "tag", "partscat/redis:r1", "registry.example:5443/partscat/redis:7"),
+        ("docker", "push", "registry.example:5443/partscat/redis:7"),
+    ]
+    assert recorder.stdin[0] == tmp_path / "rootfs.tar"
+    # The push's own words are not relayed (the caller shows them when it fails); the others' stderr is.
+    assert err.getvalue().count("progress") == 2
+    assert [change.ran for change in docker.changes] == [True, True, True]
+
+
+def test_a_dry_run_builds_imports_tags_pushes_and_pulls_nothing(tmp_path: Path) -> None:
+    recorder, err = StdinRecorder(), io.StringIO()
+    docker = Docker(runner=recorder, runbook=Runbook("build-images.sh", err=err), dry_run=True)
+    docker.image_build("partscat/nginx:n1", dockerfile="nginx/Dockerfile", context=tmp_path / "c.tar")
+    docker.image_import("partscat/debian-base:x", rootfs_tar=tmp_path / "r.tar")
+    docker.image_tag("partscat/nginx:n1", "r:5000/partscat/nginx:t")
+    docker.image_push("r:5000/partscat/nginx:t")
+    docker.image_pull_change("debian:bookworm-slim")
+    assert recorder.calls == []
+    assert len(docker.changes) == 5
+    assert all(line.endswith("# dry run: not run") for line in err.getvalue().splitlines())
+
+
+def test_the_adapter_environment_goes_to_every_command() -> None:
+    recorder = StdinRecorder(stdout="[]")
+    docker = Docker(runner=recorder, runbook=Runbook("build-images.sh", err=io.StringIO()))
+    docker.image("partscat/nginx:n1")
+    docker.environ = {"PATH": "/usr/bin"}
+    docker.image("partscat/nginx:n1")
+    docker.image_tag("a", "b")
+    assert recorder.environs == [None, {"PATH": "/usr/bin"}, {"PATH": "/usr/bin"}]
