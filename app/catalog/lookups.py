@@ -27,4 +27,9 @@ class AnyOf(Lookup):
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
+        if self.rhs_is_direct_value():
+            # Typed as the column: psycopg sends a list of small ints as smallint[], and PostgreSQL then
+            # estimates ``bigint = ANY(smallint[])`` without the column's statistics (a deep page of a name on
+            # the realistic million walked the model index through all 966 000 rows: 2 s, 90 ms typed).
+            rhs = f"{rhs}::{self.lhs.output_field.cast_db_type(connection)}[]"
         return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
