@@ -23,6 +23,7 @@ from typing import TextIO
 
 from scripts.control_plane.commands import (
     admin_user,
+    bench_target,
     bluegreen,
     build,
     deploy,
@@ -83,6 +84,7 @@ COMMANDS = {
     # Builds images and touches no stack: no stack event.
     "build": Command(build.run, "build-images.sh", changes=False),
     "secret-names": Command(secret_names, "lib.sh", changes=False),
+    "bench-target": Command(bench_target.run, "bench.sh", changes=False),
 }
 
 USAGE = (
@@ -91,7 +93,7 @@ USAGE = (
     "  bluegreen deploy [TAG]|switch|rollback|finish|status|canary [OPTIONS]|share PERCENT [--allow VALUE]...\n"
     "  edge-config [NGINX_CONF] | status\n"
     "  admin-user [NAME [EMAIL]] | seed [--if-empty] [--clear] [--parts N] [--seed S] [--profile P]\n"
-    "  secret-names | down [--volumes] | build [--push REGISTRY [--tag TAG]] [--cluster]"
+    "  secret-names | bench-target | down [--volumes] | build [--push REGISTRY [--tag TAG]] [--cluster]"
 )
 
 
