@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from scripts.control_plane.commands import admin_user, bluegreen, deploy, edge_config, rollback, status, up, update
+from scripts.control_plane.commands import (
+    admin_user,
+    bluegreen,
+    cluster,
+    deploy,
+    edge_config,
+    rollback,
+    status,
+    up,
+    update,
+)
 from scripts.control_plane.context import Clock, Context, SystemClock
 from scripts.control_plane.decisions import secrets as stack_secrets
 from scripts.control_plane.docker import Docker, Runner, subprocess_runner
@@ -67,6 +77,7 @@ COMMANDS = {
     "status": Command(status.run, "status.sh", changes=False),
     "admin-user": Command(admin_user.run, "admin-user.sh"),
     "secret-names": Command(secret_names, "lib.sh", changes=False),
+    "cluster": Command(cluster.run, "cluster.sh", reads=frozenset({"status", "env", "edges"})),
 }
 
 USAGE = (
@@ -74,7 +85,8 @@ USAGE = (
     "  up [--new-database] | deploy [--new-database] | update SERVICE IMAGE | rollback SERVICE [--force]\n"
     "  bluegreen deploy [TAG]|switch|rollback|finish|status|canary [OPTIONS]|share PERCENT [--allow VALUE]...\n"
     "  edge-config [NGINX_CONF] | status\n"
-    "  admin-user [NAME [EMAIL]] | secret-names"
+    "  admin-user [NAME [EMAIL]] | secret-names\n"
+    "  cluster up|down [--volumes]|status|env|edges"
 )
 
 
