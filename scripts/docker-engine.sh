@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Make Docker usable here: install docker.io if missing, start dockerd if not running, init a one-node Swarm.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+# Plain bash: it installs what everything else needs, and runs first.
+log() { printf '[docker-engine.sh] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+run() { log "+ $*"; "$@"; }
 
 if ! command -v dockerd >/dev/null 2>&1; then
     log "installing docker.io"

@@ -37,7 +37,7 @@ PGBENCH_SPARE_CONNECTIONS = 3
 
 @dataclass
 class Stack:
-    """Names of the stack's services (from scripts/lib.sh, via scripts/bench.sh) and how to reach it."""
+    """Names of the stack's services (from the control plane's bench-target, via make_bench.py) and how to reach it."""
 
     base_url: str
     host: str

@@ -26,6 +26,7 @@ from scripts.control_plane.commands import (
     bench_target,
     bluegreen,
     build,
+    cluster,
     deploy,
     down,
     edge_config,
@@ -83,8 +84,9 @@ COMMANDS = {
     "down": Command(down.run, "down.sh"),
     # Builds images and touches no stack: no stack event.
     "build": Command(build.run, "build-images.sh", changes=False),
-    "secret-names": Command(secret_names, "lib.sh", changes=False),
+    "secret-names": Command(secret_names, "stackctl.py", changes=False),
     "bench-target": Command(bench_target.run, "bench.sh", changes=False),
+    "cluster": Command(cluster.run, "cluster.sh", reads=frozenset({"status", "env", "edges"})),
 }
 
 USAGE = (
@@ -93,7 +95,8 @@ USAGE = (
     "  bluegreen deploy [TAG]|switch|rollback|finish|status|canary [OPTIONS]|share PERCENT [--allow VALUE]...\n"
     "  edge-config [NGINX_CONF] | status\n"
     "  admin-user [NAME [EMAIL]] | seed [--if-empty] [--clear] [--parts N] [--seed S] [--profile P]\n"
-    "  secret-names | bench-target | down [--volumes] | build [--push REGISTRY [--tag TAG]] [--cluster]"
+    "  secret-names | bench-target | down [--volumes] | build [--push REGISTRY [--tag TAG]] [--cluster]\n"
+    "  cluster up|down [--volumes]|status|env|edges"
 )
 
 

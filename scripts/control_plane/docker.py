@@ -11,6 +11,7 @@ The command runs through an injected ``Runner``: ``subprocess_runner`` for real,
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import subprocess
@@ -24,7 +25,9 @@ from typing import IO, Any, Protocol
 from scripts.control_plane.records import (
     Container,
     Image,
+    Network,
     Node,
+    NodeRow,
     PublishedPort,
     Rotation,
     SecretRef,
@@ -298,6 +301,31 @@ def parse_node(obj: JsonObject) -> Node:
     )
 
 
+def parse_node_row(obj: JsonObject) -> NodeRow:
+    """One line of `docker node ls`."""
+    return NodeRow(
+        id=_text(obj, "ID"),
+        hostname=_text(obj, "Hostname"),
+        status=_text(obj, "Status"),
+        availability=_text(obj, "Availability"),
+        manager_status=_text(obj, "ManagerStatus"),
+        engine_version=_text(obj, "EngineVersion"),
+        is_self=obj.get("Self") is True,
+    )
+
+
+def parse_network(obj: JsonObject) -> Network:
+    """One object of `docker network inspect`."""
+    config = _list(_object(obj.get("IPAM")).get("Config"))
+    return Network(
+        id=_text(obj, "Id"),
+        name=_text(obj, "Name"),
+        driver=_text(obj, "Driver"),
+        subnets=tuple(_text(_object(item), "Subnet") for item in config),
+        labels=_labels(obj.get("Labels")),
+    )
+
+
 def parse_container(obj: JsonObject) -> Container:
     """One line of `docker ps` (Labels as "k=v,k2=v2")."""
     labels: dict[str, str] = {}
@@ -312,6 +340,20 @@ def parse_container(obj: JsonObject) -> Container:
         state=_text(obj, "State"),
         status=_text(obj, "Status"),
         labels=labels,
+        ports=_text(obj, "Ports"),
+    )
+
+
+def parse_container_inspect(obj: JsonObject) -> Container:
+    """One object of `docker container inspect` (Name "/name", State.Status running, paused, exited...)."""
+    config, state = _object(obj.get("Config")), _object(obj.get("State"))
+    return Container(
+        id=_text(obj, "Id"),
+        name=_text(obj, "Name").removeprefix("/"),
+        image=_text(config, "Image"),
+        state=_text(state, "Status"),
+        status=_text(state, "Status"),
+        labels=_labels(config.get("Labels")),
     )
 
 
@@ -399,17 +441,34 @@ class Docker:
         self.clock = clock
         self.changes: list[Change] = []
         self._printed: set[tuple[str, ...]] = set()
-        # The environment docker runs in; None: this process's (build drops a cluster node's DOCKER_HOST).
-        self.environ: Mapping[str, str] | None = None
+        # Set by on(): the engine every command goes to (`--host`), each command's deadline there, and an
+        # environment of its own (None: the process's; build drops a DOCKER_HOST that names a cluster node).
+        self.host = ""
+        self.timeout: float | None = None
+        self.env: Mapping[str, str] | None = None
+
+    def on(self, host: str = "", *, timeout: float | None = None, env: Mapping[str, str] | None = None) -> Docker:
+        """The same adapter aimed elsewhere: `--host HOST` before every command (a cluster node's own engine),
+        `timeout` for each of them (default NODE_TIMEOUT there), and/or the environment `docker` runs in (this
+        engine without a DOCKER_HOST that names a node). Printing, the dry run and the changes are shared."""
+        other = copy.copy(self)
+        other.host = host or self.host
+        other.timeout = timeout if timeout is not None else self.timeout
+        other.env = env if env is not None else self.env
+        return other
+
+    def _argv(self, args: Sequence[str]) -> tuple[str, ...]:
+        return (DOCKER, "--host", self.host, *args) if self.host else (DOCKER, *args)
 
     # The two ways a command runs.
 
     def _read(self, *args: str, check: bool = True, timeout: float | None = None) -> Completed:
-        argv = (DOCKER, *args)
+        argv = self._argv(args)
         if self.verbose or argv not in self._printed:
             self._printed.add(argv)
             self.runbook.command(argv)
-        result = self.runner(argv, timeout=_deadline(args, timeout), env=self.environ)
+        deadline = _deadline(argv[1:], timeout if timeout is not None else self.timeout)
+        result = self.runner(argv, timeout=deadline, env=self.env)
         if check and result.returncode != 0:
             raise Failure(
                 f"{command_line(argv)} failed (exit {result.returncode}): {result.stderr.strip()}",
@@ -427,12 +486,16 @@ class Docker:
         output: Output = Output.CAPTURE,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        shown: Sequence[str] | None = None,
         relay: Callable[[str], str] | None = None,
     ) -> Completed:
-        argv = (DOCKER, *args)
-        self.runbook.command(argv, dry_run=self.dry_run, note=note)
+        """`shown`: the arguments as printed and kept for the verdict, when the real ones hold a secret;
+        `relay`: what of the command's stderr is shown (the build drops the legacy builder's banner)."""
+        argv = self._argv(args)
+        printed = self._argv(shown) if shown is not None else argv
+        self.runbook.command(printed, dry_run=self.dry_run, note=note)
         if self.dry_run:
-            self.changes.append(Change(command_line(argv), ran=False, returncode=None, at=self.clock()))
+            self.changes.append(Change(command_line(printed), ran=False, returncode=None, at=self.clock()))
             return Completed(0)
         result = self.runner(
             argv,
@@ -440,14 +503,14 @@ class Docker:
             stdin_path=stdin_path,
             output=output,
             cwd=cwd,
-            env=env if env is not None else self.environ,
-            timeout=_deadline(args, None),
+            env=env if env is not None else self.env,
+            timeout=_deadline(argv[1:], self.timeout),
         )
-        self.changes.append(Change(command_line(argv), ran=True, returncode=result.returncode, at=self.clock()))
+        self.changes.append(Change(command_line(printed), ran=True, returncode=result.returncode, at=self.clock()))
         # `>/dev/null` in the bash: the output (an id) is dropped; what docker says on stderr is shown.
         self.runbook.relay(relay(result.stderr) if relay is not None else result.stderr)
         if check and result.returncode != 0:
-            raise Failure(f"{command_line(argv)} failed (exit {result.returncode})", exit_code=result.returncode)
+            raise Failure(f"{command_line(printed)} failed (exit {result.returncode})", exit_code=result.returncode)
         return result
 
     # Reads: the engine, the swarm, the stack.
@@ -509,6 +572,58 @@ class Docker:
         if not ids:
             return []
         return [parse_node(obj) for obj in json_array(self._read("node", "inspect", *ids).stdout)]
+
+    def node(self, node_id: str) -> Node | None:
+        """One node as the manager knows it; None when it does not (or does not answer)."""
+        if not node_id:
+            return None
+        result = self._read("node", "inspect", node_id, check=False)
+        found = json_array(result.stdout) if result.returncode == 0 else []
+        return parse_node(found[0]) if found else None
+
+    def node_rows(self) -> list[NodeRow]:
+        """`docker node ls` on a manager; a Failure when it does not answer."""
+        return [parse_node_row(row) for row in json_lines(self._read("node", "ls", "--format", JSON_FORMAT).stdout)]
+
+    def server_version(self) -> str | None:
+        """The engine's version; None when it does not answer (yet)."""
+        result = self._read("version", "--format", "{{json .Server}}", check=False)
+        if result.returncode != 0 or not result.stdout.strip():
+            return None
+        try:
+            return _text(_object(json.loads(result.stdout)), "Version") or None
+        except json.JSONDecodeError:
+            return None
+
+    def swarm_join_token(self, role: str = "worker") -> str:
+        """The token a node joins with (`-q`: the token alone). Read, never printed."""
+        return self._read("swarm", "join-token", "--quiet", role).stdout.strip()
+
+    def network(self, name: str) -> Network | None:
+        result = self._read("network", "inspect", name, check=False)
+        found = json_array(result.stdout) if result.returncode == 0 else []
+        return parse_network(found[0]) if found else None
+
+    def containers_inspect(self, names: Sequence[str]) -> dict[str, Container]:
+        """`docker container inspect` of each name that exists on this engine, by name (missing ones, or all when
+        the engine does not answer, are left out)."""
+        if not names:
+            return {}
+        result = self._read("container", "inspect", *names, check=False)
+        try:
+            found = [parse_container_inspect(obj) for obj in json_array(result.stdout)]
+        except json.JSONDecodeError:
+            return {}
+        return {container.name: container for container in found}
+
+    def containers_labelled(self, label: str) -> list[Container]:
+        """Every container carrying `label`, stopped ones too (`docker ps --all`)."""
+        result = self._read("ps", "--all", "--filter", f"label={label}", "--format", JSON_FORMAT)
+        return [parse_container(row) for row in json_lines(result.stdout)]
+
+    def container_logs(self, name: str, *, tail: int) -> Completed:
+        """A container's last lines (what it said on stdout and stderr)."""
+        return self._read("logs", "--tail", str(tail), name, check=False)
 
     def volume(self, name: str) -> Volume | None:
         result = self._read("volume", "inspect", name, check=False)
@@ -647,6 +762,51 @@ class Docker:
 
     def node_label_add(self, node: str, label: str) -> None:
         self._change("node", "update", "--label-add", label, node)
+
+    def node_availability_set(self, node: str, availability: str) -> None:
+        self._change("node", "update", "--availability", availability, node)
+
+    def node_remove(self, node: str) -> None:
+        """--force: the node is down (its engine left it behind when it joined again under another id)."""
+        self._change("node", "rm", "--force", node)
+
+    def swarm_init(self, advertise_addr: str) -> None:
+        self._change("swarm", "init", "--advertise-addr", advertise_addr)
+
+    def swarm_join(self, token: str, *, advertise_addr: str, manager: str) -> None:
+        """Join as the token's role; the token is a secret: printed and kept as <token>."""
+        rest = ["--advertise-addr", advertise_addr, manager]
+        self._change("swarm", "join", "--token", token, *rest, shown=["swarm", "join", "--token", "<token>", *rest])
+
+    def swarm_leave(self) -> None:
+        self._change("swarm", "leave", "--force")
+
+    def network_create(self, name: str, *, subnet: str, gateway: str, label: str) -> None:
+        self._change(
+            "network", "create", "--driver", "bridge", "--subnet", subnet, "--gateway", gateway, "--label", label, name
+        )
+
+    def network_remove(self, name: str) -> None:
+        self._change("network", "rm", name)
+
+    def container_run(self, name: str, args: Sequence[str], *, labels: Sequence[str] = ()) -> None:
+        """`docker run --detach --name NAME [--label ...] ARGS...` (ARGS end with the image)."""
+        label_args = [item for label in labels for item in ("--label", label)]
+        self._change("run", "--detach", "--name", name, *label_args, *args)
+
+    def container_start(self, name: str) -> None:
+        self._change("start", name)
+
+    def container_unpause(self, name: str) -> None:
+        self._change("unpause", name)
+
+    def containers_stop(self, names: Sequence[str], *, seconds: int) -> Completed:
+        """Stopped with time to stop what runs inside; a failure is the caller's to judge (`|| true`)."""
+        return self._change("stop", "--timeout", str(seconds), *names, check=False)
+
+    def containers_remove(self, names: Sequence[str]) -> None:
+        """--force: kills what did not stop, a paused container too."""
+        self._change("rm", "--force", *names)
 
     def service_publish_rm(self, service: str, port: int) -> None:
         self._change("service", "update", "--detach", "--quiet", "--publish-rm", str(port), service)

@@ -116,6 +116,30 @@ class Node:
 
 
 @dataclass(frozen=True)
+class NodeRow:
+    """One line of `docker node ls`: what its table shows (ManagerStatus "Leader", "Reachable" or "")."""
+
+    id: str
+    hostname: str
+    status: str
+    availability: str
+    manager_status: str = ""
+    engine_version: str = ""
+    is_self: bool = False
+
+
+@dataclass(frozen=True)
+class Network:
+    """One `docker network inspect` object: its subnets (IPAM) and labels."""
+
+    id: str
+    name: str
+    driver: str
+    subnets: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Container:
     """A running container (`docker ps` on its node), with its labels (com.docker.swarm.service.name...)."""
 
@@ -128,6 +152,8 @@ class Container:
     # The Docker endpoint of the node it runs on (PARTSCAT_NODE_HOSTS); "" for this engine.
     host: str = ""
     node: str = ""
+    # `docker ps`'s published ports ("127.0.0.1:5443->5443/tcp"); "" from an inspect.
+    ports: str = ""
 
     @property
     def service(self) -> str:

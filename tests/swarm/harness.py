@@ -111,7 +111,7 @@ def live_colour() -> str:
 
 
 def swarm_service(service: str) -> str:
-    """The Swarm service behind a name: django and fastapi mean their live colour, as in scripts/lib.sh."""
+    """The Swarm service behind a name: django and fastapi mean their live colour (the control plane's service_name)."""
     return f"{STACK}_{service}-{live_colour()}" if service in APPS else f"{STACK}_{service}"
 
 

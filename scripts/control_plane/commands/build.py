@@ -416,7 +416,7 @@ def run(ctx: Context, args: Sequence[str]) -> None:
     docker_host = ctx.environ.get("DOCKER_HOST", "")
     if images.docker_host_is_cluster_node(docker_host):
         ctx.log(f"DOCKER_HOST names a cluster node ({docker_host}): building with this machine's engine instead")
-        ctx.docker.environ = {name: value for name, value in ctx.environ.items() if name != "DOCKER_HOST"}
+        ctx.docker.env = {name: value for name, value in ctx.environ.items() if name != "DOCKER_HOST"}
     ctx.require_docker()
     if not ctx.dry_run:
         cache_dir_ensure(ctx.settings)

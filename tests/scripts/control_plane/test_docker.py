@@ -18,8 +18,11 @@ from scripts.control_plane.docker import (
     json_array,
     json_lines,
     parse_container,
+    parse_container_inspect,
     parse_image,
+    parse_network,
     parse_node,
+    parse_node_row,
     parse_rotation,
     parse_service,
     parse_service_row,
@@ -454,7 +457,132 @@ def test_the_adapter_environment_goes_to_every_command() -> None:
     recorder = StdinRecorder(stdout="[]")
     docker = Docker(runner=recorder, runbook=Runbook("build-images.sh", err=io.StringIO()))
     docker.image("partscat/nginx:n1")
-    docker.environ = {"PATH": "/usr/bin"}
+    docker.env = {"PATH": "/usr/bin"}
     docker.image("partscat/nginx:n1")
     docker.image_tag("a", "b")
     assert recorder.environs == [None, {"PATH": "/usr/bin"}, {"PATH": "/usr/bin"}]
+
+
+# The cluster's shapes (commands/cluster.py): this engine's containers and network, a node's engine and swarm.
+
+
+def test_container_inspect_network_inspect_ps_all_node_ls_version() -> None:
+    node, registry = (parse_container_inspect(obj) for obj in json_array(fixture_text("container_inspect.json")))
+    assert (node.name, node.state, node.image) == ("partscat-node-1", "exited", "partscat/node:339d7f7")
+    assert node.labels["partscat.cluster.spec"] == "c6171a434d726fb7"
+    assert (registry.name, registry.state) == ("partscat-registry", "running")
+
+    (network,) = (parse_network(obj) for obj in json_array(fixture_text("network_inspect.json")))
+    assert (network.name, network.driver, network.subnets) == ("partscat-cluster", "bridge", ("10.231.0.0/24",))
+    assert network.labels == {"partscat.cluster": "network"}
+
+    rows = [parse_container(obj) for obj in json_lines(fixture_text("ps_cluster.jsonl"))]
+    assert (rows[0].name, rows[0].state) == ("partscat-node-3", "exited")
+    assert rows[0].ports == "127.0.0.1:18083->8080/tcp"
+    assert rows[0].status == "Exited (255) 11 minutes ago"
+
+    leader, down = (parse_node_row(obj) for obj in json_lines(fixture_text("node_ls.jsonl")))
+    assert (leader.hostname, leader.status, leader.manager_status, leader.is_self) == ("vm", "Ready", "Leader", True)
+    assert (down.status, down.availability, down.is_self) == ("Down", "Active", False)
+
+
+CLUSTER_ANSWERS: dict[tuple[str, ...], Completed] = {
+    ("container", "inspect"): Completed(1, fixture_text("container_inspect.json"), "Error: No such container: x"),
+    ("network", "inspect"): Completed(0, fixture_text("network_inspect.json")),
+    ("ps", "--all"): Completed(0, fixture_text("ps_cluster.jsonl")),
+    ("version", "--format"): Completed(0, fixture_text("version_server.json")),
+    ("info", "--format"): Completed(0, fixture_text("info_swarm.json")),
+    ("node", "inspect"): Completed(0, fixture_text("node_inspect.json")),
+    ("node", "ls"): Completed(0, fixture_text("node_ls.jsonl")),
+    ("swarm", "join-token"): Completed(0, "SWMTKN-1-abc\n"),
+}
+
+
+@dataclass
+class ClusterRecorder:
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    timeouts: list[float | None] = field(default_factory=list)
+    envs: list[Mapping[str, str] | None] = field(default_factory=list)
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        **_options: object,
+    ) -> Completed:
+        self.calls.append(tuple(argv))
+        self.timeouts.append(timeout)
+        self.envs.append(env)
+        args = list(argv[3:] if argv[1] == "--host" else argv[1:])
+        return CLUSTER_ANSWERS.get(tuple(args[:2]), Completed(0))
+
+
+def test_the_cluster_reads_ask_for_json() -> None:
+    recorder, err = ClusterRecorder(), io.StringIO()
+    docker = Docker(runner=recorder, runbook=Runbook("cluster.sh", err=err))
+    found = docker.containers_inspect(["partscat-node-1", "partscat-registry", "x"])
+    assert sorted(found) == ["partscat-node-1", "partscat-registry"]
+    network = docker.network("partscat-cluster")
+    assert network is not None and network.subnets == ("10.231.0.0/24",)
+    assert [row.name for row in docker.containers_labelled("partscat.cluster.spec")][-1] == "partscat-registry"
+    node = docker.on("unix:///run/partscat-cluster/node-1/docker.sock", timeout=60)
+    assert node.server_version() == "20.10.24+dfsg1"
+    assert node.swarm_join_token() == "SWMTKN-1-abc"
+    assert [row.id for row in node.node_rows()] == ["allsggdsffuv5hututidxk5ua", "q1w2e3r4t5y6u7i8o9p0a1s2d"]
+    found_node = node.node("allsggdsffuv5hututidxk5ua")
+    assert found_node is not None and found_node.hostname == "vm"
+    assert node.node("") is None
+    assert recorder.calls == [
+        ("docker", "container", "inspect", "partscat-node-1", "partscat-registry", "x"),
+        ("docker", "network", "inspect", "partscat-cluster"),
+        ("docker", "ps", "--all", "--filter", "label=partscat.cluster.spec", "--format", "{{json .}}"),
+        *(
+            ("docker", "--host", "unix:///run/partscat-cluster/node-1/docker.sock", *args)
+            for args in (
+                ("version", "--format", "{{json .Server}}"),
+                ("swarm", "join-token", "--quiet", "worker"),
+                ("node", "ls", "--format", "{{json .}}"),
+                ("node", "inspect", "allsggdsffuv5hututidxk5ua"),
+            )
+        ),
+    ]
+    # This engine's commands as before (no deadline); a node's with the view's own.
+    assert recorder.timeouts == [None, None, None, 60, 60, 60, 60]
+
+
+def test_a_view_on_a_node_shares_printing_changes_and_the_dry_run() -> None:
+    recorder, err = ClusterRecorder(), io.StringIO()
+    docker = Docker(runner=recorder, runbook=Runbook("cluster.sh", err=err), dry_run=True)
+    node = docker.on("unix:///n2.sock")
+    node.swarm_join("SWMTKN-1-secret", advertise_addr="10.231.0.12", manager="10.231.0.11:2377")
+    docker.container_run("partscat-node-2", ["--ip", "10.231.0.12", "partscat/node:1"], labels=["a=b"])
+    assert recorder.calls == []
+    assert [change.command for change in docker.changes] == [
+        "docker --host unix:///n2.sock swarm join --token '<token>' --advertise-addr 10.231.0.12 10.231.0.11:2377",
+        "docker run --detach --name partscat-node-2 --label a=b --ip 10.231.0.12 partscat/node:1",
+    ]
+    assert "SWMTKN-1-secret" not in err.getvalue()
+
+
+def test_a_join_runs_with_the_token_and_prints_without_it() -> None:
+    recorder, err = ClusterRecorder(), io.StringIO()
+    docker = Docker(runner=recorder, runbook=Runbook("cluster.sh", err=err))
+    docker.on("unix:///n2.sock").swarm_join("SWMTKN-1-secret", advertise_addr="10.231.0.12", manager="m:2377")
+    assert recorder.calls[-1][-5:] == ("--token", "SWMTKN-1-secret", "--advertise-addr", "10.231.0.12", "m:2377")
+    assert recorder.timeouts[-1] == 10.0  # NODE_TIMEOUT: a view on a node without its own
+    assert "SWMTKN-1-secret" not in err.getvalue()
+    assert "'<token>'" in err.getvalue()
+
+
+def test_a_view_with_an_environment_runs_every_command_in_it() -> None:
+    recorder = ClusterRecorder()
+    docker = Docker(runner=recorder, runbook=Runbook("cluster.sh", err=io.StringIO()))
+    local = docker.on(env={"PATH": "/usr/bin"})
+    local.network("partscat-cluster")
+    local.network_remove("partscat-cluster")
+    local.containers_stop(["a", "b"], seconds=30)
+    docker.network("partscat-cluster")
+    assert recorder.envs == [{"PATH": "/usr/bin"}] * 3 + [None]
+    assert recorder.calls[2] == ("docker", "stop", "--timeout", "30", "a", "b")
