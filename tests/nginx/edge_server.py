@@ -252,6 +252,15 @@ def edge_files_write(root: Path, rewrite: Mapping[str, str] | None = None) -> Ed
     return EdgeFiles(conf_path, preview_port, control_port, placeholder_port, internal_port, metrics_port)
 
 
+# Attempts at starting Nginx when one of its free ports was taken before it could bind it (free_port picks a
+# port the kernel had free a moment ago; on a busy machine another socket can get it first).
+EDGE_START_ATTEMPTS = 3
+
+
+class PortTaken(Exception):
+    """Nginx did not start: a port picked for it was taken in the meantime."""
+
+
 @contextmanager
 def running_edge(
     *,
@@ -263,20 +272,32 @@ def running_edge(
     `tls` adds the TLS listener the watcher writes (self-signed certificate), `rewrite` replaces more text."""
     if shutil.which("nginx") is None:
         pytest.fail("nginx is not installed: scripts/system-packages.sh installs it", pytrace=False)
-    root = Path(tempfile.mkdtemp(prefix="partscat-edge-"))
-    try:
-        yield from _edge_run(root, environ=environ, tls=tls, rewrite=rewrite)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    for attempt in range(1, EDGE_START_ATTEMPTS + 1):
+        root = Path(tempfile.mkdtemp(prefix="partscat-edge-"))
+        try:
+            edge, nginx, log = _edge_start(root, environ=environ, tls=tls, rewrite=rewrite)
+        except PortTaken:
+            shutil.rmtree(root, ignore_errors=True)
+            if attempt == EDGE_START_ATTEMPTS:
+                raise
+            continue
+        try:
+            yield edge
+        finally:
+            nginx.terminate()
+            nginx.wait(timeout=10)
+            log.close()
+            shutil.rmtree(root, ignore_errors=True)
+        return
 
 
-def _edge_run(
+def _edge_start(
     root: Path,
     *,
     environ: Mapping[str, str] | None,
     tls: bool,
     rewrite: Mapping[str, str] | None,
-) -> Iterator[Edge]:
+) -> tuple[Edge, subprocess.Popen[bytes], Any]:
     port = free_port()
     files = edge_files_write(root, rewrite)
     conf_path, preview_port, control_port = files.conf, files.preview_port, files.control_port
@@ -298,24 +319,29 @@ def _edge_run(
     nginx = subprocess.Popen(
         ["nginx", "-c", str(conf_path), "-g", "daemon off;"], stderr=log, env={**env, **(environ or {})}
     )
-    try:
-        deadline = time.monotonic() + 10
-        while not (root / "nginx.pid").exists() or port_closed(control_port):
-            assert nginx.poll() is None, (root / "error.log").read_text()
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.05)
-        yield Edge(
-            root=root,
-            port=port,
-            preview_port=preview_port,
-            control_port=control_port,
-            tls_port=tls_port,
-            conf=conf_path,
-            pid_file=root / "nginx.pid",
-            tls=tls_files,
-            metrics_port=files.metrics_port,
-        )
-    finally:
-        nginx.terminate()
-        nginx.wait(timeout=10)
-        log.close()
+    deadline = time.monotonic() + 10
+    while not (root / "nginx.pid").exists() or port_closed(control_port):
+        if nginx.poll() is not None:
+            log.close()
+            errors = (root / "error.log").read_text()
+            if "Address already in use" in errors:
+                raise PortTaken(errors)
+            raise AssertionError(errors)
+        if time.monotonic() > deadline:
+            nginx.terminate()
+            nginx.wait(timeout=10)
+            log.close()
+            raise AssertionError("nginx did not start")
+        time.sleep(0.05)
+    edge = Edge(
+        root=root,
+        port=port,
+        preview_port=preview_port,
+        control_port=control_port,
+        tls_port=tls_port,
+        conf=conf_path,
+        pid_file=root / "nginx.pid",
+        tls=tls_files,
+        metrics_port=files.metrics_port,
+    )
+    return edge, nginx, log
