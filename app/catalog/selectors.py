@@ -75,7 +75,8 @@ def _in_resolved_groups(rows: QuerySet[RowModel], filters: PartFilters, resolved
     """Parts or band rows narrowed to the mark and model ids and the names the groups step resolved (or to the
     name substring itself, when too many names matched to send them): columns both tables have."""
     # Each array is one parameter (``= ANY(%s)``, as FastAPI sends it), not ``IN`` with a placeholder per value:
-    # a name alone resolves to up to every model, and 2 000 placeholders cost Django ~30 ms to compile.
+    # a name alone resolves to up to every model (`ARM`, one search at a time on the realistic million: 185 ms with
+    # a placeholder a value, 108 ms with one array).
     if narrows_marks_and_models(filters):
         rows = rows.filter(mark_id__any_of=resolved["marks"], model_id__any_of=resolved["models"])
     names = name_choices(filters, resolved.get("names", []))

@@ -10,7 +10,7 @@ catalog with ``manage.py seed_parts`` inside a healthy task of the live django c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scripts.control_plane.context import Context
 from scripts.control_plane.runbook import Failure
@@ -43,24 +43,26 @@ class SeedRequest:
 
 def seed_request(args: Sequence[str]) -> SeedRequest:
     """The arguments as seed.sh took them; a Failure with the usage for anything else."""
-    values: dict[str, object] = {}
+    request = SeedRequest()
     items = iter(args)
     for arg in items:
-        if arg in ("--if-empty", "--clear"):
-            values[arg.removeprefix("--").replace("-", "_")] = True
+        if arg == "--if-empty":
+            request = replace(request, if_empty=True)
+        elif arg == "--clear":
+            request = replace(request, clear=True)
         elif arg in ("--parts", "--seed"):
             value = next(items, "")
             if not value.isdigit():
                 raise Failure(f"{arg} needs a whole number\n{USAGE}")
-            values[arg.removeprefix("--")] = int(value)
+            request = replace(request, parts=int(value)) if arg == "--parts" else replace(request, seed=int(value))
         elif arg == "--profile":
             value = next(items, "")
             if not value or value.startswith("-"):
                 raise Failure(f"--profile needs a profile name\n{USAGE}")
-            values["profile"] = value
+            request = replace(request, profile=value)
         else:
             raise Failure(USAGE)
-    return SeedRequest(**values)  # type: ignore[arg-type]
+    return request
 
 
 def run(ctx: Context, args: Sequence[str]) -> None:
