@@ -104,6 +104,11 @@ class Part(models.Model):
             # mark and model ids it carries (a model in a narrow price window: 2.8 ms, 13.8 ms through
             # part_group_price_idx), and the few parts of one stock count.
             models.Index(fields=["price"], include=["mark", "model"], condition=VISIBLE, name="part_price_idx"),
+            # The parts of a price range (or of a range's two partial bands) of a mark or a model with no name
+            # filter: an index-only range. part_group_price_idx holds the price after the name, colour and
+            # is_new_part, so such a range read every part of the model there (a model, 17-1 096 at a million
+            # task parts: a bitmap over 200 000 entries, 13.4 ms; 0.3 ms here, EXPLAIN ANALYZE).
+            models.Index(fields=["mark", "model", "price"], condition=VISIBLE, name="part_mark_model_price_idx"),
             models.Index(KeyTransform("count", "json_data"), condition=VISIBLE, name="part_count_idx"),
         ]
 

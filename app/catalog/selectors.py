@@ -116,10 +116,13 @@ def _price_totals(filters: PartFilters, resolved: dict[str, Any], split: PriceSp
         whole = _colour_and_newness(_in_resolved_groups(PartPriceBand.objects.all(), filters, resolved), filters)
     else:
         whole = _colour_and_newness(PartColourBand.objects.all(), filters)
-    bands = whole.filter(band__gte=split.first_band, band__lte=split.last_band)
-    inside = bands.aggregate(count=Sum("parts", default=0), summ=Sum("price_sum", default=0))
-    # sum() of a bigint column is numeric in PostgreSQL, a Decimal here.
-    count, summ = int(inside["count"]), int(inside["summ"])
+    count, summ = 0, 0
+    # A range inside one band has no whole band: no query for it (a round trip and a plan saved).
+    if split.first_band <= split.last_band:
+        bands = whole.filter(band__gte=split.first_band, band__lte=split.last_band)
+        inside = bands.aggregate(count=Sum("parts", default=0), summ=Sum("price_sum", default=0))
+        # sum() of a bigint column is numeric in PostgreSQL, a Decimal here.
+        count, summ = int(inside["count"]), int(inside["summ"])
     # Each edge on its own: an index-only range (an OR of the two would be a bitmap scan of the table).
     parts = _matching_parts(filters, resolved, price=False)
     for low, high in (split.low_edge, split.high_edge):
