@@ -6,10 +6,13 @@ from typing import Any, TypeVar
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, F, QuerySet, Sum, Value
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import BigIntegerField, CharField, Count, F, Field, IntegerField, JSONField, QuerySet, Sum
 from django.db.models.functions import Upper
 
 from catalog.models import Mark, Model, Part, PartColourBand, PartName, PartPriceBand, PartTotals
+from catalog.statements import Slot, compiled
 from search_contract import PAGE_SIZE, PartFilters
 from search_contract.page import PART_ROW_COLUMNS, SearchPage, search_page
 from service_common.totals import PriceSplit, name_choices, narrows_marks_and_models, price_split, totals_need_rows
@@ -25,13 +28,70 @@ PAGE_FIELDS = tuple(column for column in PART_ROW_COLUMNS if column not in PAGE_
 RowModel = TypeVar("RowModel", Part, PartPriceBand)
 TotalsModel = TypeVar("TotalsModel", PartTotals, PartPriceBand, PartColourBand)
 
+# The filters whose presence makes a search's shape (catalog/statements.py): every statement's text depends on
+# which of them a search has, and on nothing else but the few choices the values lead to (the names sent or
+# the substring tested, the whole bands of a price range), which each statement's key adds.
+FILTERS = (
+    "mark_name",
+    "mark_ids",
+    "model_name",
+    "model_ids",
+    "part_name",
+    "producer_country_name",
+    "color",
+    "is_new_part",
+    "count",
+    "price_gte",
+    "price_lte",
+)
+_TEXT = CharField()
+_IDS = ArrayField(BigIntegerField())
+_JSON = JSONField()
+_INTEGER = IntegerField()
+# Each value a statement takes, by name, with the field that prepares it for the database.
+_SLOT_FIELDS: dict[str, Field[Any, Any]] = {
+    "mark_name": _TEXT,
+    "model_name": _TEXT,
+    "producer_country_name": _TEXT,
+    "part_name": _TEXT,
+    "color": _TEXT,
+    "mark_ids": _IDS,
+    "model_ids": _IDS,
+    "marks": _IDS,
+    "models": _IDS,
+    "names": ArrayField(CharField(max_length=200)),
+    "is_new_part": _JSON,
+    "count": _JSON,
+    "price_gte": _INTEGER,
+    "price_lte": _INTEGER,
+    "first_band": _INTEGER,
+    "last_band": _INTEGER,
+    "low": _INTEGER,
+    "high": _INTEGER,
+    "offset": _INTEGER,
+}
+# The page's json_data arrives as text (Django loads jsonb as text); its field decodes it, as the ORM does.
+_JSON_DATA: Any = Part._meta.get_field("json_data")
+
+
+def _slot(name: str) -> Slot:
+    return Slot(name, _SLOT_FIELDS[name])
+
+
+def _shape(filters: PartFilters) -> tuple[bool, ...]:
+    """Which filters the search has: the key of its statements, with the statement's kind."""
+    return tuple(getattr(filters, name) is not None for name in FILTERS)
+
+
+# The builders below take the search's filters only to see which are there: every value is a slot.
+
 
 def _colour_and_newness(rows: QuerySet[TotalsModel], filters: PartFilters) -> QuerySet[TotalsModel]:
     """The colour and is_new_part filters on a table of totals, which holds the colour upper-cased."""
     if filters.color is not None:
-        rows = rows.filter(color_key=Upper(Value(filters.color)))
+        rows = rows.filter(color_key=Upper(_slot("color")))
     if filters.is_new_part is not None:
-        rows = rows.filter(is_new_part=filters.is_new_part)
+        rows = rows.filter(is_new_part=_slot("is_new_part"))
     return rows
 
 
@@ -52,84 +112,121 @@ def _named_groups(filters: PartFilters) -> QuerySet[PartTotals]:
     """
     groups = PartTotals.objects.all()
     if filters.mark_name is not None:
-        marks = Mark.objects.filter(name__iexact=filters.mark_name)
+        marks = Mark.objects.filter(name__iexact=_slot("mark_name"))
         groups = groups.filter(mark_id__any_of=ArraySubquery(marks.order_by().values("id")))
     if filters.producer_country_name is not None:
-        country = Mark.objects.filter(producer_country_name__iexact=filters.producer_country_name)
+        country = Mark.objects.filter(producer_country_name__iexact=_slot("producer_country_name"))
         groups = groups.filter(mark_id__any_of=ArraySubquery(country.order_by().values("id")))
     if filters.mark_ids is not None:
-        groups = groups.filter(mark_id__in=filters.mark_ids)
+        groups = groups.filter(mark_id__any_of=_slot("mark_ids"))
     if filters.model_name is not None:
-        models = Model.objects.filter(name__iexact=filters.model_name)
+        models = Model.objects.filter(name__iexact=_slot("model_name"))
         groups = groups.filter(model_id__any_of=ArraySubquery(models.order_by().values("id")))
     if filters.model_ids is not None:
-        groups = groups.filter(model_id__in=filters.model_ids)
+        groups = groups.filter(model_id__any_of=_slot("model_ids"))
     if filters.part_name is not None:
         # The substring against the distinct names, then the groups of those names by index.
-        names = PartName.objects.filter(name__icontains=filters.part_name)
+        names = PartName.objects.filter(name__icontains=_slot("part_name"))
         groups = groups.filter(name__any_of=ArraySubquery(names.values("name")))
     return groups
 
 
-def _in_resolved_groups(rows: QuerySet[RowModel], filters: PartFilters, resolved: dict[str, Any]) -> QuerySet[RowModel]:
+def _in_resolved_groups(rows: QuerySet[RowModel], filters: PartFilters, *, names_sent: bool) -> QuerySet[RowModel]:
     """Parts or band rows narrowed to the mark and model ids and the names the groups step resolved (or to the
     name substring itself, when too many names matched to send them): columns both tables have."""
     # Each array is one parameter (``= ANY(%s)``, as FastAPI sends it), not ``IN`` with a placeholder per value:
     # a name alone resolves to up to every model (`ARM`, one search at a time on the realistic million: 185 ms with
     # a placeholder a value, 108 ms with one array).
     if narrows_marks_and_models(filters):
-        rows = rows.filter(mark_id__any_of=resolved["marks"], model_id__any_of=resolved["models"])
-    names = name_choices(filters, resolved.get("names", []))
-    if names is not None:
-        rows = rows.filter(name__any_of=names)
+        rows = rows.filter(mark_id__any_of=_slot("marks"), model_id__any_of=_slot("models"))
+    if names_sent:
+        rows = rows.filter(name__any_of=_slot("names"))
     elif filters.part_name is not None:
-        rows = rows.filter(name__icontains=filters.part_name)
+        rows = rows.filter(name__icontains=_slot("part_name"))
     return rows
 
 
-def _matching_parts(filters: PartFilters, resolved: dict[str, Any], *, price: bool = True) -> QuerySet[Part]:
-    """The visible parts of the ``resolved`` groups that pass every filter (the price bounds only with
+def _matching_parts(filters: PartFilters, *, names_sent: bool, price: bool = True) -> QuerySet[Part]:
+    """The visible parts of the resolved groups that pass every filter (the price bounds only with
     ``price``).
 
     The ids and names are plain values, so PostgreSQL estimates them from its statistics; the colour
     and JSON expressions are the ones the indexes of catalog/models.py hold, letter for letter.
     """
-    parts = _in_resolved_groups(Part.objects.filter(is_visible=True), filters, resolved)
+    parts = _in_resolved_groups(Part.objects.filter(is_visible=True), filters, names_sent=names_sent)
     if filters.color is not None:
-        parts = parts.filter(json_data__color__iexact=filters.color)
+        parts = parts.filter(json_data__color__iexact=_slot("color"))
     if filters.is_new_part is not None:
-        parts = parts.filter(json_data__is_new_part=filters.is_new_part)
+        parts = parts.filter(json_data__is_new_part=_slot("is_new_part"))
     if filters.count is not None:
-        parts = parts.filter(json_data__count=filters.count)
+        parts = parts.filter(json_data__count=_slot("count"))
     if price and filters.price_gte is not None:
-        parts = parts.filter(price__gte=filters.price_gte)
+        parts = parts.filter(price__gte=_slot("price_gte"))
     if price and filters.price_lte is not None:
-        parts = parts.filter(price__lte=filters.price_lte)
+        parts = parts.filter(price__lte=_slot("price_lte"))
     return parts
 
 
-def _price_totals(filters: PartFilters, resolved: dict[str, Any], split: PriceSplit) -> tuple[int, int]:
-    """count and summ of a price filter (service_common/totals.py, "Price bands"): the bands wholly inside
-    the range of the matching groups, plus the parts of its two partial bands."""
+def _whole_bands(filters: PartFilters, *, names_sent: bool) -> dict[str, Any]:
+    """The sums of the bands wholly inside a price range, of the matching groups (an ``aggregate()``)."""
     whole: QuerySet[PartPriceBand] | QuerySet[PartColourBand]
     if narrows_marks_and_models(filters):
-        whole = _colour_and_newness(_in_resolved_groups(PartPriceBand.objects.all(), filters, resolved), filters)
+        whole = _colour_and_newness(
+            _in_resolved_groups(PartPriceBand.objects.all(), filters, names_sent=names_sent), filters
+        )
     else:
         whole = _colour_and_newness(PartColourBand.objects.all(), filters)
+    bands = whole.filter(band__gte=_slot("first_band"), band__lte=_slot("last_band"))
+    return bands.aggregate(count=Sum("parts", default=0), summ=Sum("price_sum", default=0))
+
+
+def _price_totals(
+    filters: PartFilters, values: dict[str, Any], split: PriceSplit, *, names_sent: bool
+) -> tuple[int, int]:
+    """count and summ of a price filter (service_common/totals.py, "Price bands"): the bands wholly inside
+    the range of the matching groups, plus the parts of its two partial bands."""
+    key = (_shape(filters), names_sent)
     count, summ = 0, 0
-    # A range inside one band has no whole band: no query for it (a round trip and a plan saved).
+    # A range inside one band has no whole band: no statement for it (a round trip and a plan saved).
     if split.first_band <= split.last_band:
-        bands = whole.filter(band__gte=split.first_band, band__lte=split.last_band)
-        inside = bands.aggregate(count=Sum("parts", default=0), summ=Sum("price_sum", default=0))
+        bands = compiled(("bands", *key), lambda: _whole_bands(filters, names_sent=names_sent))
         # sum() of a bigint column is numeric in PostgreSQL, a Decimal here.
+        inside = bands.one({**values, "first_band": split.first_band, "last_band": split.last_band})
         count, summ = int(inside["count"]), int(inside["summ"])
-    # Each edge on its own: an index-only range (an OR of the two would be a bitmap scan of the table).
-    parts = _matching_parts(filters, resolved, price=False)
+    # Each edge on its own, the same statement: an index-only range (an OR of the two would be a bitmap scan of
+    # the table).
+    edge = compiled(
+        ("edge", *key),
+        lambda: (
+            _matching_parts(filters, names_sent=names_sent, price=False)
+            .filter(price__gte=_slot("low"), price__lte=_slot("high"))
+            .aggregate(count=Count("*"), summ=Sum("price", default=0))
+        ),
+    )
     for low, high in (split.low_edge, split.high_edge):
         if low <= high:
-            edge = parts.filter(price__range=(low, high)).aggregate(count=Count("*"), summ=Sum("price", default=0))
-            count, summ = count + edge["count"], summ + int(edge["summ"])
+            sums = edge.one({**values, "low": low, "high": high})
+            count, summ = count + int(sums["count"]), summ + int(sums["summ"])
     return count, summ
+
+
+def _groups_step(filters: PartFilters) -> dict[str, Any]:
+    """The totals of the matching groups, and the arrays the rows step will use (each DISTINCT array is a
+    sort: only those)."""
+    arrays: dict[str, ArrayAgg] = {}
+    if narrows_marks_and_models(filters):
+        arrays["marks"] = ArrayAgg("mark_id", distinct=True, default=[])
+        arrays["models"] = ArrayAgg("model_id", distinct=True, default=[])
+    if filters.part_name is not None:
+        arrays["names"] = ArrayAgg("name", distinct=True, default=[])
+    sums = {"count": Sum("parts", default=0), "summ": Sum("price_sum", default=0)}
+    return _matching_groups(filters).aggregate(**sums, **arrays)
+
+
+def _page_step(filters: PartFilters, *, names_sent: bool) -> list[dict[str, Any]]:
+    """The first page of matches in id order (a ``list()``; catalog/statements.py adds the OFFSET)."""
+    ordered = _matching_parts(filters, names_sent=names_sent).order_by("id").values(*PAGE_FIELDS, **PAGE_COLUMNS)
+    return list(ordered[:PAGE_SIZE])
 
 
 def part_search(*, filters: PartFilters) -> SearchPage:
@@ -138,33 +235,38 @@ def part_search(*, filters: PartFilters) -> SearchPage:
     Two steps (service_common/totals.py): the matching groups of ``part_totals`` give the totals and
     the ids and names to look for; the page is then read from ``part`` with those as plain values, and so
     are the totals of a stock-count filter; a price filter's come from ``part_price_bands`` and the parts
-    of the range's two partial bands.
+    of the range's two partial bands. Each statement is compiled once per shape (catalog/statements.py).
     """
-    # Only the arrays the rows step will use: each DISTINCT array is a sort.
-    arrays: dict[str, ArrayAgg] = {}
-    if narrows_marks_and_models(filters):
-        arrays["marks"] = ArrayAgg("mark_id", distinct=True, default=[])
-        arrays["models"] = ArrayAgg("model_id", distinct=True, default=[])
-    if filters.part_name is not None:
-        arrays["names"] = ArrayAgg("name", distinct=True, default=[])
-    resolved = _matching_groups(filters).aggregate(
-        count=Sum("parts", default=0), summ=Sum("price_sum", default=0), **arrays
-    )
+    shape = _shape(filters)
+    values: dict[str, Any] = {name: getattr(filters, name) for name in FILTERS}
+    resolved = compiled(("groups", shape), lambda: _groups_step(filters)).one(values)
     # sum() of a bigint column is numeric in PostgreSQL, a Decimal here.
     count, summ = int(resolved["count"]), int(resolved["summ"])
     rows: list[dict[str, Any]] = []
     if count:
-        parts = _matching_parts(filters, resolved)
+        names = name_choices(filters, resolved.get("names", []))
+        names_sent = names is not None
+        values.update(marks=resolved.get("marks"), models=resolved.get("models"), names=names)
         split = price_split(filters, count)
         if split is not None:
-            count, summ = _price_totals(filters, resolved, split)
+            count, summ = _price_totals(filters, values, split, names_sent=names_sent)
         elif totals_need_rows(filters):
             # count(*), not count(id): the price range is then an index-only scan of part_price_idx.
-            totals = parts.aggregate(count=Count("*"), summ=Sum("price", default=0))
-            count, summ = totals["count"], totals["summ"]
+            totals = compiled(
+                ("totals", shape, names_sent),
+                lambda: _matching_parts(filters, names_sent=names_sent).aggregate(
+                    count=Count("*"), summ=Sum("price", default=0)
+                ),
+            ).one(values)
+            count, summ = int(totals["count"]), int(totals["summ"])
         if filters.offset < count:
-            ordered = parts.order_by("id").values(*PAGE_FIELDS, **PAGE_COLUMNS)
-            rows = list(ordered[filters.offset : filters.offset + PAGE_SIZE])
+            page = compiled(
+                ("page", shape, names_sent), lambda: _page_step(filters, names_sent=names_sent), offset=_slot("offset")
+            )
+            columns, found = page.run({**values, "offset": filters.offset})
+            rows = [dict(zip(columns, row, strict=True)) for row in found]
+            for row in rows:
+                row["json_data"] = _JSON_DATA.from_db_value(row["json_data"], None, connection)
     return search_page(rows=rows, count=count, summ=summ, page=filters.page)
 
 
