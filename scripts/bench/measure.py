@@ -32,6 +32,7 @@ from scripts.bench.results import (
     pgbench_parse,
     wrk_parse,
 )
+from scripts.bench.service_cpu import per_answer_ms, service_cpu_seconds
 from scripts.bench.stack import FIXED_PATH, PATHS, Stack
 from scripts.bench.workload import (
     LONG_TAIL_EXPONENT,
@@ -237,6 +238,7 @@ class Meter:
 
     def measure(self, point: Point) -> str:
         """The point's figures (or why it failed) set on it; what the progress line says of them."""
+        services_before = service_cpu_seconds()
         before = cpu_sample()
         try:
             measured, after = self.measure_pgbench(point) if point.target == "pgbench" else self.measure_wrk(point)
@@ -244,6 +246,7 @@ class Meter:
             point.failed = str(error)
             return f"FAILED: {error}"
         point.cpu_busy = cpu_busy_percent(before, after)
+        point.service_cpu_ms = per_answer_ms(services_before, service_cpu_seconds(), measured.requests)
         for name in ("ok_rps", "rps", "p50_ms", "p90_ms", "p99_ms", "requests", "errors"):
             setattr(point, name, getattr(measured, name))
         point.statuses, point.socket_errors, point.x_cache = (

@@ -64,6 +64,8 @@ class Point:
     failed: str = ""  # why there is no measurement; empty when there is one
     profile: str = DEFAULT_PROFILE  # the data profile the catalog was seeded with
     workload_seed: int = 0  # the workload seed of this run's bodies (0: not recorded)
+    # CPU milliseconds per answer of each Swarm service on this machine over the point (service_cpu.py)
+    service_cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Point:
@@ -209,6 +211,7 @@ class Median:
     min_rps: float = 0.0
     max_rps: float = 0.0
     each_run: tuple[Point, ...] = ()  # the runs, in run order
+    service_cpu_ms: dict[str, float] = field(default_factory=dict)  # per service, median of the runs that have it
 
 
 def hit_share(point: Point) -> float | None:
@@ -249,6 +252,10 @@ def medians(points: Iterable[Point], profile: str = DEFAULT_PROFILE) -> dict[tup
             min_rps=min(point.ok_rps for point in group),
             max_rps=max(point.ok_rps for point in group),
             each_run=tuple(group),
+            service_cpu_ms={
+                name: statistics.median(point.service_cpu_ms[name] for point in group if name in point.service_cpu_ms)
+                for name in sorted({name for point in group for name in point.service_cpu_ms})
+            },
         )
     return result
 
@@ -341,6 +348,45 @@ def run_seeds(points: Iterable[Point], profile: str, size: int) -> dict[int, int
         if (point.profile, point.size) == (profile, size):
             seeds.setdefault(point.run, point.workload_seed)
     return dict(sorted(seeds.items()))
+
+
+# Services whose CPU per answer is shown in a column of its own when some row reaches this; the rest are summed.
+SERVICE_CPU_SHOWN_MS = 0.05
+
+
+def service_cpu_table(
+    table: dict[tuple[int, str, str, int], Median], size: int, connection_counts: Sequence[int]
+) -> list[str]:
+    """Who the CPU went to: each service's CPU milliseconds per answer (medians of the runs), per search and
+    ceiling; [] when the run has no such figures (service_cpu.py)."""
+    rows: list[tuple[str, Median]] = []
+    for target in (*SEARCHES, *CEILINGS):
+        for cache in (*CACHE_MODES, "-"):
+            for connections in connection_counts:
+                median = table.get((size, target, cache, connections))
+                if median is not None and median.service_cpu_ms:
+                    label = LABELS[target] if cache == "-" else f"{LABELS[target]}, {CACHE_LABELS[cache]}"
+                    rows.append((f"{label}, {connections}", median))
+    if not rows:
+        return []
+    shown = sorted(
+        {name for _label, median in rows for name, ms in median.service_cpu_ms.items() if ms >= SERVICE_CPU_SHOWN_MS},
+        key=lambda name: (name != "postgres", "nginx" in name, name),
+    )
+    lines = [
+        "",
+        "CPU per answer by service, ms (each service's containers on this machine, from their cgroups; medians of the "
+        "runs; wrk not included):",
+        "",
+        "| target, connections | " + " | ".join(shown) + " | others | all |",
+        "| --- |" + " --- |" * (len(shown) + 2),
+    ]
+    for label, median in rows:
+        cells = [f"{median.service_cpu_ms.get(name, 0.0):.2f}" for name in shown]
+        others = sum(ms for name, ms in median.service_cpu_ms.items() if name not in shown)
+        total = sum(median.service_cpu_ms.values())
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {others:.2f} | {total:.2f} |")
+    return lines
 
 
 def every_run_table(
@@ -444,6 +490,7 @@ def size_tables(
                 f"| {number(median.p99_ms)} | {errors_text(median)} | {cpu_text(median)} |"
             )
     lines += ["", f"_{NGINX_FIXED_CAVEAT}_"]
+    lines += service_cpu_table(table, size, connection_counts)
     lines += every_run_table(here, table, profile, size, connection_counts)
     if plot:
         lines += ["", f"![throughput and p99 against connections, {size} parts]({plot})"]
