@@ -2,7 +2,7 @@
 
 Usage (from the repository root, on a catalog seeded with seed_parts; the project installed in .venv):
     DATABASE_URL=postgres://... .venv/bin/python -m scripts.explain_plans > plans.txt
-Both services' SQL is captured from their real search (Django's selector under CaptureQueriesContext,
+Both services' SQL is captured from their real search (Django's selector under an execute wrapper,
 FastAPI's part_search on make bench's recording connection, scripts/bench/recorder.py), so each shape shows
 exactly the statements that service runs for it, FastAPI's with the custom-plan setting its pool uses.
 
@@ -22,6 +22,7 @@ import re
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -32,12 +33,11 @@ import orjson
 django.setup()
 
 from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from catalog.selectors import part_search  # noqa: E402
 from fastapi_search.search import part_search as fastapi_part_search  # noqa: E402
 from scripts.bench.recorder import RecordingConnection  # noqa: E402
-from search_contract import PartFilters  # noqa: E402
+from search_contract import PartFilters, parse_search_request  # noqa: E402
 from search_contract.filters import MAX_PAGE  # noqa: E402
 
 # What the FastAPI service's pool sets on each connection (fastapi_search/db.py): every execution planned
@@ -80,13 +80,21 @@ def _print_plan(title: str, lines: list[str]) -> None:
 
 
 def django_plans(name: str, filters: PartFilters) -> None:
-    with CaptureQueriesContext(connection) as captured:
+    # Each statement with its parameters, as sent (catalog/statements.py runs compiled SQL with bound values).
+    statements: list[tuple[str, Any]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        # Only what ran: a statement compiled for the first time is caught unrun, its values not bound yet.
+        statements.append((sql, params))
+        return result
+
+    with connection.execute_wrapper(record):
         part_search(filters=filters)
-    for query in captured.captured_queries:
-        label = _step(query["sql"])
+    for sql, params in statements:
         with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
-            _print_plan(f"Django, {name}, {label}", [row[0] for row in cursor.fetchall()])
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+            _print_plan(f"Django, {name}, {_step(sql)}", [row[0] for row in cursor.fetchall()])
 
 
 def _step(sql: str) -> str:
@@ -176,7 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--entrypoint", type=Path, default=ENTRYPOINT, help="the stack's PostgreSQL entrypoint (its -c options)"
     )
+    parser.add_argument(
+        "--body",
+        action="append",
+        default=[],
+        help="a search body (JSON, as clients send it) to explain instead of the built-in cases; repeatable",
+    )
     args = parser.parse_args(argv)
+    cases = {body: parse_search_request(body.encode()) for body in args.body} if args.body else CASES
     wanted = stack_settings(args.entrypoint)
     found = server_settings(list(dict.fromkeys([*wanted, *PLAN_SETTINGS])))
     differences = settings_differences({k: v for k, v in wanted.items() if k not in CACHE_ONLY}, found)
@@ -202,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     if differences:
         print("**Not as benchmarked** (captured with --any-settings):\n")
         print("\n".join(f"- {difference}" for difference in differences) + "\n")
-    for name, filters in CASES.items():
+    for name, filters in cases.items():
         print(f"## {name}\n\n`{filters}`\n")
         django_plans(name, filters)
         asyncio.run(fastapi_plans(name, filters))

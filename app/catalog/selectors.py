@@ -199,7 +199,7 @@ def _price_totals(
         ("edge", *key),
         lambda: (
             _matching_parts(filters, names_sent=names_sent, price=False)
-            .filter(price__gte=_slot("low"), price__lte=_slot("high"))
+            .filter(price__range=(_slot("low"), _slot("high")))
             .aggregate(count=Count("*"), summ=Sum("price", default=0))
         ),
     )

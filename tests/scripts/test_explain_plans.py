@@ -65,3 +65,12 @@ def test_a_server_that_plans_unlike_the_stack_is_refused_or_marked(database_url:
     done = _explain(database_url, "--entrypoint", str(entrypoint), "--any-settings")
     assert done.returncode == 0, done.stderr
     assert "**Not as benchmarked**" in done.stdout and "| max_parallel_workers_per_gather | 0 |" in done.stdout
+
+
+def test_bodies_given_are_explained_instead_of_the_built_in_cases(database_url: str) -> None:
+    body = '{"mark_name": "Honda", "params": {"count": 3}}'
+    done = _explain(database_url, "--body", body)
+    assert done.returncode == 0, done.stderr
+    assert f"### Django, {body}, groups" in done.stdout and f"### FastAPI, {body}, totals" in done.stdout
+    assert f"### Django, {body}, totals" in done.stdout and "(actual time=" in done.stdout
+    assert "shape 1: part name + mark + colour" not in done.stdout
