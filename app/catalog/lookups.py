@@ -21,7 +21,8 @@ from catalog.statements import Slot
 @Field.register_lookup
 class AnyOf(Lookup):
     """``field__any_of=ArraySubquery(queryset)`` or ``field__any_of=[...]``: the field equals one of the array's
-    values. A list goes as one array parameter, where ``__in`` writes a placeholder per value."""
+    values. A list, or a search's array slot (catalog/statements.py), goes as one typed array parameter, where
+    ``__in`` writes a placeholder per value."""
 
     lookup_name = "any_of"
     prepare_rhs = False
