@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, TypeVar
 
 from django.contrib.postgres.aggregates import ArrayAgg
@@ -30,20 +31,9 @@ TotalsModel = TypeVar("TotalsModel", PartTotals, PartPriceBand, PartColourBand)
 
 # The filters whose presence makes a search's shape (catalog/statements.py): every statement's text depends on
 # which of them a search has, and on nothing else but the few choices the values lead to (the names sent or
-# the substring tested, the whole bands of a price range), which each statement's key adds.
-FILTERS = (
-    "mark_name",
-    "mark_ids",
-    "model_name",
-    "model_ids",
-    "part_name",
-    "producer_country_name",
-    "color",
-    "is_new_part",
-    "count",
-    "price_gte",
-    "price_lte",
-)
+# the substring tested, the whole bands of a price range), which each statement's key adds. Read from the
+# contract's own fields, so a filter added there cannot be left out of the key (the page is a slot, not shape).
+FILTERS = tuple(item.name for item in fields(PartFilters) if item.name != "page")
 _TEXT = CharField()
 _IDS = ArrayField(BigIntegerField())
 _JSON = JSONField()
@@ -181,11 +171,11 @@ def _whole_bands(filters: PartFilters, *, names_sent: bool) -> dict[str, Any]:
 
 
 def _price_totals(
-    filters: PartFilters, values: dict[str, Any], split: PriceSplit, *, names_sent: bool
+    filters: PartFilters, values: dict[str, Any], split: PriceSplit, *, shape: tuple[bool, ...], names_sent: bool
 ) -> tuple[int, int]:
     """count and summ of a price filter (service_common/totals.py, "Price bands"): the bands wholly inside
     the range of the matching groups, plus the parts of its two partial bands."""
-    key = (_shape(filters), names_sent)
+    key = (shape, names_sent)
     count, summ = 0, 0
     # A range inside one band has no whole band: no statement for it (a round trip and a plan saved).
     if split.first_band <= split.last_band:
@@ -249,7 +239,7 @@ def part_search(*, filters: PartFilters) -> SearchPage:
         values.update(marks=resolved.get("marks"), models=resolved.get("models"), names=names)
         split = price_split(filters, count)
         if split is not None:
-            count, summ = _price_totals(filters, values, split, names_sent=names_sent)
+            count, summ = _price_totals(filters, values, split, shape=shape, names_sent=names_sent)
         elif totals_need_rows(filters):
             # count(*), not count(id): the price range is then an index-only scan of part_price_idx.
             totals = compiled(
