@@ -73,7 +73,7 @@ def env_markdown(meta: dict[str, Any], points: Sequence[Point]) -> str:
             if info:
                 lines.append(
                     f"- {size} parts, {profile} profile, seed {plan['data_seed']} (`{command}`, then "
-                    f"`VACUUM (FULL, ANALYZE)` as the owner): {info['visible']} visible; "
+                    f"`VACUUM (FULL, ANALYZE)` and `VACUUM` as the owner): {info['visible']} visible; "
                     f"seeded in {info['seed_seconds']} s"
                 )
             else:

@@ -8,11 +8,12 @@ Usage (scripts/bench.sh fills the stack's names in; see scripts/README.md):
     python -m scripts.bench.run workload --out DIR              # the bodies file and pgbench script of a seed
 
 For each data profile and size: seed the catalog through the stack (scripts/seed.sh --clear, reproducible),
-VACUUM (FULL, ANALYZE), warm each search up, then for each connection count, RUNS rounds of: Django and FastAPI
-searches alternating, cache bypassed, then on, then on over the long-tail workload; then the ceilings (Nginx's
-fixed answer, each service's /healthz, pgbench with the FastAPI SQL). So drift over a long run reaches every
-target alike. Round r draws its bodies from the r-th workload seed (cycling), so the spread of the runs is
-also the spread across workload seeds. At the end the catalog holds what `make up` seeds again.
+VACUUM (FULL, ANALYZE) then VACUUM (for the visibility maps), warm each search up, then for each connection
+count, RUNS rounds of: Django and FastAPI searches alternating, cache bypassed, then on, then on over the
+long-tail workload; then the ceilings (Nginx's fixed answer, each service's /healthz, pgbench with the FastAPI SQL).
+So drift over a long run reaches every target alike. Round r draws its bodies from the r-th workload seed
+(cycling), so the spread of the runs is also the spread across workload seeds. At the end the catalog holds what
+`make up` seeds again.
 
 The bypassed searches and the /healthz ceilings go through the edge as an operator: Nginx passes a search's
 Cache-Control, and serves the apps' probes, only to a request with its operator token (nginx/lua/

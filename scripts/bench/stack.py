@@ -156,6 +156,10 @@ class Stack:
         # million kept part_totals' 900 000-group pages, and FastAPI's database path took 10-18 ms a search
         # instead of 1.5 (2026-12-06): each size is measured compact, as a catalog of that size would be.
         self.psql("VACUUM (FULL, ANALYZE)", role="POSTGRES_OWNER_ROLE")
+        # Then a plain VACUUM for the visibility maps: FULL rewrites the tables and leaves every page "not all
+        # visible", so each index-only scan fetched its rows from the heap (relallvisible was 0 after every
+        # seed until 2026-12-07), which a catalog autovacuum keeps never does.
+        self.psql("VACUUM", role="POSTGRES_OWNER_ROLE")
         return time.monotonic() - started
 
     def pgbench_clients(self, wanted: int) -> int:
