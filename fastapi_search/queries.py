@@ -23,7 +23,9 @@ simpler to plan.
 The column expressions are the ones Django's ORM emits for the same filters
 (app/catalog/selectors.py), so both services hit the same indexes. Mark, model
 and country names are resolved to ids inside the statement with
-``= ANY(ARRAY(SELECT ...))``, run once before the scan.
+``= ANY(ARRAY(SELECT ...))``, run once before the scan, or joined with ``IN
+(SELECT ...)`` when a name substring comes with them (service_common/totals.py,
+"Part names").
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from search_contract import PAGE_SIZE, PartFilters
-from service_common.totals import PriceSplit, bands_table, name_choices, narrows_marks_and_models, totals_table
+from service_common.totals import (
+    PriceSplit,
+    bands_table,
+    groups_joined,
+    name_choices,
+    narrows_marks_and_models,
+    totals_table,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,30 +93,35 @@ def part_groups(filters: PartFilters) -> Statement:
     only those): ``marks`` and ``models`` when a mark, model or name filter narrows them, ``names`` with a
     part name."""
     arg = _Parameters()
+    # Each lookup resolved to an array before the scan, or joined (service_common/totals.py, "Part names").
+    joined = groups_joined(filters)
+
+    def one_of(column: str, subquery: str) -> str:
+        return f"{column} IN ({subquery})" if joined else f"{column} = ANY(ARRAY({subquery}))"
+
     where = []
     if filters.mark_name is not None:
         mark = arg(filters.mark_name, "text")
-        where.append(f"t.mark_id = ANY(ARRAY(SELECT m.id FROM mark m WHERE upper(m.name::text) = upper({mark})))")
+        where.append(one_of("t.mark_id", f"SELECT m.id FROM mark m WHERE upper(m.name::text) = upper({mark})"))
     if filters.producer_country_name is not None:
         country = arg(filters.producer_country_name, "text")
         where.append(
-            "t.mark_id = ANY(ARRAY(SELECT m.id FROM mark m"
-            f" WHERE upper(m.producer_country_name::text) = upper({country})))"
+            one_of(
+                "t.mark_id", f"SELECT m.id FROM mark m WHERE upper(m.producer_country_name::text) = upper({country})"
+            )
         )
     if filters.mark_ids is not None:
         where.append(f"t.mark_id = ANY({arg(list(filters.mark_ids), 'bigint[]')})")
     if filters.model_name is not None:
         model = arg(filters.model_name, "text")
-        where.append(f"t.model_id = ANY(ARRAY(SELECT d.id FROM model d WHERE upper(d.name::text) = upper({model})))")
+        where.append(one_of("t.model_id", f"SELECT d.id FROM model d WHERE upper(d.name::text) = upper({model})"))
     if filters.model_ids is not None:
         where.append(f"t.model_id = ANY({arg(list(filters.model_ids), 'bigint[]')})")
     if filters.part_name is not None:
         # The substring against the distinct names (part_names), then the groups of those names by index.
         pattern = arg(like_pattern(filters.part_name), "text")
-        where.append(
-            "t.name::text = ANY(ARRAY(SELECT n.name::text FROM part_names n"
-            f" WHERE upper(n.name::text) LIKE upper({pattern})))"
-        )
+        names = f"SELECT n.name::text FROM part_names n WHERE upper(n.name::text) LIKE upper({pattern})"
+        where.append(one_of("t.name::text", names))
     where += _group_colour_and_newness(arg, filters)
     # sum() of bigint is numeric: cast back, the totals fit a bigint.
     columns = ["coalesce(sum(t.parts), 0)::bigint AS count", "coalesce(sum(t.price_sum), 0)::bigint AS summ"]

@@ -195,6 +195,9 @@ class PartName(models.Model):
 
     class Meta:
         db_table = "part_names"
+        # A substring's names by trigram index (migration 0012), not by reading every name; its statistics on
+        # upper(name) are what the groups step's join to the names is planned with (service_common/totals.py).
+        indexes = [GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="part_names_upper_trgm_idx")]
 
 
 class PartColourBand(models.Model):

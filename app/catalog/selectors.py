@@ -16,7 +16,14 @@ from catalog.models import Mark, Model, Part, PartColourBand, PartName, PartPric
 from catalog.statements import Slot, compiled
 from search_contract import PAGE_SIZE, PartFilters
 from search_contract.page import PART_ROW_COLUMNS, SearchPage, search_page
-from service_common.totals import PriceSplit, name_choices, narrows_marks_and_models, price_split, totals_need_rows
+from service_common.totals import (
+    PriceSplit,
+    groups_joined,
+    name_choices,
+    narrows_marks_and_models,
+    price_split,
+    totals_need_rows,
+)
 
 # The page's columns under the names search_contract.page reads: the related ones renamed in SQL (AS).
 PAGE_COLUMNS: dict[str, F] = {
@@ -97,27 +104,35 @@ def _named_groups(filters: PartFilters) -> QuerySet[PartTotals]:
     """The groups of ``part_totals`` whose parts pass the mark, model, name, colour and is_new_part filters.
 
     Mark, model, country and name filters are each resolved once, before the scan, as ``= ANY(ARRAY(SELECT
-    ...))`` (catalog/lookups.py says why not ``IN (SELECT ...)``); a name substring is matched on
-    ``part_names``; the colour is compared upper-cased, as the group holds it.
+    ...))`` (catalog/lookups.py says why not always ``IN (SELECT ...)``), or joined as ``IN (SELECT ...)`` when
+    a name substring comes with one of the others (service_common/totals.py, "Part names"); a name substring
+    is matched on ``part_names``; the colour is compared upper-cased, as the group holds it.
     """
+    joined = groups_joined(filters)
+
+    def one_of(groups: QuerySet[PartTotals], column: str, found: QuerySet[Any]) -> QuerySet[PartTotals]:
+        if joined:
+            return groups.filter(**{f"{column}__in": found})
+        return groups.filter(**{f"{column}__any_of": ArraySubquery(found)})
+
     groups = PartTotals.objects.all()
     if filters.mark_name is not None:
         marks = Mark.objects.filter(name__iexact=_slot("mark_name"))
-        groups = groups.filter(mark_id__any_of=ArraySubquery(marks.order_by().values("id")))
+        groups = one_of(groups, "mark_id", marks.order_by().values("id"))
     if filters.producer_country_name is not None:
         country = Mark.objects.filter(producer_country_name__iexact=_slot("producer_country_name"))
-        groups = groups.filter(mark_id__any_of=ArraySubquery(country.order_by().values("id")))
+        groups = one_of(groups, "mark_id", country.order_by().values("id"))
     if filters.mark_ids is not None:
         groups = groups.filter(mark_id__any_of=_slot("mark_ids"))
     if filters.model_name is not None:
         models = Model.objects.filter(name__iexact=_slot("model_name"))
-        groups = groups.filter(model_id__any_of=ArraySubquery(models.order_by().values("id")))
+        groups = one_of(groups, "model_id", models.order_by().values("id"))
     if filters.model_ids is not None:
         groups = groups.filter(model_id__any_of=_slot("model_ids"))
     if filters.part_name is not None:
         # The substring against the distinct names, then the groups of those names by index.
         names = PartName.objects.filter(name__icontains=_slot("part_name"))
-        groups = groups.filter(name__any_of=ArraySubquery(names.values("name")))
+        groups = one_of(groups, "name", names.values("name"))
     return groups
 
 
