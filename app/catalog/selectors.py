@@ -37,16 +37,17 @@ from service_common.totals import (
 )
 
 
+def _by_key(model: type[Mark] | type[Model], key: str, column: str) -> Subquery:
+    """``column`` of the ``model`` row whose primary key is the part's ``key``: one value per row returned."""
+    return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values(column))
+
+
 # The page's columns under the names search_contract.page reads: the related ones renamed in SQL (AS), each a
 # subquery by primary key rather than a join. PostgreSQL evaluates them for the ten rows after the LIMIT, and the
 # statement plans as one table: joined, the planner weighed the joins for every match it might read, and planning
 # was most of the statement's cost (the task's workload, each page statement explained: 0.35 ms planned and 0.74
 # executed at a million parts, 0.31 and 0.09 at 10 000; with subqueries 0.15 and 0.83, 0.13 and 0.19). FastAPI
 # joins after the LIMIT instead, which the ORM cannot write (fastapi_search/queries.py).
-def _by_key(model: type[Mark] | type[Model], key: str, column: str) -> Subquery:
-    return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values(column))
-
-
 PAGE_COLUMNS: dict[str, Subquery] = {
     "mark_name": _by_key(Mark, "mark_id", "name"),
     "producer_country_name": _by_key(Mark, "mark_id", "producer_country_name"),
