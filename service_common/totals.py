@@ -138,9 +138,8 @@ def price_split(filters: PartFilters, matches: int) -> PriceSplit | None:
     )
 
 
-def narrows_marks_and_models(filters: PartFilters) -> bool:
-    """Whether step 2 gets the resolved mark and model ids: when a mark, model or name filter was given
-    (they lead the group index). Without one they would only list every mark and model."""
+def _mark_or_model_given(filters: PartFilters) -> bool:
+    """Whether a mark, country or model filter (by name or by id) was given."""
     return any(
         value is not None
         for value in (
@@ -149,24 +148,20 @@ def narrows_marks_and_models(filters: PartFilters) -> bool:
             filters.mark_ids,
             filters.model_name,
             filters.model_ids,
-            filters.part_name,
         )
     )
+
+
+def narrows_marks_and_models(filters: PartFilters) -> bool:
+    """Whether step 2 gets the resolved mark and model ids: when a mark, model or name filter was given
+    (they lead the group index). Without one they would only list every mark and model."""
+    return filters.part_name is not None or _mark_or_model_given(filters)
 
 
 def groups_joined(filters: PartFilters) -> bool:
     """Whether the groups step joins a name substring and the mark, model and country lookups (``IN (SELECT
     ...)``) rather than resolving each to an array first: a name with one of those (see "Part names")."""
-    return filters.part_name is not None and any(
-        value is not None
-        for value in (
-            filters.mark_name,
-            filters.producer_country_name,
-            filters.mark_ids,
-            filters.model_name,
-            filters.model_ids,
-        )
-    )
+    return filters.part_name is not None and _mark_or_model_given(filters)
 
 
 def totals_table(filters: PartFilters) -> str:
