@@ -71,6 +71,27 @@ def test_each_argument_is_one_numbered_parameter_in_order() -> None:
     assert page.arguments == ([1], [2], ["p1", "p2"], "k", True, 3, 4, 5, 0)
 
 
+@pytest.mark.parametrize(
+    ("filters", "joined"),
+    [
+        (PartFilters(mark_name="m", part_name="p"), True),
+        (PartFilters(model_name="d", part_name="p"), True),
+        (PartFilters(producer_country_name="c", part_name="p"), True),
+        (PartFilters(part_name="p"), False),
+        (PartFilters(mark_name="m", model_name="d"), False),
+    ],
+)
+def test_a_name_is_joined_with_the_mark_model_and_country_lookups_and_alone_resolved_first(
+    filters: PartFilters, joined: bool
+) -> None:
+    """service_common/totals.py, "Part names": each lookup of the groups step is either joined or an array."""
+    sql = part_groups(filters).sql
+    lookups = sql.count("IN (SELECT") + sql.count("= ANY(ARRAY(SELECT")
+    named = (filters.mark_name, filters.model_name, filters.producer_country_name, filters.part_name)
+    assert lookups == sum(value is not None for value in named)
+    assert sql.count("IN (SELECT" if joined else "= ANY(ARRAY(SELECT") == lookups
+
+
 def test_a_statement_names_which_filters_are_given_never_their_values() -> None:
     """One text per shape, so each is prepared and planned once; the values travel apart, whatever they hold."""
     hostile = "x'); DROP TABLE part; -- $1"
