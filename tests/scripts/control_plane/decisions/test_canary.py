@@ -100,7 +100,20 @@ def test_a_slower_candidate_is_switched_back_on_p99() -> None:
     # 5 % of the candidate's requests take 750-1000 ms: its p99 is there; the live colour's is under 50 ms.
     judgement = canary.judge(figures(1000), figures(200, slow=10), Thresholds(max_p99_increase_ms=300))
     assert judgement.decision == "switch_back"
-    assert "p99 950 ms against the live colour's 50 ms (+900 ms; at most +300 ms allowed)" in judgement.reason
+    # Read at the 5th slowest of 200 (the 196th answer), not the 198th: 750 + 250 x 6 / 10.
+    assert "p99 900 ms against the live colour's 50 ms (+850 ms; at most +300 ms allowed)" in judgement.reason
+
+
+def test_a_few_slow_answers_in_a_small_window_do_not_switch_a_release_back() -> None:
+    # Over 100 requests, the p99 of the histogram alone would be the 2nd slowest answer: two cold answers of
+    # 750-1000 ms would make it 875 ms. It stands on the 5th slowest instead, so four slow answers pass...
+    assert canary.judge(figures(1000), figures(100, slow=4), Thresholds()).decision == "promote"
+    # ...and five do not.
+    judgement = canary.judge(figures(1000), figures(100, slow=5), Thresholds())
+    assert judgement.decision == "switch_back", judgement.reason
+    # With enough requests the p99 is the p99 again: 1 % of 1 000 answers slow, 2 % slow.
+    assert canary.judge(figures(1000), figures(1000, slow=10), Thresholds()).decision == "promote"
+    assert canary.judge(figures(1000), figures(1000, slow=20), Thresholds()).decision == "switch_back"
 
 
 def test_a_good_candidate_passes_with_its_figures() -> None:
@@ -111,7 +124,7 @@ def test_a_good_candidate_passes_with_its_figures() -> None:
         "errors": 0,
         "error_rate_percent": 0.0,
         "edge_failures": 0,
-        "p99_ms": 49.8,
+        "p99_ms": 49.3,  # the 5th slowest of 150: 25 + 25 x 146 / 150
     }
 
 
