@@ -15,8 +15,8 @@ from typing import Any, Literal
 DEFAULT_STEPS = (5, 25, 50)
 # The fewest answers a window's p99 stands on. Over the hundred-odd requests of a short step, the p99 is the
 # slowest answer or two: one cold answer of a good release on a busy machine moved it by 500 ms (610 ms against
-# 81 in the Swarm suite) and switched that release back. Under 100 x TAIL_ANSWERS requests the p99 is read as
-# the TAIL_ANSWERS-th slowest answer instead, which a release that is really slower passes easily.
+# 81 in the Swarm suite) and switched that release back. Under 100 x (TAIL_ANSWERS - 1) requests (400) the p99
+# is read as the TAIL_ANSWERS-th slowest answer instead; a release that is really slower is slow in far more.
 TAIL_ANSWERS = 5
 Decision = Literal["promote", "hold", "switch_back"]
 
